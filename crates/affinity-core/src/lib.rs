@@ -1,0 +1,19 @@
+//! The domain of affinity, with no I/O: what an interaction type is, what makes an event valid, how dates are read,
+//! and the shape of the per-row report shared by `POST /feedback` batches and file uploads.
+//!
+//! Everything that comes from outside (HTTP bodies, upload rows) is checked here, once, so that every entry path
+//! applies the same rules. Times are milliseconds since the Unix epoch, UTC (`i64`).
+
+pub mod catalog;
+pub mod date;
+pub mod event;
+pub mod ids;
+pub mod problem;
+pub mod project;
+pub mod report;
+
+pub use catalog::{InteractionType, ParamType, Parameter};
+pub use event::{Event, ParamValue};
+pub use problem::{Problem, ProblemKind};
+pub use project::{ApiKey, Project, Scope};
+pub use report::{FailedItem, Report, ReportBuilder};
