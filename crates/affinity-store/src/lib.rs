@@ -1,1 +1,72 @@
+//! Where affinity's data lives: the [`Store`] trait and its embedded SQLite implementation.
+//!
+//! The store is the source of truth: an append-only event log whose sequence numbers only grow, plus small tables
+//! for projects, hashed API keys and custom interaction types. Everything else (views, models) is rebuilt from it.
+//! The trait is synchronous: callers run it on blocking threads (the ingest writer thread, `spawn_blocking`), which
+//! keeps a later PostgreSQL implementation free to use its own connection pool.
 
+use affinity_core::{ApiKey, Event, InteractionType, Project};
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with this id exists already (project, key, interaction type).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The row to change does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The database holds something this version cannot read.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One event of the log with its sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Position in the log: unique, increasing, never reused.
+    pub seq: u64,
+    pub project: String,
+    pub event: Event,
+}
+
+/// The durable store. Every write returns only once it is on disk.
+pub trait Store: Send + Sync + 'static {
+    /// Creates a project with its first keys, atomically. Errors: [`StoreError::Conflict`] when the id is taken.
+    fn create_project(&self, project: &Project, keys: &[ApiKey]) -> Result<()>;
+    /// All projects, by id.
+    fn projects(&self) -> Result<Vec<Project>>;
+    /// Adds a key to an existing project.
+    fn insert_key(&self, key: &ApiKey) -> Result<()>;
+    /// Every key not revoked, of every project.
+    fn active_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes a key; `false` when the project has no such active key. `at` is epoch ms.
+    fn revoke_key(&self, project: &str, id: &str, at: i64) -> Result<bool>;
+
+    /// Every custom interaction type of every project, as `(project, type)`.
+    fn interaction_types(&self) -> Result<Vec<(String, InteractionType)>>;
+    /// Adds a custom interaction type. Errors: [`StoreError::Conflict`] when the project has the id already.
+    fn insert_interaction_type(&self, project: &str, ty: &InteractionType) -> Result<()>;
+    /// Replaces a custom interaction type (name, parameters, archived). Errors: [`StoreError::NotFound`].
+    fn update_interaction_type(&self, project: &str, ty: &InteractionType) -> Result<()>;
+
+    /// Appends events in one transaction (one fsync) and returns their sequence numbers, in order.
+    /// `received_at` is epoch ms.
+    fn append_events(&self, events: &[(&str, &Event)], received_at: i64) -> Result<Vec<u64>>;
+    /// Up to `limit` events with `seq > after`, in log order.
+    fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>>;
+    /// The events with these sequence numbers, in the order given; missing ones are left out.
+    fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<LogEntry>>;
+    /// Deletes events by sequence number (erasure) in one transaction; returns how many were deleted.
+    fn delete_events(&self, seqs: &[u64]) -> Result<usize>;
+}

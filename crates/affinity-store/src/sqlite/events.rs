@@ -1,0 +1,98 @@
+//! The event log table.
+
+use affinity_core::Event;
+use rusqlite::{Row, params};
+
+use super::SqliteStore;
+use crate::{LogEntry, Result};
+
+/// SQLite's default limit on bound parameters is 32766; stay well below it when deleting by seq.
+const DELETE_CHUNK: usize = 10_000;
+
+pub(super) fn append(s: &SqliteStore, events: &[(&str, &Event)], received_at: i64) -> Result<Vec<u64>> {
+    s.write(|c| {
+        let tx = c.transaction()?;
+        let mut seqs = Vec::with_capacity(events.len());
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (project, e) in events {
+                st.execute(params![
+                    project,
+                    e.event,
+                    e.customer,
+                    e.item,
+                    e.ts,
+                    e.quantity,
+                    e.price,
+                    e.params,
+                    e.client_id,
+                    received_at
+                ])?;
+                seqs.push(tx.last_insert_rowid() as u64);
+            }
+        }
+        tx.commit()?;
+        Ok(seqs)
+    })
+}
+
+const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
+
+fn entry(r: &Row) -> rusqlite::Result<LogEntry> {
+    Ok(LogEntry {
+        seq: r.get::<_, i64>(0)? as u64,
+        project: r.get(1)?,
+        event: Event {
+            event: r.get(2)?,
+            customer: r.get(3)?,
+            item: r.get(4)?,
+            ts: r.get(5)?,
+            quantity: r.get(6)?,
+            price: r.get(7)?,
+            params: r.get(8)?,
+            client_id: r.get(9)?,
+        },
+    })
+}
+
+pub(super) fn scan(s: &SqliteStore, after: u64, limit: usize) -> Result<Vec<LogEntry>> {
+    s.read(|c| {
+        let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+        let rows = st.query_map(params![after as i64, limit as i64], entry)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}
+
+pub(super) fn by_seq(s: &SqliteStore, seqs: &[u64]) -> Result<Vec<LogEntry>> {
+    s.read(|c| {
+        let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq = ?1"))?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let mut rows = st.query_map([seq as i64], entry)?;
+            if let Some(row) = rows.next() {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    })
+}
+
+pub(super) fn delete(s: &SqliteStore, seqs: &[u64]) -> Result<usize> {
+    s.write(|c| {
+        let tx = c.transaction()?;
+        let mut n = 0;
+        {
+            let mut st = tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?;
+            for chunk in seqs.chunks(DELETE_CHUNK) {
+                for &seq in chunk {
+                    n += st.execute([seq as i64])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    })
+}

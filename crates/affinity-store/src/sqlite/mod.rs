@@ -1,0 +1,139 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that a committed transaction is on
+//! disk. One writer connection (behind a mutex; the ingest pipeline batches events into few, large transactions)
+//! and a small pool of reader connections, which WAL lets run beside the writer.
+//!
+//! Migrations are the SQL files in `migrations/sqlite/`, applied in order and recorded in `PRAGMA user_version`.
+
+mod catalog;
+mod events;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+
+use crate::{Result, StoreError};
+
+/// The schema migrations, in order; `user_version` holds how many are applied.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// Readers kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite implementation of [`crate::Store`].
+pub struct SqliteStore {
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies pending migrations.
+    ///
+    /// Errors: the file cannot be opened, or it was written by a newer version of affinity.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = open_connection(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// Runs `f` with exclusive use of the writer connection.
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+
+    /// Runs `f` on a reader connection from the pool (opening one if none is idle).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // FULL: in WAL mode every commit fsyncs the log, so a committed event survives power loss and kill -9.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "schema version {applied} is newer than this build knows ({}); upgrade affinity",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}
+
+/// Maps a UNIQUE/PRIMARY KEY violation to [`StoreError::Conflict`] naming `what`.
+fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
+    match e {
+        // SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == 1555 || f.extended_code == 2067 => {
+            StoreError::Conflict(what())
+        }
+        other => StoreError::Sqlite(other),
+    }
+}
+
+impl crate::Store for SqliteStore {
+    fn create_project(&self, project: &affinity_core::Project, keys: &[affinity_core::ApiKey]) -> Result<()> {
+        catalog::create_project(self, project, keys)
+    }
+    fn projects(&self) -> Result<Vec<affinity_core::Project>> {
+        catalog::projects(self)
+    }
+    fn insert_key(&self, key: &affinity_core::ApiKey) -> Result<()> {
+        catalog::insert_key(self, key)
+    }
+    fn active_keys(&self) -> Result<Vec<affinity_core::ApiKey>> {
+        catalog::active_keys(self)
+    }
+    fn revoke_key(&self, project: &str, id: &str, at: i64) -> Result<bool> {
+        catalog::revoke_key(self, project, id, at)
+    }
+    fn interaction_types(&self) -> Result<Vec<(String, affinity_core::InteractionType)>> {
+        catalog::interaction_types(self)
+    }
+    fn insert_interaction_type(&self, project: &str, ty: &affinity_core::InteractionType) -> Result<()> {
+        catalog::insert_interaction_type(self, project, ty)
+    }
+    fn update_interaction_type(&self, project: &str, ty: &affinity_core::InteractionType) -> Result<()> {
+        catalog::update_interaction_type(self, project, ty)
+    }
+    fn append_events(&self, events: &[(&str, &affinity_core::Event)], received_at: i64) -> Result<Vec<u64>> {
+        events::append(self, events, received_at)
+    }
+    fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<crate::LogEntry>> {
+        events::scan(self, after, limit)
+    }
+    fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<crate::LogEntry>> {
+        events::by_seq(self, seqs)
+    }
+    fn delete_events(&self, seqs: &[u64]) -> Result<usize> {
+        events::delete(self, seqs)
+    }
+}

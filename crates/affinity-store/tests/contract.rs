@@ -1,0 +1,116 @@
+//! The contract every `Store` implementation meets, run here against real SQLite files. Each check takes a fresh
+//! store from a factory, so another backend can run the same list.
+
+use affinity_core::{ApiKey, Event, InteractionType, ParamType, Parameter, Project, Scope};
+use affinity_store::{SqliteStore, Store, StoreError};
+
+fn project(id: &str) -> Project {
+    Project { id: id.into(), name: format!("Shop {id}"), created_at: 1 }
+}
+
+fn key(id: &str, project: &str, byte: u8) -> ApiKey {
+    ApiKey { id: id.into(), project: project.into(), scope: Scope::Admin, hash: [byte; 32], created_at: 2 }
+}
+
+fn event(customer: &str, ts: i64) -> Event {
+    Event {
+        event: "purchase".into(),
+        customer: customer.into(),
+        item: Some("sku-1".into()),
+        ts,
+        quantity: Some(2.0),
+        price: Some(9.5),
+        params: None,
+        client_id: Some(format!("c-{customer}-{ts}")),
+    }
+}
+
+fn projects_and_keys(s: &dyn Store) {
+    s.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
+    assert!(matches!(s.create_project(&project("a"), &[]), Err(StoreError::Conflict(_))));
+    s.insert_key(&key("key_2", "a", 2)).unwrap();
+    assert_eq!(s.projects().unwrap(), vec![project("a")]);
+    assert_eq!(s.active_keys().unwrap().len(), 2);
+    assert!(s.revoke_key("a", "key_1", 5).unwrap());
+    assert!(!s.revoke_key("a", "key_1", 6).unwrap(), "revoking twice");
+    assert!(!s.revoke_key("b", "key_2", 6).unwrap(), "another project's key");
+    let keys = s.active_keys().unwrap();
+    assert_eq!(keys, vec![key("key_2", "a", 2)]);
+}
+
+fn interaction_types(s: &dyn Store) {
+    s.create_project(&project("a"), &[]).unwrap();
+    let mut ty = InteractionType {
+        id: "loan".into(),
+        name: "Loan".into(),
+        parameters: vec![Parameter { id: "amount".into(), kind: ParamType::Number, required: true }],
+        builtin: false,
+        archived: false,
+    };
+    s.insert_interaction_type("a", &ty).unwrap();
+    assert!(matches!(s.insert_interaction_type("a", &ty), Err(StoreError::Conflict(_))));
+    ty.archived = true;
+    ty.name = "Loans".into();
+    s.update_interaction_type("a", &ty).unwrap();
+    assert_eq!(s.interaction_types().unwrap(), vec![("a".to_string(), ty.clone())]);
+    ty.id = "nope".into();
+    assert!(matches!(s.update_interaction_type("a", &ty), Err(StoreError::NotFound(_))));
+}
+
+fn the_event_log(s: &dyn Store) {
+    let (e1, e2, e3) = (event("u1", 10), event("u2", 20), event("u1", 30));
+    let seqs = s.append_events(&[("a", &e1), ("a", &e2)], 100).unwrap();
+    assert_eq!(seqs.len(), 2);
+    assert!(seqs[0] < seqs[1]);
+    let more = s.append_events(&[("b", &e3)], 101).unwrap();
+    assert!(more[0] > seqs[1]);
+    let all = s.scan_events(0, 10).unwrap();
+    assert_eq!(all.iter().map(|l| &l.event).collect::<Vec<_>>(), vec![&e1, &e2, &e3]);
+    assert_eq!(all[2].project, "b");
+    assert_eq!(s.scan_events(seqs[1], 10).unwrap().len(), 1);
+    assert_eq!(s.scan_events(0, 1).unwrap().len(), 1);
+    let picked = s.events_by_seq(&[more[0], seqs[0], 999]).unwrap();
+    assert_eq!(picked.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![more[0], seqs[0]]);
+    // Erasing the newest event must not let its sequence number be reused.
+    assert_eq!(s.delete_events(&[more[0], 12345]).unwrap(), 1);
+    let next = s.append_events(&[("b", &e3)], 102).unwrap();
+    assert!(next[0] > more[0], "sequence numbers are never reused");
+}
+
+fn sqlite() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("affinity.db")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn sqlite_projects_and_keys() {
+    let (_d, s) = sqlite();
+    projects_and_keys(&s);
+}
+
+#[test]
+fn sqlite_interaction_types() {
+    let (_d, s) = sqlite();
+    interaction_types(&s);
+}
+
+#[test]
+fn sqlite_event_log() {
+    let (_d, s) = sqlite();
+    the_event_log(&s);
+}
+
+#[test]
+fn sqlite_reopens_with_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("affinity.db");
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.create_project(&project("a"), &[]).unwrap();
+        s.append_events(&[("a", &event("u", 1))], 1).unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.projects().unwrap().len(), 1);
+    assert_eq!(s.scan_events(0, 10).unwrap().len(), 1);
+}
