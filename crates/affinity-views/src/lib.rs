@@ -1,1 +1,64 @@
+//! In-memory views of the event log, one per project, rebuilt from the store at start and then kept current by
+//! applying each committed event in sequence order.
+//!
+//! They answer what must be fast and must not cost an index on the log: a customer's history (newest first),
+//! duplicate checks (an identical event is found in O(log n) in its customer's time-sorted history), idempotency by
+//! client event id, and counters. Customer, item and interaction type ids are interned to dense integers.
 
+mod interner;
+mod project;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use affinity_store::{Store, StoreError};
+
+pub use interner::Interner;
+pub use project::{Entry, HistoryCursor, ProjectView, Stats};
+
+/// Events read per page when rebuilding from the store.
+const REBUILD_PAGE: usize = 50_000;
+
+/// All projects' views.
+#[derive(Default)]
+pub struct Views {
+    projects: RwLock<HashMap<String, Arc<RwLock<ProjectView>>>>,
+}
+
+impl Views {
+    /// Builds the views of every project from the whole event log; returns them with the number of events read.
+    pub fn rebuild(store: &dyn Store) -> Result<(Views, u64), StoreError> {
+        let views = Views::default();
+        let mut after = 0;
+        let mut count = 0;
+        loop {
+            let page = store.scan_events(after, REBUILD_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            count += page.len() as u64;
+            let mut current: Option<(String, Arc<RwLock<ProjectView>>)> = None;
+            for entry in &page {
+                if current.as_ref().is_none_or(|(p, _)| *p != entry.project) {
+                    current = Some((entry.project.clone(), views.project(&entry.project)));
+                }
+                if let Some((_, view)) = &current {
+                    view.write().unwrap_or_else(|p| p.into_inner()).apply(entry.seq, &entry.event);
+                }
+            }
+        }
+        Ok((views, count))
+    }
+
+    /// The view of `project`, created empty if it has none yet.
+    pub fn project(&self, project: &str) -> Arc<RwLock<ProjectView>> {
+        if let Some(v) = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project) {
+            return v.clone();
+        }
+        self.projects
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(project.to_string())
+            .or_default()
+            .clone()
+    }
+}

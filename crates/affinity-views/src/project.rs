@@ -1,0 +1,255 @@
+//! One project's view.
+
+use std::collections::HashMap;
+
+use affinity_core::Event;
+use foldhash::fast::RandomState;
+
+use crate::Interner;
+
+/// Item id used for events without an item.
+const NO_ITEM: u32 = u32::MAX;
+
+/// One event in a customer's history: 32 bytes. The full event is read from the store by `seq` when needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    /// When it happened, epoch ms UTC.
+    pub ts: i64,
+    /// [`Event::fingerprint`].
+    pub fingerprint: u64,
+    /// Interned item id, `u32::MAX` when the event has no item.
+    pub item: u32,
+    /// Interned interaction type id.
+    pub kind: u16,
+}
+
+impl Entry {
+    fn key(&self) -> (i64, u64) {
+        (self.ts, self.seq)
+    }
+}
+
+/// A position in a customer's history, newest first: the page after it holds the events strictly older than
+/// `(ts, seq)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryCursor {
+    pub ts: i64,
+    pub seq: u64,
+}
+
+/// Counters of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Events per interaction type id, types with events only, by id.
+    pub events_by_type: Vec<(String, u64)>,
+    pub events: u64,
+    /// Customers with at least one event.
+    pub customers: u64,
+    /// Items named by at least one event.
+    pub items: u64,
+}
+
+/// The in-memory index of one project's events.
+#[derive(Default, Debug)]
+pub struct ProjectView {
+    customers: Interner,
+    items: Interner,
+    kinds: Interner,
+    /// Per customer, sorted by (ts, seq).
+    histories: Vec<Vec<Entry>>,
+    client_ids: HashMap<Box<str>, u64, RandomState>,
+    kind_counts: Vec<u64>,
+    item_counts: Vec<u32>,
+    events: u64,
+    active_customers: u64,
+    active_items: u64,
+}
+
+impl ProjectView {
+    /// Adds a committed event. Events of one customer may arrive in any time order.
+    pub fn apply(&mut self, seq: u64, e: &Event) {
+        let c = self.customers.intern(&e.customer) as usize;
+        if c == self.histories.len() {
+            self.histories.push(Vec::new());
+        }
+        let item = match &e.item {
+            Some(i) => {
+                let id = self.items.intern(i);
+                if id as usize == self.item_counts.len() {
+                    self.item_counts.push(0);
+                }
+                if self.item_counts[id as usize] == 0 {
+                    self.active_items += 1;
+                }
+                self.item_counts[id as usize] += 1;
+                id
+            }
+            None => NO_ITEM,
+        };
+        let kind = self.kinds.intern(&e.event);
+        if kind as usize == self.kind_counts.len() {
+            self.kind_counts.push(0);
+        }
+        self.kind_counts[kind as usize] += 1;
+        let entry = Entry { seq, ts: e.ts, fingerprint: e.fingerprint(), item, kind: kind as u16 };
+        let h = &mut self.histories[c];
+        if h.is_empty() {
+            self.active_customers += 1;
+        }
+        match h.last() {
+            Some(last) if last.key() > entry.key() => {
+                let at = h.partition_point(|x| x.key() < entry.key());
+                h.insert(at, entry);
+            }
+            _ => h.push(entry),
+        }
+        if let Some(id) = &e.client_id {
+            self.client_ids.insert(id.as_str().into(), seq);
+        }
+        self.events += 1;
+    }
+
+    /// The seq of a stored event identical to one with this customer, date and fingerprint.
+    pub fn duplicate_of(&self, customer: &str, ts: i64, fingerprint: u64) -> Option<u64> {
+        let h = &self.histories[self.customers.get(customer)? as usize];
+        let from = h.partition_point(|x| x.ts < ts);
+        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fingerprint).map(|x| x.seq)
+    }
+
+    /// The seq of the stored event with this client event id.
+    pub fn client_id(&self, id: &str) -> Option<u64> {
+        self.client_ids.get(id).copied()
+    }
+
+    /// The seqs of a customer's events, oldest first.
+    pub fn customer_seqs(&self, customer: &str) -> Vec<u64> {
+        self.history(customer).iter().map(|e| e.seq).collect()
+    }
+
+    /// A customer's history, oldest first (empty for an unknown customer).
+    pub fn history(&self, customer: &str) -> &[Entry] {
+        match self.customers.get(customer) {
+            Some(c) => &self.histories[c as usize],
+            None => &[],
+        }
+    }
+
+    /// One page of a customer's history, newest first: up to `limit` seqs older than `before` (or the newest when
+    /// `None`), and the cursor of the next page when there is one.
+    pub fn history_page(
+        &self,
+        customer: &str,
+        before: Option<HistoryCursor>,
+        limit: usize,
+    ) -> (Vec<u64>, Option<HistoryCursor>) {
+        let h = self.history(customer);
+        let end = match before {
+            Some(c) => h.partition_point(|x| x.key() < (c.ts, c.seq)),
+            None => h.len(),
+        };
+        let start = end.saturating_sub(limit);
+        let page: Vec<u64> = h[start..end].iter().rev().map(|e| e.seq).collect();
+        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts, seq: h[start].seq });
+        (page, next)
+    }
+
+    /// Removes all of a customer's events (after they were deleted from the store); `client_ids` are the client
+    /// event ids those events carried. Returns how many events were removed.
+    pub fn erase<'a>(&mut self, customer: &str, client_ids: impl IntoIterator<Item = &'a str>) -> usize {
+        let Some(c) = self.customers.get(customer) else { return 0 };
+        let removed = std::mem::take(&mut self.histories[c as usize]);
+        for e in &removed {
+            self.kind_counts[e.kind as usize] -= 1;
+            if e.item != NO_ITEM {
+                let n = &mut self.item_counts[e.item as usize];
+                *n -= 1;
+                if *n == 0 {
+                    self.active_items -= 1;
+                }
+            }
+        }
+        for id in client_ids {
+            self.client_ids.remove(id);
+        }
+        if !removed.is_empty() {
+            self.active_customers -= 1;
+        }
+        self.events -= removed.len() as u64;
+        removed.len()
+    }
+
+    /// Events of interaction type `kind`.
+    pub fn events_of_type(&self, kind: &str) -> u64 {
+        self.kinds.get(kind).map_or(0, |k| self.kind_counts[k as usize])
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut events_by_type: Vec<(String, u64)> = (0..self.kinds.len())
+            .filter(|&k| self.kind_counts[k] > 0)
+            .map(|k| (self.kinds.name(k as u32).to_string(), self.kind_counts[k]))
+            .collect();
+        events_by_type.sort();
+        Stats { events_by_type, events: self.events, customers: self.active_customers, items: self.active_items }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(customer: &str, item: &str, ts: i64, client: Option<&str>) -> Event {
+        Event {
+            event: "view".into(),
+            customer: customer.into(),
+            item: Some(item.into()),
+            ts,
+            quantity: None,
+            price: None,
+            params: None,
+            client_id: client.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn histories_stay_sorted_and_page_newest_first() {
+        let mut v = ProjectView::default();
+        for (seq, ts) in [(1, 50), (2, 10), (3, 30), (4, 30), (5, 70)] {
+            v.apply(seq, &ev("u", "i", ts, None));
+        }
+        assert_eq!(v.customer_seqs("u"), vec![2, 3, 4, 1, 5]);
+        let (p1, c1) = v.history_page("u", None, 2);
+        assert_eq!(p1, vec![5, 1]);
+        let (p2, c2) = v.history_page("u", c1, 2);
+        assert_eq!(p2, vec![4, 3]);
+        let (p3, c3) = v.history_page("u", c2, 2);
+        assert_eq!((p3, c3), (vec![2], None));
+        assert_eq!(v.history_page("nobody", None, 2), (vec![], None));
+    }
+
+    #[test]
+    fn duplicates_and_client_ids() {
+        let mut v = ProjectView::default();
+        let e = ev("u", "i", 10, Some("c1"));
+        v.apply(7, &e);
+        assert_eq!(v.duplicate_of("u", 10, e.fingerprint()), Some(7));
+        assert_eq!(v.duplicate_of("u", 11, e.fingerprint()), None);
+        assert_eq!(v.duplicate_of("other", 10, e.fingerprint()), None);
+        assert_eq!(v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()), None);
+        assert_eq!(v.client_id("c1"), Some(7));
+    }
+
+    #[test]
+    fn erasure_updates_every_counter() {
+        let mut v = ProjectView::default();
+        v.apply(1, &ev("u", "i", 1, Some("c1")));
+        v.apply(2, &ev("u", "j", 2, None));
+        v.apply(3, &ev("w", "i", 3, None));
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 3)], events: 3, customers: 2, items: 2 });
+        assert_eq!(v.erase("u", ["c1"]), 2);
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
+        assert_eq!(v.client_id("c1"), None);
+        assert_eq!(v.erase("u", []), 0);
+        assert_eq!(v.erase("nobody", []), 0);
+    }
+}
