@@ -131,17 +131,13 @@ impl<'de> Deserialize<'de> for RawEvent {
 
 /// Validates one incoming event against the project's interaction types.
 ///
-/// `types` looks up an interaction type by id; `now_ms` is the current time (dates more than 24 h after it are
+/// `types` are the project's interaction types (built-in and custom); `now_ms` is the current time (dates more than 24 h after it are
 /// refused). Field paths in errors are relative (`item`, `params.amount`); callers prefix them (`data.`, `data[3].`).
 ///
 /// Errors, first problem found: `missing_field`, `unknown_field`, `unknown_event`, `archived_event`, `invalid_id`
 /// (customer, item, id), `invalid_date`, `invalid_quantity`, `invalid_price`, `unknown_parameter`,
 /// `invalid_parameter`.
-pub fn validate<'t>(
-    raw: RawEvent,
-    types: impl Fn(&str) -> Option<&'t InteractionType>,
-    now_ms: i64,
-) -> Result<Event, Problem> {
+pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result<Event, Problem> {
     if let Some(field) = raw.unknown {
         return Err(Problem::new(ProblemKind::UnknownField, field.clone(), format!("Unknown field: {field}")));
     }
@@ -150,7 +146,7 @@ pub fn validate<'t>(
         Some(Value::String(s)) => s,
         Some(_) => return Err(Problem::new(ProblemKind::UnknownEvent, "event", "Invalid event: must be a string")),
     };
-    let Some(ty) = types(&event) else {
+    let Some(ty) = types.iter().find(|t| t.id == event) else {
         return Err(Problem::new(ProblemKind::UnknownEvent, "event", format!("Unknown event: {}", clip(&event))));
     };
     if ty.archived {

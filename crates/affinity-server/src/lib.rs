@@ -1,1 +1,134 @@
+//! The HTTP server of affinity: start-up (store, views, keys), the axum router, authentication, the ingest
+//! pipeline, and the OpenAPI document.
+//!
+//! Where an event goes: `routes/feedback.rs` reads it, `affinity_core::event::validate` checks it,
+//! `ingest.rs` dedupes and stores it (group commit) and applies it to the views, `routes/customers.rs` reads it back.
 
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod ingest;
+pub mod routes;
+pub mod state;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use affinity_store::{SqliteStore, Store, StoreError};
+use affinity_views::Views;
+
+pub use state::Limits;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "affinity.db";
+/// The generated master key's file inside the data directory.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:7700` (port 0 picks a free port).
+    pub addr: String,
+    pub data_dir: PathBuf,
+    /// The master key; when `None`, read from (or generated into) `<data_dir>/master.key`.
+    pub master_key: Option<String>,
+    pub limits: Limits,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
+    let context = context.into();
+    move |source| StartError::Io { context, source }
+}
+
+/// The master key: the configured one, else the one in `<data_dir>/master.key`, else a new one written there
+/// (mode 0600). Returns the key and a line saying where it came from.
+pub fn master_key(data_dir: &Path, configured: Option<String>) -> Result<(String, String), StartError> {
+    if let Some(k) = configured.filter(|k| !k.trim().is_empty()) {
+        return Ok((k.trim().to_string(), "master key: given by AFFINITY_MASTER_KEY / --master-key".into()));
+    }
+    let path = data_dir.join(MASTER_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(k) if !k.trim().is_empty() => {
+            return Ok((k.trim().to_string(), format!("master key: read from {}", path.display())));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(format!("reading {}", path.display()))(e)),
+    }
+    let key = format!("afm_{}", auth::random_hex(24));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(io(format!("creating {}", path.display())))?;
+    writeln!(file, "{key}").and_then(|_| file.sync_all()).map_err(io(format!("writing {}", path.display())))?;
+    Ok((key, format!("master key: generated and written to {} (mode 0600); keep it secret", path.display())))
+}
+
+/// Opens the store in `config.data_dir`, rebuilds the views and serves until Ctrl-C or SIGTERM.
+///
+/// Prints `affinity listening on http://<addr>` on stdout once the socket is bound.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(io(format!("creating {}", config.data_dir.display())))?;
+    let (master, origin) = master_key(&config.data_dir, config.master_key.clone())?;
+    println!("{origin}");
+    let db = config.data_dir.join(DB_FILE);
+    let started = std::time::Instant::now();
+    let (store, views, events) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+        let (views, events) = Views::rebuild(&*store)?;
+        Ok((store, views, events))
+    })
+    .await
+    .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
+    let catalog = state::Catalog::load(&*store)?;
+    let keys = auth::Keyring::new(&master, store.active_keys()?);
+    tracing::info!(events, ms = started.elapsed().as_millis() as u64, "views rebuilt from the event log");
+    let views = Arc::new(views);
+    let state = state::AppState {
+        ingest: ingest::Ingest::start(store.clone(), views.clone()),
+        store,
+        views,
+        catalog: Arc::new(catalog),
+        keys: Arc::new(keys),
+        limits: config.limits,
+    };
+    let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
+    let addr = listener.local_addr().map_err(io("reading the bound address"))?;
+    println!("data directory: {}", config.data_dir.display());
+    println!("affinity listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(io("serving"))
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

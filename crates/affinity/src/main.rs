@@ -1,1 +1,72 @@
-fn main() {}
+//! The `affinity` command: `serve` runs the server; the other commands are clients of a running server.
+
+mod client;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// affinity: a self-hostable interactions engine for e-commerce personalization.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server on the embedded store.
+    Serve(ServeArgs),
+    /// Manage projects on a running server.
+    #[command(subcommand)]
+    Project(client::ProjectCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "AFFINITY_ADDR", default_value = "127.0.0.1:7700")]
+    addr: String,
+    /// Directory holding the database and the generated master key.
+    #[arg(long, env = "AFFINITY_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The master key; without it, the key in <data-dir>/master.key is used (generated on first start).
+    #[arg(long, env = "AFFINITY_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "AFFINITY_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Project(cmd) => runtime.block_on(client::project(cmd)),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    println!(
+        "affinity {} starting: addr={} data-dir={} max-body-bytes={} master-key={}",
+        env!("CARGO_PKG_VERSION"),
+        args.addr,
+        args.data_dir.display(),
+        args.max_body_bytes,
+        if args.master_key.is_some() { "(given, redacted)" } else { "(from data dir)" }
+    );
+    let limits = affinity_server::Limits { max_body_bytes: args.max_body_bytes, ..Default::default() };
+    let config =
+        affinity_server::Config { addr: args.addr, data_dir: args.data_dir, master_key: args.master_key, limits };
+    affinity_server::run(config).await.context("affinity serve")?;
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Reading back what was stored: a customer's interactions, the project's counters, and erasure (admin key).
+
+use std::collections::BTreeMap;
+
+use affinity_core::Scope;
+use affinity_core::date::format_ms;
+use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
+use affinity_views::HistoryCursor;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+
+/// Default and largest page size of a customer's interactions.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 1000;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Events per page, 1–1000 (default 50).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One stored event.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StoredInteraction {
+    /// The client's event id, or the generated `evt_…`.
+    pub id: String,
+    pub event: String,
+    pub item: Option<String>,
+    /// When it happened, RFC 3339 UTC.
+    pub date: String,
+    pub quantity: Option<f64>,
+    pub price: Option<f64>,
+    /// Custom parameters (dates as RFC 3339 UTC), or null.
+    #[schema(value_type = Object)]
+    pub params: Option<Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InteractionPage {
+    /// Newest first.
+    pub interactions: Vec<StoredInteraction>,
+    /// Pass as `cursor` for the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn encode(c: HistoryCursor) -> String {
+    format!("{}.{}", c.ts, c.seq)
+}
+
+fn decode(s: &str) -> Option<HistoryCursor> {
+    let (ts, seq) = s.split_once('.')?;
+    Some(HistoryCursor { ts: ts.parse().ok()?, seq: seq.parse().ok()? })
+}
+
+/// A customer's interactions, newest first, as stored.
+#[utoipa::path(get, path = "/v1/projects/{project}/customers/{customer}/interactions", tag = "customers",
+    params(("project" = String, Path), ("customer" = String, Path), PageQuery),
+    responses((status = 200, body = InteractionPage), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn interactions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project, customer)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<InteractionPage>, ApiError> {
+    caller.require(&project, Scope::Admin)?;
+    state.project(&project)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(Code::InvalidField, "limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    let cursor = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(decode(c).ok_or_else(|| ApiError::field(Code::InvalidField, "cursor", "Invalid cursor"))?),
+    };
+    let (seqs, next) =
+        state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).history_page(&customer, cursor, limit);
+    let entries = state.blocking(move |s| s.events_by_seq(&seqs)).await?;
+    let interactions = entries
+        .into_iter()
+        .map(|l| StoredInteraction {
+            id: l.event.client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{}", l.seq)),
+            event: l.event.event,
+            item: l.event.item,
+            date: format_ms(l.event.ts),
+            quantity: l.event.quantity,
+            price: l.event.price,
+            params: l.event.params.and_then(|p| serde_json::from_str(&p).ok()),
+        })
+        .collect();
+    Ok(Json(InteractionPage { interactions, next_cursor: next.map(encode) }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Erased {
+    /// How many events were deleted.
+    pub deleted: usize,
+}
+
+/// Erases every event of a customer (the right to erasure).
+#[utoipa::path(delete, path = "/v1/projects/{project}/customers/{customer}", tag = "customers",
+    params(("project" = String, Path), ("customer" = String, Path)),
+    responses((status = 200, body = Erased), (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project, customer)): Path<(String, String)>,
+) -> Result<Json<Erased>, ApiError> {
+    caller.require(&project, Scope::Admin)?;
+    state.project(&project)?;
+    let deleted = state.ingest.erase(project.into(), customer).await.map_err(ApiError::internal)?;
+    Ok(Json(Erased { deleted }))
+}
+
+/// Counters of a project.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProjectStats {
+    /// All events stored.
+    pub events: u64,
+    /// Events per interaction type (every type of the catalog, 0 included).
+    pub events_by_type: BTreeMap<String, u64>,
+    /// Distinct customers with at least one event.
+    pub customers: u64,
+    /// Distinct items named by at least one event.
+    pub items: u64,
+}
+
+/// Events per interaction type, distinct customers and items.
+#[utoipa::path(get, path = "/v1/projects/{project}/stats", tag = "customers", params(("project" = String, Path)),
+    responses((status = 200, body = ProjectStats), (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project): Path<String>,
+) -> Result<Json<ProjectStats>, ApiError> {
+    caller.require(&project, Scope::Admin)?;
+    let entry = state.project(&project)?;
+    let s = state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).stats();
+    let mut events_by_type: BTreeMap<String, u64> = entry.types().iter().map(|t| (t.id.clone(), 0)).collect();
+    events_by_type.extend(s.events_by_type);
+    Ok(Json(ProjectStats { events: s.events, events_by_type, customers: s.customers, items: s.items }))
+}

@@ -1,0 +1,204 @@
+//! `POST /feedback`: the seed's interaction API, one event or a batch of up to 10,000.
+
+use std::sync::Arc;
+
+use affinity_core::event::{RawEvent, validate};
+use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
+use affinity_core::report::DEFAULT_MAX_FAILURES;
+use affinity_core::{Event, FailedItem, InteractionType, Problem, Report, ReportBuilder, Scope};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::auth::Caller;
+use crate::body::{JsonBytes, parse};
+use crate::error::{ApiError, Code};
+use crate::ingest::Outcome;
+use crate::state::AppState;
+
+/// The body: `{"project":"shop-1","data":{…event…}}` or `{"project":"shop-1","data":[{…},{…}]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    project: Option<String>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// The documented shape of the body (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FeedbackRequest {
+    /// Project id; must be the key's project.
+    project: String,
+    /// One event, or an array of up to 10,000.
+    data: EventInput,
+}
+
+/// One event.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EventInput {
+    /// Interaction type id: `view`, `like`, `cart`, `purchase`, or a custom type.
+    event: String,
+    /// Item id; optional for custom types only.
+    item: Option<String>,
+    customer: String,
+    /// RFC 3339, ISO date-time without offset (UTC), plain date, or epoch seconds/milliseconds.
+    #[schema(value_type = String)]
+    date: Value,
+    /// `cart` and `purchase` only; > 0.
+    quantity: Option<f64>,
+    /// `cart` and `purchase` only; >= 0.
+    price: Option<f64>,
+    /// The client's event id: resending it is answered `skipped`.
+    id: Option<String>,
+    /// Parameters of a custom interaction type.
+    #[schema(value_type = Object)]
+    params: Option<Value>,
+}
+
+/// The answer for a single event.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FeedbackAnswer {
+    /// `ok` (stored) or `skipped` (already stored).
+    pub status: &'static str,
+    /// The event id (the client's `id`, or a generated `evt_…`), when stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Why it was skipped: `duplicate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// Sends one event or a batch.
+#[utoipa::path(post, path = "/feedback", tag = "events", request_body = FeedbackRequest,
+    responses((status = 200, description = "Stored or skipped (single event: FeedbackAnswer; batch: Report)", body = FeedbackAnswer),
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+              (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn feedback(State(state): State<AppState>, caller: Caller, JsonBytes(body): JsonBytes) -> Result<Response, ApiError> {
+    receive(state, caller, None, &body).await
+}
+
+/// The same as `POST /feedback`, with the project in the path (the body's `project` may then be omitted; if given
+/// it must match, else 400 `project_mismatch`).
+#[utoipa::path(post, path = "/v1/projects/{project}/feedback", tag = "events", request_body = FeedbackRequest,
+    params(("project" = String, Path)),
+    responses((status = 200, body = FeedbackAnswer), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn project_feedback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project): Path<String>,
+    JsonBytes(body): JsonBytes,
+) -> Result<Response, ApiError> {
+    receive(state, caller, Some(project), &body).await
+}
+
+async fn receive(state: AppState, caller: Caller, path_project: Option<String>, body: &[u8]) -> Result<Response, ApiError> {
+    let envelope: Envelope = parse(body)?;
+    let project = match (envelope.project, path_project) {
+        (Some(b), Some(p)) if b != p => {
+            return Err(ApiError::field(Code::ProjectMismatch, "project", format!("Body project {b} differs from path project {p}")));
+        }
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => return Err(Problem::missing("project", "project").into()),
+    };
+    caller.require(&project, Scope::Ingest)?;
+    let entry = state.project(&project)?;
+    let types = entry.types();
+    let data = envelope.data.ok_or_else(|| Problem::missing("data", "data"))?;
+    let now = affinity_core::date::now_ms();
+    let project: Arc<str> = project.into();
+    if data.get().trim_start().starts_with('[') {
+        let rows: Vec<&RawValue> = parse(data.get().as_bytes())?;
+        if rows.len() > state.limits.max_batch_events {
+            return Err(ApiError::field(
+                Code::BatchTooLarge,
+                "data",
+                format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
+            ));
+        }
+        let report = batch(&state, project, &types, &rows, now).await?;
+        return Ok(Json(report).into_response());
+    }
+    let raw: RawEvent = parse(data.get().as_bytes())?;
+    let event = validate(raw, &types, now).map_err(|p| p.under("data"))?;
+    let client_id = event.client_id.clone();
+    let outcome = state.ingest.append(project, vec![event]).await.map_err(ApiError::internal)?;
+    let answer = match outcome.first() {
+        Some(Outcome::Stored(seq)) => FeedbackAnswer {
+            status: "ok",
+            id: Some(client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{seq}"))),
+            reason: None,
+        },
+        _ => FeedbackAnswer { status: "skipped", id: None, reason: Some("duplicate") },
+    };
+    Ok(Json(answer).into_response())
+}
+
+/// A customer or item id as the row gave it, for the report.
+fn shown(v: &Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Validates each element on its own, stores the valid ones in one group, and reports row by row.
+async fn batch(
+    state: &AppState,
+    project: Arc<str>,
+    types: &[InteractionType],
+    rows: &[&RawValue],
+    now: i64,
+) -> Result<Report, ApiError> {
+    let mut events: Vec<Event> = Vec::with_capacity(rows.len());
+    let mut results: Vec<Result<(), FailedItem>> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let failed = |p: Problem, user_id, item_id| FailedItem {
+            row_number: i as u64 + 1,
+            user_id,
+            item_id,
+            error: p.message.clone(),
+            timestamp: String::new(),
+            code: Code::of(p.kind).as_str().to_string(),
+            field: p.under(&format!("data[{i}]")).field,
+        };
+        let raw: RawEvent = match serde_json::from_str(row.get()) {
+            Ok(r) => r,
+            Err(e) => {
+                let p = Problem { kind: affinity_core::ProblemKind::InvalidJson, field: None, message: format!("Invalid event: {e}") };
+                results.push(Err(failed(p, None, None)));
+                continue;
+            }
+        };
+        let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
+        match validate(raw, types, now) {
+            Ok(e) => {
+                events.push(e);
+                results.push(Ok(()));
+            }
+            Err(p) => results.push(Err(failed(p, user_id, item_id))),
+        }
+    }
+    let outcomes = if events.is_empty() { Vec::new() } else { state.ingest.append(project, events).await.map_err(ApiError::internal)? };
+    let mut outcomes = outcomes.into_iter();
+    let mut report = ReportBuilder::new(DEFAULT_MAX_FAILURES);
+    for r in results {
+        match r {
+            Ok(()) => match outcomes.next() {
+                Some(Outcome::Stored(_)) => report.succeeded(),
+                _ => report.skipped(),
+            },
+            Err(item) => report.failed(|timestamp| FailedItem { timestamp, ..item }),
+        }
+    }
+    Ok(report.finish())
+}

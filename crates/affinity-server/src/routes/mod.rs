@@ -1,0 +1,76 @@
+//! The HTTP routes, one file per resource, and the OpenAPI document that lists them.
+//! Handlers are thin: they extract, check the caller, call the domain and map the result.
+
+pub mod customers;
+pub mod feedback;
+pub mod interactions;
+pub mod projects;
+pub mod system;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "affinity", description = "Interactions engine for e-commerce personalization."),
+    paths(
+        system::health, system::openapi,
+        projects::create, projects::list, projects::create_key, projects::list_keys, projects::revoke_key,
+        interactions::create, interactions::list, interactions::get, interactions::update, interactions::archive,
+        feedback::feedback, feedback::project_feedback,
+        customers::interactions, customers::erase, customers::stats,
+    ),
+    components(schemas(affinity_core::Report, affinity_core::FailedItem)),
+    modifiers(&KeyHeader)
+)]
+pub struct ApiDoc;
+
+struct KeyHeader;
+
+impl Modify for KeyHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("x-api-key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+    }
+}
+
+/// The router with every route of the API.
+pub fn router(state: AppState) -> Router {
+    let limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/health", get(system::health))
+        .route("/openapi.json", get(system::openapi))
+        .route("/feedback", post(feedback::feedback))
+        .route("/v1/projects", post(projects::create).get(projects::list))
+        .route("/v1/projects/{project}/keys", post(projects::create_key).get(projects::list_keys))
+        .route("/v1/projects/{project}/keys/{id}", axum::routing::delete(projects::revoke_key))
+        .route("/v1/projects/{project}/interactions", post(interactions::create).get(interactions::list))
+        .route(
+            "/v1/projects/{project}/interactions/{id}",
+            get(interactions::get).put(interactions::update).delete(interactions::archive),
+        )
+        .route("/v1/projects/{project}/feedback", post(feedback::project_feedback))
+        .route("/v1/projects/{project}/customers/{customer}/interactions", get(customers::interactions))
+        .route("/v1/projects/{project}/customers/{customer}", axum::routing::delete(customers::erase))
+        .route("/v1/projects/{project}/stats", get(customers::stats))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "No such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(Code::MethodNotAllowed, "Method not allowed on this route")
+}
+

@@ -1,0 +1,123 @@
+//! What every handler shares: the store, the views, the in-memory catalog of projects and interaction types, the
+//! keyring and the ingest pipeline.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use affinity_core::catalog::builtins;
+use affinity_core::{InteractionType, Project};
+use affinity_store::{Store, StoreError};
+use affinity_views::Views;
+
+use crate::auth::Keyring;
+use crate::error::ApiError;
+use crate::ingest::Ingest;
+
+/// Limits applied to requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most events in one `POST /feedback` batch.
+    pub max_batch_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: 1 << 20, max_batch_events: 10_000 }
+    }
+}
+
+/// Shared state of the server; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub views: Arc<Views>,
+    pub catalog: Arc<Catalog>,
+    pub keys: Arc<Keyring>,
+    pub ingest: Ingest,
+    pub limits: Limits,
+}
+
+impl AppState {
+    /// The project `id`, or 404.
+    pub fn project(&self, id: &str) -> Result<Arc<ProjectEntry>, ApiError> {
+        self.catalog.get(id).ok_or_else(|| ApiError::not_found(format!("project {id}")))
+    }
+
+    /// Runs blocking store work off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store)).await.map_err(ApiError::internal)?.map_err(ApiError::from)
+    }
+}
+
+/// Projects and their interaction types, in memory; the store has the durable copy.
+#[derive(Default)]
+pub struct Catalog {
+    projects: RwLock<BTreeMap<String, Arc<ProjectEntry>>>,
+}
+
+/// One project with its interaction types (built-in first, then custom in creation order).
+pub struct ProjectEntry {
+    pub project: Project,
+    types: RwLock<Arc<Vec<InteractionType>>>,
+    /// Held while a custom type is created or changed, so that checks and writes do not interleave.
+    pub edit: tokio::sync::Mutex<()>,
+}
+
+impl ProjectEntry {
+    fn new(project: Project) -> Self {
+        ProjectEntry { project, types: RwLock::new(Arc::new(builtins())), edit: tokio::sync::Mutex::new(()) }
+    }
+
+    /// A snapshot of the project's interaction types.
+    pub fn types(&self) -> Arc<Vec<InteractionType>> {
+        self.types.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds or replaces a custom type.
+    pub fn put_type(&self, ty: InteractionType) {
+        let mut guard = self.types.write().unwrap_or_else(|p| p.into_inner());
+        let mut types = (**guard).clone();
+        match types.iter_mut().find(|t| t.id == ty.id) {
+            Some(slot) => *slot = ty,
+            None => types.push(ty),
+        }
+        *guard = Arc::new(types);
+    }
+}
+
+impl Catalog {
+    /// Reads every project and custom interaction type from the store.
+    pub fn load(store: &dyn Store) -> Result<Catalog, StoreError> {
+        let catalog = Catalog::default();
+        for p in store.projects()? {
+            catalog.insert(p);
+        }
+        for (project, ty) in store.interaction_types()? {
+            if let Some(entry) = catalog.get(&project) {
+                entry.put_type(ty);
+            }
+        }
+        Ok(catalog)
+    }
+
+    pub fn insert(&self, project: Project) -> Arc<ProjectEntry> {
+        let entry = Arc::new(ProjectEntry::new(project));
+        self.projects.write().unwrap_or_else(|p| p.into_inner()).insert(entry.project.id.clone(), entry.clone());
+        entry
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<ProjectEntry>> {
+        self.projects.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    /// All projects, by id.
+    pub fn list(&self) -> Vec<Project> {
+        self.projects.read().unwrap_or_else(|p| p.into_inner()).values().map(|e| e.project.clone()).collect()
+    }
+}
