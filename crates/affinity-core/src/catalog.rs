@@ -74,8 +74,12 @@ pub struct InteractionType {
 }
 
 /// Ids and names of the built-in interaction types, in catalog order.
-pub const BUILTINS: [(&str, &str); 4] =
-    [("view", "View item"), ("cart", "Add to cart"), ("like", "Add to favorite"), ("purchase", "Purchase")];
+pub const BUILTINS: [(&str, &str); 4] = [
+    ("view", "View item"),
+    ("cart", "Add to cart"),
+    ("like", "Add to favorite"),
+    ("purchase", "Purchase"),
+];
 
 /// Whether a built-in type takes `quantity` and `price`.
 pub fn takes_quantity_and_price(id: &str) -> bool {
@@ -97,7 +101,11 @@ pub fn builtins() -> Vec<InteractionType> {
             parameters: if takes_quantity_and_price(id) {
                 ["quantity", "price"]
                     .iter()
-                    .map(|p| Parameter { id: p.to_string(), kind: ParamType::Number, required: false })
+                    .map(|p| Parameter {
+                        id: p.to_string(),
+                        kind: ParamType::Number,
+                        required: false,
+                    })
                     .collect()
             } else {
                 Vec::new()
@@ -125,11 +133,18 @@ pub fn check_definition(def: &InteractionType) -> Result<(), Problem> {
         return Err(Problem::new(
             ProblemKind::InvalidId,
             "id",
-            format!("\"{}\" is a built-in interaction type; choose another id", def.id),
+            format!(
+                "\"{}\" is a built-in interaction type; choose another id",
+                def.id
+            ),
         ));
     }
     if !is_catalog_id(&def.id) {
-        return Err(Problem::new(ProblemKind::InvalidId, "id", "Invalid id: must match [a-z0-9_]{1,64}"));
+        return Err(Problem::new(
+            ProblemKind::InvalidId,
+            "id",
+            "Invalid id: must match [a-z0-9_]{1,64}",
+        ));
     }
     check_name(&def.name)?;
     if def.parameters.len() > MAX_PARAMETERS {
@@ -144,7 +159,10 @@ pub fn check_definition(def: &InteractionType) -> Result<(), Problem> {
             return Err(Problem::new(
                 ProblemKind::InvalidId,
                 format!("parameters[{i}].id"),
-                format!("Invalid parameter id \"{}\": must match [a-z0-9_]{{1,64}}", p.id),
+                format!(
+                    "Invalid parameter id \"{}\": must match [a-z0-9_]{{1,64}}",
+                    p.id
+                ),
             ));
         }
         if def.parameters[..i].iter().any(|q| q.id == p.id) {
@@ -160,11 +178,16 @@ pub fn check_definition(def: &InteractionType) -> Result<(), Problem> {
 
 /// Checks an interaction type name: 1–128 characters, not blank, no control characters.
 pub fn check_name(name: &str) -> Result<(), Problem> {
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
         return Err(Problem::new(
             ProblemKind::InvalidField,
             "name",
-            format!("Invalid name: must be 1 to {MAX_NAME_CHARS} characters without control characters"),
+            format!(
+                "Invalid name: must be 1 to {MAX_NAME_CHARS} characters without control characters"
+            ),
         ));
     }
     Ok(())
@@ -194,7 +217,11 @@ pub enum UpdateConflict {
 
 /// Checks a change of a custom type from `old` to `new`. With stored events, parameters may only be added (as
 /// optional) and the name changed; without events anything goes.
-pub fn check_update(old: &InteractionType, new: &InteractionType, has_events: bool) -> Result<(), UpdateConflict> {
+pub fn check_update(
+    old: &InteractionType,
+    new: &InteractionType,
+    has_events: bool,
+) -> Result<(), UpdateConflict> {
     if !has_events {
         return Ok(());
     }
@@ -202,7 +229,9 @@ pub fn check_update(old: &InteractionType, new: &InteractionType, has_events: bo
         match new.parameter(&p.id) {
             None => return Err(UpdateConflict::Removed(p.id.clone())),
             Some(q) if q.kind != p.kind => return Err(UpdateConflict::Retyped(p.id.clone())),
-            Some(q) if q.required && !p.required => return Err(UpdateConflict::MadeRequired(p.id.clone())),
+            Some(q) if q.required && !p.required => {
+                return Err(UpdateConflict::MadeRequired(p.id.clone()));
+            }
             Some(_) => {}
         }
     }
@@ -223,8 +252,16 @@ mod tests {
             id: "loan_application".into(),
             name: "Loan application".into(),
             parameters: vec![
-                Parameter { id: "amount".into(), kind: ParamType::Number, required: true },
-                Parameter { id: "channel".into(), kind: ParamType::Text, required: false },
+                Parameter {
+                    id: "amount".into(),
+                    kind: ParamType::Number,
+                    required: true,
+                },
+                Parameter {
+                    id: "channel".into(),
+                    kind: ParamType::Text,
+                    required: false,
+                },
             ],
             builtin: false,
             archived: false,
@@ -235,7 +272,15 @@ mod tests {
     fn builtins_match_the_seed() {
         let b = builtins();
         let names: Vec<_> = b.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
-        assert_eq!(names, [("view", "View item"), ("cart", "Add to cart"), ("like", "Add to favorite"), ("purchase", "Purchase")]);
+        assert_eq!(
+            names,
+            [
+                ("view", "View item"),
+                ("cart", "Add to cart"),
+                ("like", "Add to favorite"),
+                ("purchase", "Purchase")
+            ]
+        );
         assert!(b[1].parameter("quantity").is_some() && b[3].parameter("price").is_some());
         assert!(b[0].parameters.is_empty());
     }
@@ -245,10 +290,18 @@ mod tests {
         assert!(check_definition(&loan()).is_ok());
         let mut d = loan();
         d.id = "purchase".into();
-        assert!(check_definition(&d).unwrap_err().message.contains("built-in"));
+        assert!(
+            check_definition(&d)
+                .unwrap_err()
+                .message
+                .contains("built-in")
+        );
         let mut d = loan();
         d.parameters.push(d.parameters[0].clone());
-        assert_eq!(check_definition(&d).unwrap_err().field.as_deref(), Some("parameters[2].id"));
+        assert_eq!(
+            check_definition(&d).unwrap_err().field.as_deref(),
+            Some("parameters[2].id")
+        );
         let mut d = loan();
         d.name = " ".into();
         assert!(check_definition(&d).is_err());
@@ -261,17 +314,31 @@ mod tests {
         let old = loan();
         let mut renamed = loan();
         renamed.name = "Loan".into();
-        renamed.parameters.push(Parameter { id: "due".into(), kind: ParamType::Date, required: false });
+        renamed.parameters.push(Parameter {
+            id: "due".into(),
+            kind: ParamType::Date,
+            required: false,
+        });
         assert!(check_update(&old, &renamed, true).is_ok());
         let mut removed = loan();
         removed.parameters.pop();
-        assert_eq!(check_update(&old, &removed, true), Err(UpdateConflict::Removed("channel".into())));
+        assert_eq!(
+            check_update(&old, &removed, true),
+            Err(UpdateConflict::Removed("channel".into()))
+        );
         assert!(check_update(&old, &removed, false).is_ok());
         let mut retyped = loan();
         retyped.parameters[1].kind = ParamType::Number;
-        assert_eq!(check_update(&old, &retyped, true), Err(UpdateConflict::Retyped("channel".into())));
+        assert_eq!(
+            check_update(&old, &retyped, true),
+            Err(UpdateConflict::Retyped("channel".into()))
+        );
         let mut required = loan();
-        required.parameters.push(Parameter { id: "x".into(), kind: ParamType::Text, required: true });
+        required.parameters.push(Parameter {
+            id: "x".into(),
+            kind: ParamType::Text,
+            required: true,
+        });
         assert!(check_update(&old, &required, true).is_err());
     }
 }

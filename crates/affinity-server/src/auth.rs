@@ -40,7 +40,9 @@ impl Caller {
     pub fn require(&self, project: &str, needed: Scope) -> Result<(), ApiError> {
         match self {
             Caller::Master => Ok(()),
-            Caller::Key { project: p, scope } if &**p == project && (*scope == Scope::Admin || needed == Scope::Ingest) => {
+            Caller::Key { project: p, scope }
+                if &**p == project && (*scope == Scope::Admin || needed == Scope::Ingest) =>
+            {
                 Ok(())
             }
             Caller::Key { .. } => Err(ApiError::unauthorized()),
@@ -79,15 +81,21 @@ pub fn new_key(project: &str, scope: Scope, now: i64) -> (ApiKey, String) {
     (key, secret)
 }
 
+/// What the keyring knows of an active key: its project, scope and id.
+type KeyEntry = (Arc<str>, Scope, String);
+
 /// The active keys, by hash, and the master key's hash.
 pub struct Keyring {
     master: [u8; 32],
-    keys: RwLock<HashMap<[u8; 32], (Arc<str>, Scope, String)>>,
+    keys: RwLock<HashMap<[u8; 32], KeyEntry>>,
 }
 
 impl Keyring {
     pub fn new(master_key: &str, keys: Vec<ApiKey>) -> Self {
-        let ring = Keyring { master: hash_key(master_key), keys: RwLock::new(HashMap::new()) };
+        let ring = Keyring {
+            master: hash_key(master_key),
+            keys: RwLock::new(HashMap::new()),
+        };
         for k in keys {
             ring.add(&k);
         }
@@ -95,12 +103,18 @@ impl Keyring {
     }
 
     pub fn add(&self, k: &ApiKey) {
-        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(k.hash, (k.project.as_str().into(), k.scope, k.id.clone()));
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(k.hash, (k.project.as_str().into(), k.scope, k.id.clone()));
     }
 
     /// Forgets a revoked key at once.
     pub fn remove(&self, project: &str, id: &str) {
-        self.keys.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (p, _, kid)| !(&**p == project && kid == id));
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (p, _, kid)| !(&**p == project && kid == id));
     }
 
     /// The caller presenting `key`, if any.
@@ -111,16 +125,29 @@ impl Keyring {
         }
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
         let (stored, (project, scope, _)) = keys.get_key_value(&h)?;
-        bool::from(stored.ct_eq(&h)).then(|| Caller::Key { project: project.clone(), scope: *scope })
+        bool::from(stored.ct_eq(&h)).then(|| Caller::Key {
+            project: project.clone(),
+            scope: *scope,
+        })
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let key = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
-        state.keys.authenticate(key.trim()).ok_or_else(ApiError::unauthorized)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get(KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        state
+            .keys
+            .authenticate(key.trim())
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 

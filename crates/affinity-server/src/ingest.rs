@@ -1,10 +1,12 @@
 //! The ingest pipeline's write side: one writer thread that turns validated events into durable, indexed ones.
 //!
 //! Requests hand their validated events to the writer and wait. The writer takes everything queued (up to
-//! [`MAX_GROUP_EVENTS`]), drops duplicates (same client event id, or an identical event of the same customer,
-//! checked against the views and within the group), appends the rest in **one transaction, one fsync** (group
-//! commit), applies them to the views, and only then answers every waiting request. Throughput comes from batching,
-//! not from weakening durability: an answered event is on disk and visible to reads.
+//! [`MAX_GROUP_EVENTS`]), drops duplicates, checked against the views and within the group: an event with a client
+//! `id` is a duplicate when that id is stored already; an event without one is a duplicate when an identical event
+//! (type, customer, item, date, quantity, price, parameters) is stored already. It appends the rest in **one
+//! transaction, one fsync** (group commit), applies them to the views, and only then answers every waiting
+//! request. Throughput comes from batching, not from weakening durability: an answered event is on disk and
+//! visible to reads.
 //!
 //! Erasures go through the same thread, so they are ordered with appends.
 
@@ -30,8 +32,16 @@ pub enum Outcome {
 }
 
 enum Job {
-    Append { project: Arc<str>, events: Vec<Event>, reply: oneshot::Sender<Result<Vec<Outcome>, String>> },
-    Erase { project: Arc<str>, customer: String, reply: oneshot::Sender<Result<usize, String>> },
+    Append {
+        project: Arc<str>,
+        events: Vec<Event>,
+        reply: oneshot::Sender<Result<Vec<Outcome>, String>>,
+    },
+    Erase {
+        project: Arc<str>,
+        customer: String,
+        reply: oneshot::Sender<Result<usize, String>>,
+    },
 }
 
 /// Handle to the writer thread; cheap to clone. The thread ends when the last handle is dropped.
@@ -57,17 +67,37 @@ impl Ingest {
     }
 
     /// Stores `events` of `project` durably; one outcome per event, in order.
-    pub async fn append(&self, project: Arc<str>, events: Vec<Event>) -> Result<Vec<Outcome>, IngestError> {
+    pub async fn append(
+        &self,
+        project: Arc<str>,
+        events: Vec<Event>,
+    ) -> Result<Vec<Outcome>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Append { project, events, reply }).map_err(|_| IngestError("writer stopped".into()))?;
-        rx.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)
+        self.tx
+            .send(Job::Append {
+                project,
+                events,
+                reply,
+            })
+            .map_err(|_| IngestError("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| IngestError("writer stopped".into()))?
+            .map_err(IngestError)
     }
 
     /// Deletes every event of `customer` in `project`; returns how many were deleted.
     pub async fn erase(&self, project: Arc<str>, customer: String) -> Result<usize, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Erase { project, customer, reply }).map_err(|_| IngestError("writer stopped".into()))?;
-        rx.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)
+        self.tx
+            .send(Job::Erase {
+                project,
+                customer,
+                reply,
+            })
+            .map_err(|_| IngestError("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| IngestError("writer stopped".into()))?
+            .map_err(IngestError)
     }
 }
 
@@ -94,17 +124,37 @@ impl Writer {
                 },
             };
             match job {
-                Job::Erase { project, customer, reply } => {
+                Job::Erase {
+                    project,
+                    customer,
+                    reply,
+                } => {
                     let _ = reply.send(self.erase(&project, &customer).map_err(|e| e.to_string()));
                 }
-                Job::Append { project, events, reply } => {
+                Job::Append {
+                    project,
+                    events,
+                    reply,
+                } => {
                     let mut total = events.len();
-                    let mut group = vec![Pending { project, events, reply }];
+                    let mut group = vec![Pending {
+                        project,
+                        events,
+                        reply,
+                    }];
                     while total < MAX_GROUP_EVENTS {
                         match rx.try_recv() {
-                            Ok(Job::Append { project, events, reply }) => {
+                            Ok(Job::Append {
+                                project,
+                                events,
+                                reply,
+                            }) => {
                                 total += events.len();
-                                group.push(Pending { project, events, reply });
+                                group.push(Pending {
+                                    project,
+                                    events,
+                                    reply,
+                                });
                             }
                             Ok(erase) => {
                                 next = Some(erase);
@@ -127,16 +177,22 @@ impl Writer {
         let mut seen_events: HashSet<(&str, &str, i64, u64)> = HashSet::new();
         let mut views = HashMap::new();
         for (j, p) in group.iter().enumerate() {
-            let view = views.entry(p.project.clone()).or_insert_with(|| self.views.project(&p.project)).clone();
+            let view = views
+                .entry(p.project.clone())
+                .or_insert_with(|| self.views.project(&p.project))
+                .clone();
             let view = view.read().unwrap_or_else(|e| e.into_inner());
             let mut out = Vec::with_capacity(p.events.len());
             for (i, e) in p.events.iter().enumerate() {
                 let fp = e.fingerprint();
+                // With a client id, the client decides identity; without, identical content does.
                 let duplicate = match &e.client_id {
                     Some(id) => view.client_id(id).is_some() || !seen_ids.insert((&p.project, id)),
-                    None => false,
-                } || view.duplicate_of(&e.customer, e.ts, fp).is_some()
-                    || !seen_events.insert((&p.project, &e.customer, e.ts, fp));
+                    None => {
+                        view.duplicate_of(&e.customer, e.ts, fp).is_some()
+                            || !seen_events.insert((&p.project, &e.customer, e.ts, fp))
+                    }
+                };
                 if duplicate {
                     out.push(Outcome::Duplicate);
                 } else {
@@ -146,8 +202,16 @@ impl Writer {
             }
             outcomes.push(out);
         }
-        let rows: Vec<(&str, &Event)> = fresh.iter().map(|&(j, i)| (&*group[j].project, &group[j].events[i])).collect();
-        let result = if rows.is_empty() { Ok(Vec::new()) } else { self.store.append_events(&rows, affinity_core::date::now_ms()) };
+        let rows: Vec<(&str, &Event)> = fresh
+            .iter()
+            .map(|&(j, i)| (&*group[j].project, &group[j].events[i]))
+            .collect();
+        let result = if rows.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.store
+                .append_events(&rows, affinity_core::date::now_ms())
+        };
         let seqs = match result {
             Ok(seqs) => seqs,
             Err(e) => {
@@ -161,7 +225,9 @@ impl Writer {
         for (&(j, i), &seq) in fresh.iter().zip(&seqs) {
             outcomes[j][i] = Outcome::Stored(seq);
             let view = &views[&group[j].project];
-            view.write().unwrap_or_else(|e| e.into_inner()).apply(seq, &group[j].events[i]);
+            view.write()
+                .unwrap_or_else(|e| e.into_inner())
+                .apply(seq, &group[j].events[i]);
         }
         for (p, out) in group.into_iter().zip(outcomes) {
             let _ = p.reply.send(Ok(out));
@@ -170,14 +236,19 @@ impl Writer {
 
     fn erase(&self, project: &str, customer: &str) -> Result<usize, StoreError> {
         let view = self.views.project(project);
-        let seqs = view.read().unwrap_or_else(|e| e.into_inner()).customer_seqs(customer);
+        let seqs = view
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .customer_seqs(customer);
         if seqs.is_empty() {
             return Ok(0);
         }
         let stored = self.store.events_by_seq(&seqs)?;
         let deleted = self.store.delete_events(&seqs)?;
         let client_ids = stored.iter().filter_map(|l| l.event.client_id.as_deref());
-        view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, client_ids);
+        view.write()
+            .unwrap_or_else(|e| e.into_inner())
+            .erase(customer, client_ids);
         Ok(deleted)
     }
 }

@@ -42,7 +42,9 @@ impl Views {
                     current = Some((entry.project.clone(), views.project(&entry.project)));
                 }
                 if let Some((_, view)) = &current {
-                    view.write().unwrap_or_else(|p| p.into_inner()).apply(entry.seq, &entry.event);
+                    view.write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .apply(entry.seq, &entry.event);
                 }
             }
         }
@@ -51,7 +53,12 @@ impl Views {
 
     /// The view of `project`, created empty if it has none yet.
     pub fn project(&self, project: &str) -> Arc<RwLock<ProjectView>> {
-        if let Some(v) = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project) {
+        if let Some(v) = self
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(project)
+        {
             return v.clone();
         }
         self.projects

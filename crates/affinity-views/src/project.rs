@@ -92,7 +92,13 @@ impl ProjectView {
             self.kind_counts.push(0);
         }
         self.kind_counts[kind as usize] += 1;
-        let entry = Entry { seq, ts: e.ts, fingerprint: e.fingerprint(), item, kind: kind as u16 };
+        let entry = Entry {
+            seq,
+            ts: e.ts,
+            fingerprint: e.fingerprint(),
+            item,
+            kind: kind as u16,
+        };
         let h = &mut self.histories[c];
         if h.is_empty() {
             self.active_customers += 1;
@@ -114,7 +120,11 @@ impl ProjectView {
     pub fn duplicate_of(&self, customer: &str, ts: i64, fingerprint: u64) -> Option<u64> {
         let h = &self.histories[self.customers.get(customer)? as usize];
         let from = h.partition_point(|x| x.ts < ts);
-        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fingerprint).map(|x| x.seq)
+        h[from..]
+            .iter()
+            .take_while(|x| x.ts == ts)
+            .find(|x| x.fingerprint == fingerprint)
+            .map(|x| x.seq)
     }
 
     /// The seq of the stored event with this client event id.
@@ -150,14 +160,23 @@ impl ProjectView {
         };
         let start = end.saturating_sub(limit);
         let page: Vec<u64> = h[start..end].iter().rev().map(|e| e.seq).collect();
-        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts, seq: h[start].seq });
+        let next = (start > 0).then(|| HistoryCursor {
+            ts: h[start].ts,
+            seq: h[start].seq,
+        });
         (page, next)
     }
 
     /// Removes all of a customer's events (after they were deleted from the store); `client_ids` are the client
     /// event ids those events carried. Returns how many events were removed.
-    pub fn erase<'a>(&mut self, customer: &str, client_ids: impl IntoIterator<Item = &'a str>) -> usize {
-        let Some(c) = self.customers.get(customer) else { return 0 };
+    pub fn erase<'a>(
+        &mut self,
+        customer: &str,
+        client_ids: impl IntoIterator<Item = &'a str>,
+    ) -> usize {
+        let Some(c) = self.customers.get(customer) else {
+            return 0;
+        };
         let removed = std::mem::take(&mut self.histories[c as usize]);
         for e in &removed {
             self.kind_counts[e.kind as usize] -= 1;
@@ -181,7 +200,9 @@ impl ProjectView {
 
     /// Events of interaction type `kind`.
     pub fn events_of_type(&self, kind: &str) -> u64 {
-        self.kinds.get(kind).map_or(0, |k| self.kind_counts[k as usize])
+        self.kinds
+            .get(kind)
+            .map_or(0, |k| self.kind_counts[k as usize])
     }
 
     pub fn stats(&self) -> Stats {
@@ -190,7 +211,12 @@ impl ProjectView {
             .map(|k| (self.kinds.name(k as u32).to_string(), self.kind_counts[k]))
             .collect();
         events_by_type.sort();
-        Stats { events_by_type, events: self.events, customers: self.active_customers, items: self.active_items }
+        Stats {
+            events_by_type,
+            events: self.events,
+            customers: self.active_customers,
+            items: self.active_items,
+        }
     }
 }
 
@@ -235,7 +261,10 @@ mod tests {
         assert_eq!(v.duplicate_of("u", 10, e.fingerprint()), Some(7));
         assert_eq!(v.duplicate_of("u", 11, e.fingerprint()), None);
         assert_eq!(v.duplicate_of("other", 10, e.fingerprint()), None);
-        assert_eq!(v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()), None);
+        assert_eq!(
+            v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()),
+            None
+        );
         assert_eq!(v.client_id("c1"), Some(7));
     }
 
@@ -245,9 +274,25 @@ mod tests {
         v.apply(1, &ev("u", "i", 1, Some("c1")));
         v.apply(2, &ev("u", "j", 2, None));
         v.apply(3, &ev("w", "i", 3, None));
-        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 3)], events: 3, customers: 2, items: 2 });
+        assert_eq!(
+            v.stats(),
+            Stats {
+                events_by_type: vec![("view".into(), 3)],
+                events: 3,
+                customers: 2,
+                items: 2
+            }
+        );
         assert_eq!(v.erase("u", ["c1"]), 2);
-        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
+        assert_eq!(
+            v.stats(),
+            Stats {
+                events_by_type: vec![("view".into(), 1)],
+                events: 1,
+                customers: 1,
+                items: 1
+            }
+        );
         assert_eq!(v.client_id("c1"), None);
         assert_eq!(v.erase("u", []), 0);
         assert_eq!(v.erase("nobody", []), 0);

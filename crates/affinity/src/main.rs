@@ -44,11 +44,15 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
@@ -62,11 +66,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.addr,
         args.data_dir.display(),
         args.max_body_bytes,
-        if args.master_key.is_some() { "(given, redacted)" } else { "(from data dir)" }
+        if args.master_key.is_some() {
+            "(given, redacted)"
+        } else {
+            "(from data dir)"
+        }
     );
-    let limits = affinity_server::Limits { max_body_bytes: args.max_body_bytes, ..Default::default() };
-    let config =
-        affinity_server::Config { addr: args.addr, data_dir: args.data_dir, master_key: args.master_key, limits };
-    affinity_server::run(config).await.context("affinity serve")?;
+    let limits = affinity_server::Limits {
+        max_body_bytes: args.max_body_bytes,
+        ..Default::default()
+    };
+    let config = affinity_server::Config {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        master_key: args.master_key,
+        limits,
+    };
+    affinity_server::run(config)
+        .await
+        .context("affinity serve")?;
     Ok(())
 }

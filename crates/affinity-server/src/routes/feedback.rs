@@ -80,7 +80,11 @@ pub struct FeedbackAnswer {
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
-pub async fn feedback(State(state): State<AppState>, caller: Caller, JsonBytes(body): JsonBytes) -> Result<Response, ApiError> {
+pub async fn feedback(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBytes(body): JsonBytes,
+) -> Result<Response, ApiError> {
     receive(state, caller, None, &body).await
 }
 
@@ -100,11 +104,20 @@ pub async fn project_feedback(
     receive(state, caller, Some(project), &body).await
 }
 
-async fn receive(state: AppState, caller: Caller, path_project: Option<String>, body: &[u8]) -> Result<Response, ApiError> {
+async fn receive(
+    state: AppState,
+    caller: Caller,
+    path_project: Option<String>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let envelope: Envelope = parse(body)?;
     let project = match (envelope.project, path_project) {
         (Some(b), Some(p)) if b != p => {
-            return Err(ApiError::field(Code::ProjectMismatch, "project", format!("Body project {b} differs from path project {p}")));
+            return Err(ApiError::field(
+                Code::ProjectMismatch,
+                "project",
+                format!("Body project {b} differs from path project {p}"),
+            ));
         }
         (Some(p), _) | (None, Some(p)) => p,
         (None, None) => return Err(Problem::missing("project", "project").into()),
@@ -112,7 +125,9 @@ async fn receive(state: AppState, caller: Caller, path_project: Option<String>, 
     caller.require(&project, Scope::Ingest)?;
     let entry = state.project(&project)?;
     let types = entry.types();
-    let data = envelope.data.ok_or_else(|| Problem::missing("data", "data"))?;
+    let data = envelope
+        .data
+        .ok_or_else(|| Problem::missing("data", "data"))?;
     let now = affinity_core::date::now_ms();
     let project: Arc<str> = project.into();
     if data.get().trim_start().starts_with('[') {
@@ -121,7 +136,11 @@ async fn receive(state: AppState, caller: Caller, path_project: Option<String>, 
             return Err(ApiError::field(
                 Code::BatchTooLarge,
                 "data",
-                format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
+                format!(
+                    "Batch of {} events; at most {} per request",
+                    rows.len(),
+                    state.limits.max_batch_events
+                ),
             ));
         }
         let report = batch(&state, project, &types, &rows, now).await?;
@@ -130,14 +149,22 @@ async fn receive(state: AppState, caller: Caller, path_project: Option<String>, 
     let raw: RawEvent = parse(data.get().as_bytes())?;
     let event = validate(raw, &types, now).map_err(|p| p.under("data"))?;
     let client_id = event.client_id.clone();
-    let outcome = state.ingest.append(project, vec![event]).await.map_err(ApiError::internal)?;
+    let outcome = state
+        .ingest
+        .append(project, vec![event])
+        .await
+        .map_err(ApiError::internal)?;
     let answer = match outcome.first() {
         Some(Outcome::Stored(seq)) => FeedbackAnswer {
             status: "ok",
             id: Some(client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{seq}"))),
             reason: None,
         },
-        _ => FeedbackAnswer { status: "skipped", id: None, reason: Some("duplicate") },
+        _ => FeedbackAnswer {
+            status: "skipped",
+            id: None,
+            reason: Some("duplicate"),
+        },
     };
     Ok(Json(answer).into_response())
 }
@@ -174,7 +201,11 @@ async fn batch(
         let raw: RawEvent = match serde_json::from_str(row.get()) {
             Ok(r) => r,
             Err(e) => {
-                let p = Problem { kind: affinity_core::ProblemKind::InvalidJson, field: None, message: format!("Invalid event: {e}") };
+                let p = Problem {
+                    kind: affinity_core::ProblemKind::InvalidJson,
+                    field: None,
+                    message: format!("Invalid event: {e}"),
+                };
                 results.push(Err(failed(p, None, None)));
                 continue;
             }
@@ -188,7 +219,15 @@ async fn batch(
             Err(p) => results.push(Err(failed(p, user_id, item_id))),
         }
     }
-    let outcomes = if events.is_empty() { Vec::new() } else { state.ingest.append(project, events).await.map_err(ApiError::internal)? };
+    let outcomes = if events.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .ingest
+            .append(project, events)
+            .await
+            .map_err(ApiError::internal)?
+    };
     let mut outcomes = outcomes.into_iter();
     let mut report = ReportBuilder::new(DEFAULT_MAX_FAILURES);
     for r in results {

@@ -9,8 +9,11 @@ use crate::{Result, StoreError};
 pub(super) fn create_project(s: &SqliteStore, p: &Project, keys: &[ApiKey]) -> Result<()> {
     s.write(|c| {
         let tx = c.transaction()?;
-        tx.execute("INSERT INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)", params![p.id, p.name, p.created_at])
-            .map_err(|e| conflict(e, || format!("project {}", p.id)))?;
+        tx.execute(
+            "INSERT INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![p.id, p.name, p.created_at],
+        )
+        .map_err(|e| conflict(e, || format!("project {}", p.id)))?;
         for k in keys {
             insert_key_tx(&tx, k)?;
         }
@@ -22,7 +25,13 @@ pub(super) fn create_project(s: &SqliteStore, p: &Project, keys: &[ApiKey]) -> R
 pub(super) fn projects(s: &SqliteStore) -> Result<Vec<Project>> {
     s.read(|c| {
         let mut st = c.prepare_cached("SELECT id, name, created_at FROM projects ORDER BY id")?;
-        let rows = st.query_map([], |r| Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
+        let rows = st.query_map([], |r| {
+            Ok(Project {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     })
 }
@@ -96,7 +105,11 @@ fn parameters_json(ty: &InteractionType) -> Result<String> {
     serde_json::to_string(&ty.parameters).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub(super) fn insert_interaction_type(s: &SqliteStore, project: &str, ty: &InteractionType) -> Result<()> {
+pub(super) fn insert_interaction_type(
+    s: &SqliteStore,
+    project: &str,
+    ty: &InteractionType,
+) -> Result<()> {
     let params = parameters_json(ty)?;
     let now = affinity_core::date::now_ms();
     s.write(|c| {
@@ -110,7 +123,11 @@ pub(super) fn insert_interaction_type(s: &SqliteStore, project: &str, ty: &Inter
     })
 }
 
-pub(super) fn update_interaction_type(s: &SqliteStore, project: &str, ty: &InteractionType) -> Result<()> {
+pub(super) fn update_interaction_type(
+    s: &SqliteStore,
+    project: &str,
+    ty: &InteractionType,
+) -> Result<()> {
     let params = parameters_json(ty)?;
     let now = affinity_core::date::now_ms();
     s.write(|c| {
@@ -125,4 +142,3 @@ pub(super) fn update_interaction_type(s: &SqliteStore, project: &str, ty: &Inter
         Ok(())
     })
 }
-

@@ -1,0 +1,257 @@
+//! Starting, stopping and killing a real server process, and a small HTTP client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const MASTER: &str = "test-master-key";
+
+/// A running `affinity serve` child process.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on a new temporary data directory, with the master key [`MASTER`].
+    pub fn start() -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = Server::start_in(tmp.path(), Some(MASTER));
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a server on `dir` (the caller keeps it alive); without a master key the server uses its file.
+    pub fn start_in(dir: &Path, master: Option<&str>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_affinity"));
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env_remove("AFFINITY_MASTER_KEY")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(m) = master {
+            cmd.env("AFFINITY_MASTER_KEY", m);
+        }
+        let mut child = cmd.spawn().expect("spawning affinity serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server exited before listening")
+                .expect("reading stdout");
+            if let Some(addr) = line.strip_prefix("affinity listening on ") {
+                break addr.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            url,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the server with SIGKILL (`kill -9`) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops this server and starts another on the same data directory (same master key).
+    pub fn restart(mut self) -> Server {
+        self.stop();
+        let tmp = self._tmp.take();
+        let mut s = Server::start_in(&self.dir, Some(MASTER));
+        s._tmp = tmp;
+        s
+    }
+
+    /// Kills this server with SIGKILL and starts another on the same data directory.
+    pub fn kill9_and_restart(mut self) -> Server {
+        self.kill9();
+        let tmp = self._tmp.take();
+        let mut s = Server::start_in(&self.dir, Some(MASTER));
+        s._tmp = tmp;
+        s
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{}", self.url, path));
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(key), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PUT, path, Some(key), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, Some(key), None)
+            .await
+    }
+
+    /// A raw request with a chosen content type and body bytes.
+    pub async fn raw(
+        &self,
+        path: &str,
+        key: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{}", self.url, path))
+            .header("x-api-key", key)
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Creates a project and returns its (ingest, admin) keys.
+    pub async fn project(&self, id: &str) -> Keys {
+        let (status, body) = self
+            .post(
+                "/v1/projects",
+                MASTER,
+                json!({"id": id, "name": format!("Shop {id}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Keys {
+            ingest: str_of(&body["keys"]["ingest"]),
+            admin: str_of(&body["keys"]["admin"]),
+        }
+    }
+
+    /// Sends one event with the ingest key and returns (status, body).
+    pub async fn event(&self, project: &str, key: &str, data: Value) -> (StatusCode, Value) {
+        self.post("/feedback", key, json!({"project": project, "data": data}))
+            .await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Keys {
+    pub ingest: String,
+    pub admin: String,
+}
+
+pub fn str_of(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
+}
+
+/// Asserts an error answer: status, code and (when given) field.
+#[track_caller]
+pub fn assert_error(
+    got: &(StatusCode, Value),
+    status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "{}", got.1);
+    assert!(
+        got.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{}",
+        got.1
+    );
+    if let Some(f) = field {
+        assert_eq!(got.1["error"]["field"], f, "{}", got.1);
+    }
+}
+
+/// The ids of a customer's stored interactions, newest first, across all pages.
+pub async fn all_interaction_ids(
+    s: &Server,
+    project: &str,
+    admin: &str,
+    customer: &str,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = format!(
+            "/v1/projects/{project}/customers/{customer}/interactions?limit=1000&cursor={cursor}"
+        );
+        let (status, body) = s.get(&path, admin).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        ids.extend(
+            body["interactions"]
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|i| str_of(&i["id"])),
+        );
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return ids,
+        }
+    }
+}

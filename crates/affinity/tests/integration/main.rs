@@ -1,0 +1,13 @@
+//! HTTP integration tests: each test starts the real `affinity` binary on a free port with a temporary data
+//! directory and speaks HTTP to it. One test binary, many modules, so it links once.
+
+mod common;
+
+mod auth;
+mod catalog;
+mod cli;
+mod durability;
+mod feedback;
+mod projects;
+mod readback;
+mod system;
