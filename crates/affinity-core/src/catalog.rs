@@ -74,12 +74,8 @@ pub struct InteractionType {
 }
 
 /// Ids and names of the built-in interaction types, in catalog order.
-pub const BUILTINS: [(&str, &str); 4] = [
-    ("view", "View item"),
-    ("cart", "Add to cart"),
-    ("like", "Add to favorite"),
-    ("purchase", "Purchase"),
-];
+pub const BUILTINS: [(&str, &str); 4] =
+    [("view", "View item"), ("cart", "Add to cart"), ("like", "Add to favorite"), ("purchase", "Purchase")];
 
 /// Whether a built-in type takes `quantity` and `price`.
 pub fn takes_quantity_and_price(id: &str) -> bool {
@@ -101,11 +97,7 @@ pub fn builtins() -> Vec<InteractionType> {
             parameters: if takes_quantity_and_price(id) {
                 ["quantity", "price"]
                     .iter()
-                    .map(|p| Parameter {
-                        id: p.to_string(),
-                        kind: ParamType::Number,
-                        required: false,
-                    })
+                    .map(|p| Parameter { id: p.to_string(), kind: ParamType::Number, required: false })
                     .collect()
             } else {
                 Vec::new()
@@ -133,18 +125,11 @@ pub fn check_definition(def: &InteractionType) -> Result<(), Problem> {
         return Err(Problem::new(
             ProblemKind::InvalidId,
             "id",
-            format!(
-                "\"{}\" is a built-in interaction type; choose another id",
-                def.id
-            ),
+            format!("\"{}\" is a built-in interaction type; choose another id", def.id),
         ));
     }
     if !is_catalog_id(&def.id) {
-        return Err(Problem::new(
-            ProblemKind::InvalidId,
-            "id",
-            "Invalid id: must match [a-z0-9_]{1,64}",
-        ));
+        return Err(Problem::new(ProblemKind::InvalidId, "id", "Invalid id: must match [a-z0-9_]{1,64}"));
     }
     check_name(&def.name)?;
     if def.parameters.len() > MAX_PARAMETERS {
@@ -159,10 +144,7 @@ pub fn check_definition(def: &InteractionType) -> Result<(), Problem> {
             return Err(Problem::new(
                 ProblemKind::InvalidId,
                 format!("parameters[{i}].id"),
-                format!(
-                    "Invalid parameter id \"{}\": must match [a-z0-9_]{{1,64}}",
-                    p.id
-                ),
+                format!("Invalid parameter id \"{}\": must match [a-z0-9_]{{1,64}}", p.id),
             ));
         }
         if def.parameters[..i].iter().any(|q| q.id == p.id) {
@@ -178,16 +160,11 @@ pub fn check_definition(def: &InteractionType) -> Result<(), Problem> {
 
 /// Checks an interaction type name: 1–128 characters, not blank, no control characters.
 pub fn check_name(name: &str) -> Result<(), Problem> {
-    if name.trim().is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(Problem::new(
             ProblemKind::InvalidField,
             "name",
-            format!(
-                "Invalid name: must be 1 to {MAX_NAME_CHARS} characters without control characters"
-            ),
+            format!("Invalid name: must be 1 to {MAX_NAME_CHARS} characters without control characters"),
         ));
     }
     Ok(())
@@ -217,11 +194,7 @@ pub enum UpdateConflict {
 
 /// Checks a change of a custom type from `old` to `new`. With stored events, parameters may only be added (as
 /// optional) and the name changed; without events anything goes.
-pub fn check_update(
-    old: &InteractionType,
-    new: &InteractionType,
-    has_events: bool,
-) -> Result<(), UpdateConflict> {
+pub fn check_update(old: &InteractionType, new: &InteractionType, has_events: bool) -> Result<(), UpdateConflict> {
     if !has_events {
         return Ok(());
     }
@@ -252,16 +225,8 @@ mod tests {
             id: "loan_application".into(),
             name: "Loan application".into(),
             parameters: vec![
-                Parameter {
-                    id: "amount".into(),
-                    kind: ParamType::Number,
-                    required: true,
-                },
-                Parameter {
-                    id: "channel".into(),
-                    kind: ParamType::Text,
-                    required: false,
-                },
+                Parameter { id: "amount".into(), kind: ParamType::Number, required: true },
+                Parameter { id: "channel".into(), kind: ParamType::Text, required: false },
             ],
             builtin: false,
             archived: false,
@@ -274,12 +239,7 @@ mod tests {
         let names: Vec<_> = b.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
         assert_eq!(
             names,
-            [
-                ("view", "View item"),
-                ("cart", "Add to cart"),
-                ("like", "Add to favorite"),
-                ("purchase", "Purchase")
-            ]
+            [("view", "View item"), ("cart", "Add to cart"), ("like", "Add to favorite"), ("purchase", "Purchase")]
         );
         assert!(b[1].parameter("quantity").is_some() && b[3].parameter("price").is_some());
         assert!(b[0].parameters.is_empty());
@@ -290,18 +250,10 @@ mod tests {
         assert!(check_definition(&loan()).is_ok());
         let mut d = loan();
         d.id = "purchase".into();
-        assert!(
-            check_definition(&d)
-                .unwrap_err()
-                .message
-                .contains("built-in")
-        );
+        assert!(check_definition(&d).unwrap_err().message.contains("built-in"));
         let mut d = loan();
         d.parameters.push(d.parameters[0].clone());
-        assert_eq!(
-            check_definition(&d).unwrap_err().field.as_deref(),
-            Some("parameters[2].id")
-        );
+        assert_eq!(check_definition(&d).unwrap_err().field.as_deref(), Some("parameters[2].id"));
         let mut d = loan();
         d.name = " ".into();
         assert!(check_definition(&d).is_err());
@@ -314,31 +266,17 @@ mod tests {
         let old = loan();
         let mut renamed = loan();
         renamed.name = "Loan".into();
-        renamed.parameters.push(Parameter {
-            id: "due".into(),
-            kind: ParamType::Date,
-            required: false,
-        });
+        renamed.parameters.push(Parameter { id: "due".into(), kind: ParamType::Date, required: false });
         assert!(check_update(&old, &renamed, true).is_ok());
         let mut removed = loan();
         removed.parameters.pop();
-        assert_eq!(
-            check_update(&old, &removed, true),
-            Err(UpdateConflict::Removed("channel".into()))
-        );
+        assert_eq!(check_update(&old, &removed, true), Err(UpdateConflict::Removed("channel".into())));
         assert!(check_update(&old, &removed, false).is_ok());
         let mut retyped = loan();
         retyped.parameters[1].kind = ParamType::Number;
-        assert_eq!(
-            check_update(&old, &retyped, true),
-            Err(UpdateConflict::Retyped("channel".into()))
-        );
+        assert_eq!(check_update(&old, &retyped, true), Err(UpdateConflict::Retyped("channel".into())));
         let mut required = loan();
-        required.parameters.push(Parameter {
-            id: "x".into(),
-            kind: ParamType::Text,
-            required: true,
-        });
+        required.parameters.push(Parameter { id: "x".into(), kind: ParamType::Text, required: true });
         assert!(check_update(&old, &required, true).is_err());
     }
 }

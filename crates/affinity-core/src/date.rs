@@ -48,10 +48,7 @@ pub fn parse_text(text: &str) -> Result<i64, DateError> {
     }
     let digits = s.strip_prefix('-').unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return s
-            .parse::<i64>()
-            .map_err(|_| DateError::Range)
-            .and_then(epoch_int);
+        return s.parse::<i64>().map_err(|_| DateError::Range).and_then(epoch_int);
     }
     if let Ok(ts) = s.parse::<Timestamp>() {
         return Ok(ts.as_millisecond());
@@ -72,31 +69,20 @@ pub fn parse_text(text: &str) -> Result<i64, DateError> {
 }
 
 fn epoch_int(n: i64) -> Result<i64, DateError> {
-    let ms = if n.unsigned_abs() as f64 >= MILLIS_THRESHOLD {
-        n
-    } else {
-        n.checked_mul(1000).ok_or(DateError::Range)?
-    };
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.as_millisecond())
-        .map_err(|_| DateError::Range)
+    let ms =
+        if n.unsigned_abs() as f64 >= MILLIS_THRESHOLD { n } else { n.checked_mul(1000).ok_or(DateError::Range)? };
+    Timestamp::from_millisecond(ms).map(|t| t.as_millisecond()).map_err(|_| DateError::Range)
 }
 
 fn epoch_float(f: f64) -> Result<i64, DateError> {
     if !f.is_finite() {
         return Err(DateError::Format);
     }
-    let ms = if f.abs() >= MILLIS_THRESHOLD {
-        f
-    } else {
-        f * 1000.0
-    };
+    let ms = if f.abs() >= MILLIS_THRESHOLD { f } else { f * 1000.0 };
     if ms.abs() > 1e17 {
         return Err(DateError::Range);
     }
-    Timestamp::from_millisecond(ms.round() as i64)
-        .map(|t| t.as_millisecond())
-        .map_err(|_| DateError::Range)
+    Timestamp::from_millisecond(ms.round() as i64).map(|t| t.as_millisecond()).map_err(|_| DateError::Range)
 }
 
 /// Formats epoch milliseconds as RFC 3339 in UTC (`2026-11-20T10:00:00Z`, with `.250` when there are milliseconds).
@@ -136,14 +122,7 @@ mod tests {
 
     #[test]
     fn refusals() {
-        for bad in [
-            "",
-            "yesterday",
-            "2025-13-01",
-            "2025-11-20T25:00:00Z",
-            "20/11/2025",
-            "2025-11-20Tnope",
-        ] {
+        for bad in ["", "yesterday", "2025-13-01", "2025-11-20T25:00:00Z", "20/11/2025", "2025-11-20Tnope"] {
             assert_eq!(parse_text(bad), Err(DateError::Format), "{bad}");
         }
         assert_eq!(parse_json(&json!(true)), Err(DateError::Format));

@@ -43,14 +43,7 @@ impl Event {
     /// parameters); the customer is not included because duplicates are looked up within one customer's history.
     /// Stable across processes and versions of this crate's dependencies (fixed-seed foldhash).
     pub fn fingerprint(&self) -> u64 {
-        fingerprint(
-            &self.event,
-            self.item.as_deref(),
-            self.ts,
-            self.quantity,
-            self.price,
-            self.params.as_deref(),
-        )
+        fingerprint(&self.event, self.item.as_deref(), self.ts, self.quantity, self.price, self.params.as_deref())
     }
 }
 
@@ -152,29 +145,17 @@ impl<'de> Deserialize<'de> for RawEvent {
 /// `invalid_parameter`.
 pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result<Event, Problem> {
     if let Some(field) = raw.unknown {
-        return Err(Problem::new(
-            ProblemKind::UnknownField,
-            field.clone(),
-            format!("Unknown field: {field}"),
-        ));
+        return Err(Problem::new(ProblemKind::UnknownField, field.clone(), format!("Unknown field: {field}")));
     }
     let event = match non_null(raw.event) {
         None => return Err(Problem::missing("event", "event")),
         Some(Value::String(s)) => s,
         Some(_) => {
-            return Err(Problem::new(
-                ProblemKind::UnknownEvent,
-                "event",
-                "Invalid event: must be a string",
-            ));
+            return Err(Problem::new(ProblemKind::UnknownEvent, "event", "Invalid event: must be a string"));
         }
     };
     let Some(ty) = types.iter().find(|t| t.id == event) else {
-        return Err(Problem::new(
-            ProblemKind::UnknownEvent,
-            "event",
-            format!("Unknown event: {}", clip(&event)),
-        ));
+        return Err(Problem::new(ProblemKind::UnknownEvent, "event", format!("Unknown event: {}", clip(&event))));
     };
     if ty.archived {
         return Err(Problem::new(
@@ -197,22 +178,8 @@ pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result
         Some(v) => event_date(&v, now_ms)?,
     };
     let amounts = takes_quantity_and_price(&ty.id);
-    let quantity = amount(
-        raw.quantity,
-        amounts,
-        &event,
-        "quantity",
-        ProblemKind::InvalidQuantity,
-        |q| q > 0.0,
-    )?;
-    let price = amount(
-        raw.price,
-        amounts,
-        &event,
-        "price",
-        ProblemKind::InvalidPrice,
-        |p| p >= 0.0,
-    )?;
+    let quantity = amount(raw.quantity, amounts, &event, "quantity", ProblemKind::InvalidQuantity, |q| q > 0.0)?;
+    let price = amount(raw.price, amounts, &event, "price", ProblemKind::InvalidPrice, |p| p >= 0.0)?;
     let params = params(non_null(raw.params), ty)?;
     let client_id = match non_null(raw.id) {
         None => None,
@@ -222,24 +189,13 @@ pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result
                 return Err(Problem::new(
                     ProblemKind::InvalidId,
                     "id",
-                    format!(
-                        "Invalid id: the prefix {GENERATED_EVENT_ID_PREFIX} is reserved for generated ids"
-                    ),
+                    format!("Invalid id: the prefix {GENERATED_EVENT_ID_PREFIX} is reserved for generated ids"),
                 ));
             }
             Some(id)
         }
     };
-    Ok(Event {
-        event,
-        customer,
-        item,
-        ts,
-        quantity,
-        price,
-        params,
-        client_id,
-    })
+    Ok(Event { event, customer, item, ts, quantity, price, params, client_id })
 }
 
 fn non_null(v: Option<Value>) -> Option<Value> {
@@ -247,11 +203,7 @@ fn non_null(v: Option<Value>) -> Option<Value> {
 }
 
 fn clip(s: &str) -> String {
-    if s.len() <= 64 {
-        s.to_string()
-    } else {
-        format!("{}…", &s[..s.floor_char_boundary(64)])
-    }
+    if s.len() <= 64 { s.to_string() } else { format!("{}…", &s[..s.floor_char_boundary(64)]) }
 }
 
 /// An opaque id given as a string, or as an integer (storefronts often send numeric ids).
@@ -283,10 +235,7 @@ fn event_date(v: &Value, now_ms: i64) -> Result<i64, Problem> {
         return Err(Problem::new(
             ProblemKind::InvalidDate,
             "date",
-            format!(
-                "Timestamp more than 24 hours in the future: {}",
-                date::format_ms(ms)
-            ),
+            format!("Timestamp more than 24 hours in the future: {}", date::format_ms(ms)),
         ));
     }
     Ok(ms)
@@ -320,19 +269,11 @@ fn amount(
         return Ok(None);
     };
     if !allowed {
-        return Err(Problem::new(
-            kind,
-            field,
-            format!("Invalid {field}: {event} events take no {field}"),
-        ));
+        return Err(Problem::new(kind, field, format!("Invalid {field}: {event} events take no {field}")));
     }
     match number(&v) {
         Some(x) if ok(x) => Ok(Some(x)),
-        _ => Err(Problem::new(
-            kind,
-            field,
-            format!("Invalid {field}: {}", show(&v)),
-        )),
+        _ => Err(Problem::new(kind, field, format!("Invalid {field}: {}", show(&v)))),
     }
 }
 
@@ -341,11 +282,7 @@ fn params(v: Option<Value>, ty: &InteractionType) -> Result<Option<String>, Prob
         None => serde_json::Map::new(),
         Some(Value::Object(m)) => m,
         Some(_) => {
-            return Err(Problem::new(
-                ProblemKind::InvalidParameter,
-                "params",
-                "Invalid params: must be an object",
-            ));
+            return Err(Problem::new(ProblemKind::InvalidParameter, "params", "Invalid params: must be an object"));
         }
     };
     let mut out: BTreeMap<String, ParamValue> = BTreeMap::new();
@@ -364,15 +301,11 @@ fn params(v: Option<Value>, ty: &InteractionType) -> Result<Option<String>, Prob
         }
         out.insert(
             key,
-            param_value(&value, p.kind, &p.id)
-                .map_err(|m| Problem::new(ProblemKind::InvalidParameter, field, m))?,
+            param_value(&value, p.kind, &p.id).map_err(|m| Problem::new(ProblemKind::InvalidParameter, field, m))?,
         );
     }
     if !ty.builtin
-        && let Some(p) = ty
-            .parameters
-            .iter()
-            .find(|p| p.required && !out.contains_key(&p.id))
+        && let Some(p) = ty.parameters.iter().find(|p| p.required && !out.contains_key(&p.id))
     {
         return Err(Problem::missing(format!("params.{}", p.id), &p.id));
     }
@@ -394,24 +327,20 @@ pub fn param_value(v: &Value, kind: ParamType, id: &str) -> Result<ParamValue, S
                 _ => return Err(format!("Invalid text for {id}: must be a string")),
             };
             if s.len() > MAX_TEXT_BYTES {
-                return Err(format!(
-                    "Invalid text for {id}: longer than {MAX_TEXT_BYTES} bytes"
-                ));
+                return Err(format!("Invalid text for {id}: longer than {MAX_TEXT_BYTES} bytes"));
             }
             Ok(ParamValue::Text(s))
         }
-        ParamType::Number => number(v)
-            .map(ParamValue::Number)
-            .ok_or_else(|| format!("Invalid number for {id}: {}", show(v))),
-        ParamType::Date => date::parse_json(v)
-            .map(ParamValue::Date)
-            .map_err(|_| format!("Invalid date for {id}: {}", show(v))),
+        ParamType::Number => {
+            number(v).map(ParamValue::Number).ok_or_else(|| format!("Invalid number for {id}: {}", show(v)))
+        }
+        ParamType::Date => {
+            date::parse_json(v).map(ParamValue::Date).map_err(|_| format!("Invalid date for {id}: {}", show(v)))
+        }
         ParamType::Boolean => {
             let b = match v {
                 Value::Bool(b) => Some(*b),
-                Value::Number(n) => n
-                    .as_i64()
-                    .and_then(|i| [false, true].get(usize::try_from(i).ok()?).copied()),
+                Value::Number(n) => n.as_i64().and_then(|i| [false, true].get(usize::try_from(i).ok()?).copied()),
                 Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
                     "true" | "yes" | "1" => Some(true),
                     "false" | "no" | "0" => Some(false),
@@ -419,12 +348,9 @@ pub fn param_value(v: &Value, kind: ParamType, id: &str) -> Result<ParamValue, S
                 },
                 _ => None,
             };
-            b.map(ParamValue::Boolean)
-                .ok_or_else(|| format!("Invalid yes/no for {id}: {}", show(v)))
+            b.map(ParamValue::Boolean).ok_or_else(|| format!("Invalid yes/no for {id}: {}", show(v)))
         }
-        ParamType::Item => opaque_id(v.clone(), id)
-            .map(ParamValue::Item)
-            .map_err(|p| p.message),
+        ParamType::Item => opaque_id(v.clone(), id).map(ParamValue::Item).map_err(|p| p.message),
     }
 }
 

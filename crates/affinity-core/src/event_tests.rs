@@ -7,11 +7,7 @@ const NOW: i64 = 1_763_632_800_000; // 2025-11-20T10:00:00Z
 
 fn catalog() -> Vec<InteractionType> {
     let mut types = builtins();
-    let p = |id: &str, kind, required| Parameter {
-        id: id.into(),
-        kind,
-        required,
-    };
+    let p = |id: &str, kind, required| Parameter { id: id.into(), kind, required };
     types.push(InteractionType {
         id: "loan_application".into(),
         name: "Loan application".into(),
@@ -53,10 +49,7 @@ fn kind(v: Value) -> (ProblemKind, String) {
 
 #[test]
 fn the_seed_example() {
-    let e = check(
-        json!({"event":"view","item":"sku-1","customer":"u-42","date":"2025-11-20T10:00:00Z"}),
-    )
-    .unwrap();
+    let e = check(json!({"event":"view","item":"sku-1","customer":"u-42","date":"2025-11-20T10:00:00Z"})).unwrap();
     assert_eq!(
         e,
         Event {
@@ -74,15 +67,11 @@ fn the_seed_example() {
 
 #[test]
 fn purchases_with_amounts_and_numeric_ids() {
-    let e = check(json!({"event":"purchase","item":123,"customer":"u","date":NOW,"quantity":2,"price":"9.5","id":"o-1"}))
-        .unwrap();
+    let e =
+        check(json!({"event":"purchase","item":123,"customer":"u","date":NOW,"quantity":2,"price":"9.5","id":"o-1"}))
+            .unwrap();
     assert_eq!(
-        (
-            e.item.as_deref(),
-            e.quantity,
-            e.price,
-            e.client_id.as_deref()
-        ),
+        (e.item.as_deref(), e.quantity, e.price, e.client_id.as_deref()),
         (Some("123"), Some(2.0), Some(9.5), Some("o-1"))
     );
 }
@@ -95,9 +84,7 @@ fn custom_parameters_are_typed_and_canonical() {
     assert_eq!(e.item, None);
     assert_eq!(
         e.params.as_deref(),
-        Some(
-            r#"{"amount":5000.0,"approved":true,"channel":"web","due":"2026-01-01T00:00:00Z","product":"p-1"}"#
-        )
+        Some(r#"{"amount":5000.0,"approved":true,"channel":"web","due":"2026-01-01T00:00:00Z","product":"p-1"}"#)
     );
 }
 
@@ -119,80 +106,29 @@ fn every_refusal_names_its_field() {
     assert_eq!(kind(without("customer")), (MissingField, "customer".into()));
     assert_eq!(kind(without("date")), (MissingField, "date".into()));
     assert_eq!(kind(without("event")), (MissingField, "event".into()));
-    assert_eq!(
-        kind(with("item", Value::Null)),
-        (MissingField, "item".into())
-    );
-    assert_eq!(
-        kind(with("event", json!("teleport"))),
-        (UnknownEvent, "event".into())
-    );
-    assert_eq!(
-        kind(with("event", json!("old"))),
-        (ArchivedEvent, "event".into())
-    );
-    assert_eq!(
-        kind(with("date", json!("yesterday"))),
-        (InvalidDate, "date".into())
-    );
-    assert_eq!(
-        kind(with("date", json!(NOW + MAX_FUTURE_MS + 1))),
-        (InvalidDate, "date".into())
-    );
+    assert_eq!(kind(with("item", Value::Null)), (MissingField, "item".into()));
+    assert_eq!(kind(with("event", json!("teleport"))), (UnknownEvent, "event".into()));
+    assert_eq!(kind(with("event", json!("old"))), (ArchivedEvent, "event".into()));
+    assert_eq!(kind(with("date", json!("yesterday"))), (InvalidDate, "date".into()));
+    assert_eq!(kind(with("date", json!(NOW + MAX_FUTURE_MS + 1))), (InvalidDate, "date".into()));
     assert!(check(with("date", json!(NOW + MAX_FUTURE_MS))).is_ok());
-    assert_eq!(
-        kind(with("quantity", json!(0))),
-        (InvalidQuantity, "quantity".into())
-    );
-    assert_eq!(
-        kind(with("quantity", json!("many"))),
-        (InvalidQuantity, "quantity".into())
-    );
-    assert_eq!(
-        kind(with("price", json!(-5))),
-        (InvalidPrice, "price".into())
-    );
+    assert_eq!(kind(with("quantity", json!(0))), (InvalidQuantity, "quantity".into()));
+    assert_eq!(kind(with("quantity", json!("many"))), (InvalidQuantity, "quantity".into()));
+    assert_eq!(kind(with("price", json!(-5))), (InvalidPrice, "price".into()));
     assert!(check(with("price", json!(0))).is_ok());
-    assert_eq!(
-        kind(with("customer", json!(""))),
-        (InvalidId, "customer".into())
-    );
-    assert_eq!(
-        kind(with("item", json!({"a":1}))),
-        (InvalidId, "item".into())
-    );
+    assert_eq!(kind(with("customer", json!(""))), (InvalidId, "customer".into()));
+    assert_eq!(kind(with("item", json!({"a":1}))), (InvalidId, "item".into()));
     assert_eq!(kind(with("id", json!("evt_1"))), (InvalidId, "id".into()));
-    assert_eq!(
-        kind(with("colour", json!("red"))),
-        (UnknownField, "colour".into())
-    );
-    assert_eq!(
-        kind(with("params", json!({"x":1}))),
-        (UnknownParameter, "params.x".into())
-    );
+    assert_eq!(kind(with("colour", json!("red"))), (UnknownField, "colour".into()));
+    assert_eq!(kind(with("params", json!({"x":1}))), (UnknownParameter, "params.x".into()));
     let view = json!({"event":"view","item":"i","customer":"u","date":NOW,"quantity":1});
     assert_eq!(kind(view), (InvalidQuantity, "quantity".into()));
     let loan = |params: Value| json!({"event":"loan_application","customer":"u","date":NOW,"params":params});
-    assert_eq!(
-        kind(loan(json!({}))),
-        (MissingField, "params.amount".into())
-    );
-    assert_eq!(
-        kind(loan(json!({"amount":"abc"}))),
-        (InvalidParameter, "params.amount".into())
-    );
-    assert_eq!(
-        kind(loan(json!({"amount":1,"approved":"maybe"}))),
-        (InvalidParameter, "params.approved".into())
-    );
-    assert_eq!(
-        kind(loan(json!({"amount":1,"due":"soon"}))),
-        (InvalidParameter, "params.due".into())
-    );
-    assert_eq!(
-        kind(loan(json!({"amount":1,"colour":"red"}))),
-        (UnknownParameter, "params.colour".into())
-    );
+    assert_eq!(kind(loan(json!({}))), (MissingField, "params.amount".into()));
+    assert_eq!(kind(loan(json!({"amount":"abc"}))), (InvalidParameter, "params.amount".into()));
+    assert_eq!(kind(loan(json!({"amount":1,"approved":"maybe"}))), (InvalidParameter, "params.approved".into()));
+    assert_eq!(kind(loan(json!({"amount":1,"due":"soon"}))), (InvalidParameter, "params.due".into()));
+    assert_eq!(kind(loan(json!({"amount":1,"colour":"red"}))), (UnknownParameter, "params.colour".into()));
     assert_eq!(kind(loan(json!([1]))), (InvalidParameter, "params".into()));
 }
 
@@ -202,23 +138,15 @@ fn seed_style_messages() {
     assert_eq!(p.message, "Missing required field: item");
     let p = check(json!({"event":"purchase","item":"i","customer":"u","date":"x"})).unwrap_err();
     assert_eq!(p.message, "Timestamp format invalid");
-    let p = check(
-        json!({"event":"loan_application","customer":"u","date":NOW,"params":{"amount":"abc"}}),
-    )
-    .unwrap_err();
+    let p = check(json!({"event":"loan_application","customer":"u","date":NOW,"params":{"amount":"abc"}})).unwrap_err();
     assert_eq!(p.message, "Invalid number for amount: abc");
 }
 
 #[test]
 fn fingerprints_separate_what_differs() {
-    let a =
-        check(json!({"event":"purchase","item":"i","customer":"u","date":NOW,"price":1})).unwrap();
-    let b = check(
-        json!({"event":"purchase","item":"i","customer":"other","date":NOW,"price":1.0,"id":"x"}),
-    )
-    .unwrap();
-    let c =
-        check(json!({"event":"purchase","item":"i","customer":"u","date":NOW,"price":2})).unwrap();
+    let a = check(json!({"event":"purchase","item":"i","customer":"u","date":NOW,"price":1})).unwrap();
+    let b = check(json!({"event":"purchase","item":"i","customer":"other","date":NOW,"price":1.0,"id":"x"})).unwrap();
+    let c = check(json!({"event":"purchase","item":"i","customer":"u","date":NOW,"price":2})).unwrap();
     assert_eq!(a.fingerprint(), b.fingerprint());
     assert_ne!(a.fingerprint(), c.fingerprint());
 }
@@ -230,23 +158,13 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|i| json!(i)),
         any::<f64>().prop_map(|f| json!(f)),
         "\\PC{0,40}".prop_map(Value::String),
-        prop_oneof![
-            Just("view"),
-            Just("purchase"),
-            Just("loan_application"),
-            Just("old")
-        ]
-        .prop_map(|s| json!(s)),
+        prop_oneof![Just("view"), Just("purchase"), Just("loan_application"), Just("old")].prop_map(|s| json!(s)),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![
-                    Just("amount".to_string()),
-                    Just("due".to_string()),
-                    "[a-z]{1,6}"
-                ],
+                prop_oneof![Just("amount".to_string()), Just("due".to_string()), "[a-z]{1,6}"],
                 inner,
                 0..4
             )

@@ -14,18 +14,12 @@ pub const GENERATED_EVENT_ID_PREFIX: &str = "evt_";
 
 /// Whether `id` is a valid project id: `[A-Za-z0-9_-]{1,64}`.
 pub fn is_project_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Whether `id` is a valid interaction type or parameter id: `[a-z0-9_]{1,64}`.
 pub fn is_catalog_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Checks an opaque id (customer, item, client event id); `field` names it in the error.
@@ -33,11 +27,7 @@ pub fn is_catalog_id(id: &str) -> bool {
 /// Errors: [`ProblemKind::InvalidId`] when empty, longer than 256 bytes, or holding a control character.
 pub fn check_opaque_id(id: &str, field: &str) -> Result<(), Problem> {
     if id.is_empty() {
-        return Err(Problem::new(
-            ProblemKind::InvalidId,
-            field,
-            format!("Invalid {field}: must not be empty"),
-        ));
+        return Err(Problem::new(ProblemKind::InvalidId, field, format!("Invalid {field}: must not be empty")));
     }
     if id.len() > MAX_OPAQUE_ID_BYTES {
         return Err(Problem::new(

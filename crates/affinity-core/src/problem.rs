@@ -42,20 +42,12 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(kind: ProblemKind, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            kind,
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Problem { kind, field: Some(field.into()), message: message.into() }
     }
 
     /// "Missing required field: {name}", with `field` as the full path.
     pub fn missing(field: impl Into<String>, name: &str) -> Self {
-        Problem::new(
-            ProblemKind::MissingField,
-            field,
-            format!("Missing required field: {name}"),
-        )
+        Problem::new(ProblemKind::MissingField, field, format!("Missing required field: {name}"))
     }
 
     /// Prefixes the field path, e.g. `item` becomes `data.item` or `data[3].item`.

@@ -84,9 +84,7 @@ impl ReportBuilder {
         self.report.processed += 1;
         self.report.failed += 1;
         if self.report.failed_items.len() < self.max_failures {
-            self.report
-                .failed_items
-                .push(item(date::format_ms(date::now_ms())));
+            self.report.failed_items.push(item(date::format_ms(date::now_ms())));
         } else {
             self.report.has_more_failures = true;
         }
@@ -137,14 +135,7 @@ mod tests {
             b.failed(fail(i + 1));
         }
         let r = b.finish();
-        assert_eq!(
-            (
-                r.processed,
-                r.success_rate.as_str(),
-                r.completion_rate.as_str()
-            ),
-            (150, "80.00%", "90.00%")
-        );
+        assert_eq!((r.processed, r.success_rate.as_str(), r.completion_rate.as_str()), (150, "80.00%", "90.00%"));
         assert_eq!(r.failed_items.len(), 3);
         assert!(r.has_more_failures);
     }

@@ -92,10 +92,7 @@ pub struct Keyring {
 
 impl Keyring {
     pub fn new(master_key: &str, keys: Vec<ApiKey>) -> Self {
-        let ring = Keyring {
-            master: hash_key(master_key),
-            keys: RwLock::new(HashMap::new()),
-        };
+        let ring = Keyring { master: hash_key(master_key), keys: RwLock::new(HashMap::new()) };
         for k in keys {
             ring.add(&k);
         }
@@ -111,10 +108,7 @@ impl Keyring {
 
     /// Forgets a revoked key at once.
     pub fn remove(&self, project: &str, id: &str) {
-        self.keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, (p, _, kid)| !(&**p == project && kid == id));
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (p, _, kid)| !(&**p == project && kid == id));
     }
 
     /// The caller presenting `key`, if any.
@@ -125,29 +119,16 @@ impl Keyring {
         }
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
         let (stored, (project, scope, _)) = keys.get_key_value(&h)?;
-        bool::from(stored.ct_eq(&h)).then(|| Caller::Key {
-            project: project.clone(),
-            scope: *scope,
-        })
+        bool::from(stored.ct_eq(&h)).then(|| Caller::Key { project: project.clone(), scope: *scope })
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .headers
-            .get(KEY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(ApiError::unauthorized)?;
-        state
-            .keys
-            .authenticate(key.trim())
-            .ok_or_else(ApiError::unauthorized)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
+        state.keys.authenticate(key.trim()).ok_or_else(ApiError::unauthorized)
     }
 }
 

@@ -18,16 +18,8 @@ impl FromRequest<AppState> for JsonBytes {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-            let ct = ct
-                .to_str()
-                .unwrap_or("")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            let json = ct == "application/json"
-                || (ct.starts_with("application/") && ct.ends_with("+json"));
+            let ct = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let json = ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"));
             if !json {
                 return Err(ApiError::new(
                     Code::UnsupportedMediaType,
@@ -39,15 +31,9 @@ impl FromRequest<AppState> for JsonBytes {
             Ok(b) => Ok(JsonBytes(b)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
                 Code::PayloadTooLarge,
-                format!(
-                    "Request body larger than {} bytes",
-                    state.limits.max_body_bytes
-                ),
+                format!("Request body larger than {} bytes", state.limits.max_body_bytes),
             )),
-            Err(r) => Err(ApiError::new(
-                Code::InvalidJson,
-                format!("Could not read the request body: {r}"),
-            )),
+            Err(r) => Err(ApiError::new(Code::InvalidJson, format!("Could not read the request body: {r}"))),
         }
     }
 }
@@ -66,6 +52,5 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 /// Parses JSON, mapping errors to `invalid_json`.
 pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::new(Code::InvalidJson, format!("Invalid JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| ApiError::new(Code::InvalidJson, format!("Invalid JSON: {e}")))
 }

@@ -104,19 +104,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            field: None,
-        }
+        ApiError { code, message: message.into(), field: None }
     }
 
     pub fn field(code: Code, field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            field: Some(field.into()),
-        }
+        ApiError { code, message: message.into(), field: Some(field.into()) }
     }
 
     /// The one 401 answer, whatever the reason (missing, wrong, revoked, other project's, too weak a key).
@@ -130,20 +122,13 @@ impl ApiError {
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
-        ApiError::new(
-            Code::Internal,
-            "Internal error; the server log has the details",
-        )
+        ApiError::new(Code::Internal, "Internal error; the server log has the details")
     }
 }
 
 impl From<Problem> for ApiError {
     fn from(p: Problem) -> Self {
-        ApiError {
-            code: Code::of(p.kind),
-            message: p.message,
-            field: p.field,
-        }
+        ApiError { code: Code::of(p.kind), message: p.message, field: p.field }
     }
 }
 
@@ -172,16 +157,7 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code.describe();
-        (
-            status,
-            Json(ErrorBody {
-                error: ErrorDetail {
-                    code,
-                    message: self.message,
-                    field: self.field,
-                },
-            }),
-        )
+        (status, Json(ErrorBody { error: ErrorDetail { code, message: self.message, field: self.field } }))
             .into_response()
     }
 }

@@ -40,10 +40,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
     #[error("opening the store: {0}")]
     Store(#[from] StoreError),
 }
@@ -55,23 +52,14 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
 
 /// The master key: the configured one, else the one in `<data_dir>/master.key`, else a new one written there
 /// (mode 0600). Returns the key and a line saying where it came from.
-pub fn master_key(
-    data_dir: &Path,
-    configured: Option<String>,
-) -> Result<(String, String), StartError> {
+pub fn master_key(data_dir: &Path, configured: Option<String>) -> Result<(String, String), StartError> {
     if let Some(k) = configured.filter(|k| !k.trim().is_empty()) {
-        return Ok((
-            k.trim().to_string(),
-            "master key: given by AFFINITY_MASTER_KEY / --master-key".into(),
-        ));
+        return Ok((k.trim().to_string(), "master key: given by AFFINITY_MASTER_KEY / --master-key".into()));
     }
     let path = data_dir.join(MASTER_KEY_FILE);
     match std::fs::read_to_string(&path) {
         Ok(k) if !k.trim().is_empty() => {
-            return Ok((
-                k.trim().to_string(),
-                format!("master key: read from {}", path.display()),
-            ));
+            return Ok((k.trim().to_string(), format!("master key: read from {}", path.display())));
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -82,27 +70,16 @@ pub fn master_key(
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .map_err(io(format!("creating {}", path.display())))?;
-    writeln!(file, "{key}")
-        .and_then(|_| file.sync_all())
-        .map_err(io(format!("writing {}", path.display())))?;
-    Ok((
-        key,
-        format!(
-            "master key: generated and written to {} (mode 0600); keep it secret",
-            path.display()
-        ),
-    ))
+    let mut file = options.open(&path).map_err(io(format!("creating {}", path.display())))?;
+    writeln!(file, "{key}").and_then(|_| file.sync_all()).map_err(io(format!("writing {}", path.display())))?;
+    Ok((key, format!("master key: generated and written to {} (mode 0600); keep it secret", path.display())))
 }
 
 /// Opens the store in `config.data_dir`, rebuilds the views and serves until Ctrl-C or SIGTERM.
 ///
 /// Prints `affinity listening on http://<addr>` on stdout once the socket is bound.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(io(format!("creating {}", config.data_dir.display())))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(io(format!("creating {}", config.data_dir.display())))?;
     let (master, origin) = master_key(&config.data_dir, config.master_key.clone())?;
     println!("{origin}");
     let db = config.data_dir.join(DB_FILE);
@@ -113,17 +90,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         Ok((store, views, events))
     })
     .await
-    .map_err(|e| StartError::Io {
-        context: "start-up".into(),
-        source: std::io::Error::other(e),
-    })??;
+    .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
     let catalog = state::Catalog::load(&*store)?;
     let keys = auth::Keyring::new(&master, store.active_keys()?);
-    tracing::info!(
-        events,
-        ms = started.elapsed().as_millis() as u64,
-        "views rebuilt from the event log"
-    );
+    tracing::info!(events, ms = started.elapsed().as_millis() as u64, "views rebuilt from the event log");
     let views = Arc::new(views);
     let state = state::AppState {
         ingest: ingest::Ingest::start(store.clone(), views.clone()),
@@ -133,19 +103,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         keys: Arc::new(keys),
         limits: config.limits,
     };
-    let listener = tokio::net::TcpListener::bind(&config.addr)
-        .await
-        .map_err(io(format!("binding {}", config.addr)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(io("reading the bound address"))?;
+    let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
+    let addr = listener.local_addr().map_err(io("reading the bound address"))?;
     println!("data directory: {}", config.data_dir.display());
     println!("affinity listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    axum::serve(listener, routes::router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(io("serving"))
+    axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown()).await.map_err(io("serving"))
 }
 
 async fn shutdown() {

@@ -24,10 +24,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body_bytes: 1 << 20,
-            max_batch_events: 10_000,
-        }
+        Limits { max_body_bytes: 1 << 20, max_batch_events: 10_000 }
     }
 }
 
@@ -45,9 +42,7 @@ pub struct AppState {
 impl AppState {
     /// The project `id`, or 404.
     pub fn project(&self, id: &str) -> Result<Arc<ProjectEntry>, ApiError> {
-        self.catalog
-            .get(id)
-            .ok_or_else(|| ApiError::not_found(format!("project {id}")))
+        self.catalog.get(id).ok_or_else(|| ApiError::not_found(format!("project {id}")))
     }
 
     /// Runs blocking store work off the async threads.
@@ -56,10 +51,7 @@ impl AppState {
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&*store))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::from)
+        tokio::task::spawn_blocking(move || f(&*store)).await.map_err(ApiError::internal)?.map_err(ApiError::from)
     }
 }
 
@@ -79,11 +71,7 @@ pub struct ProjectEntry {
 
 impl ProjectEntry {
     fn new(project: Project) -> Self {
-        ProjectEntry {
-            project,
-            types: RwLock::new(Arc::new(builtins())),
-            edit: tokio::sync::Mutex::new(()),
-        }
+        ProjectEntry { project, types: RwLock::new(Arc::new(builtins())), edit: tokio::sync::Mutex::new(()) }
     }
 
     /// A snapshot of the project's interaction types.
@@ -120,28 +108,16 @@ impl Catalog {
 
     pub fn insert(&self, project: Project) -> Arc<ProjectEntry> {
         let entry = Arc::new(ProjectEntry::new(project));
-        self.projects
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(entry.project.id.clone(), entry.clone());
+        self.projects.write().unwrap_or_else(|p| p.into_inner()).insert(entry.project.id.clone(), entry.clone());
         entry
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<ProjectEntry>> {
-        self.projects
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
+        self.projects.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
     }
 
     /// All projects, by id.
     pub fn list(&self) -> Vec<Project> {
-        self.projects
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .map(|e| e.project.clone())
-            .collect()
+        self.projects.read().unwrap_or_else(|p| p.into_inner()).values().map(|e| e.project.clone()).collect()
     }
 }

@@ -5,21 +5,11 @@ use affinity_core::{ApiKey, Event, InteractionType, ParamType, Parameter, Projec
 use affinity_store::{SqliteStore, Store, StoreError};
 
 fn project(id: &str) -> Project {
-    Project {
-        id: id.into(),
-        name: format!("Shop {id}"),
-        created_at: 1,
-    }
+    Project { id: id.into(), name: format!("Shop {id}"), created_at: 1 }
 }
 
 fn key(id: &str, project: &str, byte: u8) -> ApiKey {
-    ApiKey {
-        id: id.into(),
-        project: project.into(),
-        scope: Scope::Admin,
-        hash: [byte; 32],
-        created_at: 2,
-    }
+    ApiKey { id: id.into(), project: project.into(), scope: Scope::Admin, hash: [byte; 32], created_at: 2 }
 }
 
 fn event(customer: &str, ts: i64) -> Event {
@@ -36,21 +26,14 @@ fn event(customer: &str, ts: i64) -> Event {
 }
 
 fn projects_and_keys(s: &dyn Store) {
-    s.create_project(&project("a"), &[key("key_1", "a", 1)])
-        .unwrap();
-    assert!(matches!(
-        s.create_project(&project("a"), &[]),
-        Err(StoreError::Conflict(_))
-    ));
+    s.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
+    assert!(matches!(s.create_project(&project("a"), &[]), Err(StoreError::Conflict(_))));
     s.insert_key(&key("key_2", "a", 2)).unwrap();
     assert_eq!(s.projects().unwrap(), vec![project("a")]);
     assert_eq!(s.active_keys().unwrap().len(), 2);
     assert!(s.revoke_key("a", "key_1", 5).unwrap());
     assert!(!s.revoke_key("a", "key_1", 6).unwrap(), "revoking twice");
-    assert!(
-        !s.revoke_key("b", "key_2", 6).unwrap(),
-        "another project's key"
-    );
+    assert!(!s.revoke_key("b", "key_2", 6).unwrap(), "another project's key");
     let keys = s.active_keys().unwrap();
     assert_eq!(keys, vec![key("key_2", "a", 2)]);
 }
@@ -60,31 +43,18 @@ fn interaction_types(s: &dyn Store) {
     let mut ty = InteractionType {
         id: "loan".into(),
         name: "Loan".into(),
-        parameters: vec![Parameter {
-            id: "amount".into(),
-            kind: ParamType::Number,
-            required: true,
-        }],
+        parameters: vec![Parameter { id: "amount".into(), kind: ParamType::Number, required: true }],
         builtin: false,
         archived: false,
     };
     s.insert_interaction_type("a", &ty).unwrap();
-    assert!(matches!(
-        s.insert_interaction_type("a", &ty),
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(s.insert_interaction_type("a", &ty), Err(StoreError::Conflict(_))));
     ty.archived = true;
     ty.name = "Loans".into();
     s.update_interaction_type("a", &ty).unwrap();
-    assert_eq!(
-        s.interaction_types().unwrap(),
-        vec![("a".to_string(), ty.clone())]
-    );
+    assert_eq!(s.interaction_types().unwrap(), vec![("a".to_string(), ty.clone())]);
     ty.id = "nope".into();
-    assert!(matches!(
-        s.update_interaction_type("a", &ty),
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(s.update_interaction_type("a", &ty), Err(StoreError::NotFound(_))));
 }
 
 fn the_event_log(s: &dyn Store) {
@@ -95,18 +65,12 @@ fn the_event_log(s: &dyn Store) {
     let more = s.append_events(&[("b", &e3)], 101).unwrap();
     assert!(more[0] > seqs[1]);
     let all = s.scan_events(0, 10).unwrap();
-    assert_eq!(
-        all.iter().map(|l| &l.event).collect::<Vec<_>>(),
-        vec![&e1, &e2, &e3]
-    );
+    assert_eq!(all.iter().map(|l| &l.event).collect::<Vec<_>>(), vec![&e1, &e2, &e3]);
     assert_eq!(all[2].project, "b");
     assert_eq!(s.scan_events(seqs[1], 10).unwrap().len(), 1);
     assert_eq!(s.scan_events(0, 1).unwrap().len(), 1);
     let picked = s.events_by_seq(&[more[0], seqs[0], 999]).unwrap();
-    assert_eq!(
-        picked.iter().map(|l| l.seq).collect::<Vec<_>>(),
-        vec![more[0], seqs[0]]
-    );
+    assert_eq!(picked.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![more[0], seqs[0]]);
     // Erasing the newest event must not let its sequence number be reused.
     assert_eq!(s.delete_events(&[more[0], 12345]).unwrap(), 1);
     let next = s.append_events(&[("b", &e3)], 102).unwrap();

@@ -42,9 +42,7 @@ impl Views {
                     current = Some((entry.project.clone(), views.project(&entry.project)));
                 }
                 if let Some((_, view)) = &current {
-                    view.write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .apply(entry.seq, &entry.event);
+                    view.write().unwrap_or_else(|p| p.into_inner()).apply(entry.seq, &entry.event);
                 }
             }
         }
@@ -53,19 +51,9 @@ impl Views {
 
     /// The view of `project`, created empty if it has none yet.
     pub fn project(&self, project: &str) -> Arc<RwLock<ProjectView>> {
-        if let Some(v) = self
-            .projects
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(project)
-        {
+        if let Some(v) = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project) {
             return v.clone();
         }
-        self.projects
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(project.to_string())
-            .or_default()
-            .clone()
+        self.projects.write().unwrap_or_else(|p| p.into_inner()).entry(project.to_string()).or_default().clone()
     }
 }

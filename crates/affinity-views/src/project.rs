@@ -69,10 +69,23 @@ pub struct ProjectView {
 impl ProjectView {
     /// Adds a committed event. Events of one customer may arrive in any time order.
     pub fn apply(&mut self, seq: u64, e: &Event) {
-        let c = self.customers.intern(&e.customer) as usize;
-        if c == self.histories.len() {
+        let c = self.customer_slot(&e.customer);
+        self.apply_to(c, seq, e, e.fingerprint());
+    }
+
+    /// The dense id of `customer`, assigning one (with an empty history) if the customer is new. Lets the ingest
+    /// writer look a customer up once for both the duplicate check and [`ProjectView::apply_to`].
+    pub fn customer_slot(&mut self, customer: &str) -> u32 {
+        let c = self.customers.intern(customer);
+        if c as usize == self.histories.len() {
             self.histories.push(Vec::new());
         }
+        c
+    }
+
+    /// Adds a committed event of customer slot `c` (from [`ProjectView::customer_slot`]) whose
+    /// [`Event::fingerprint`] is `fingerprint`.
+    pub fn apply_to(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
         let item = match &e.item {
             Some(i) => {
                 let id = self.items.intern(i);
@@ -92,14 +105,8 @@ impl ProjectView {
             self.kind_counts.push(0);
         }
         self.kind_counts[kind as usize] += 1;
-        let entry = Entry {
-            seq,
-            ts: e.ts,
-            fingerprint: e.fingerprint(),
-            item,
-            kind: kind as u16,
-        };
-        let h = &mut self.histories[c];
+        let entry = Entry { seq, ts: e.ts, fingerprint, item, kind: kind as u16 };
+        let h = &mut self.histories[c as usize];
         if h.is_empty() {
             self.active_customers += 1;
         }
@@ -116,15 +123,18 @@ impl ProjectView {
         self.events += 1;
     }
 
+    /// The seq of a stored event of customer slot `c` with this date and fingerprint.
+    pub fn duplicate_in(&self, c: u32, ts: i64, fingerprint: u64) -> Option<u64> {
+        let h = self.histories.get(c as usize)?;
+        let from = h.partition_point(|x| x.ts < ts);
+        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fingerprint).map(|x| x.seq)
+    }
+
     /// The seq of a stored event identical to one with this customer, date and fingerprint.
     pub fn duplicate_of(&self, customer: &str, ts: i64, fingerprint: u64) -> Option<u64> {
         let h = &self.histories[self.customers.get(customer)? as usize];
         let from = h.partition_point(|x| x.ts < ts);
-        h[from..]
-            .iter()
-            .take_while(|x| x.ts == ts)
-            .find(|x| x.fingerprint == fingerprint)
-            .map(|x| x.seq)
+        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fingerprint).map(|x| x.seq)
     }
 
     /// The seq of the stored event with this client event id.
@@ -160,20 +170,13 @@ impl ProjectView {
         };
         let start = end.saturating_sub(limit);
         let page: Vec<u64> = h[start..end].iter().rev().map(|e| e.seq).collect();
-        let next = (start > 0).then(|| HistoryCursor {
-            ts: h[start].ts,
-            seq: h[start].seq,
-        });
+        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts, seq: h[start].seq });
         (page, next)
     }
 
     /// Removes all of a customer's events (after they were deleted from the store); `client_ids` are the client
     /// event ids those events carried. Returns how many events were removed.
-    pub fn erase<'a>(
-        &mut self,
-        customer: &str,
-        client_ids: impl IntoIterator<Item = &'a str>,
-    ) -> usize {
+    pub fn erase<'a>(&mut self, customer: &str, client_ids: impl IntoIterator<Item = &'a str>) -> usize {
         let Some(c) = self.customers.get(customer) else {
             return 0;
         };
@@ -200,9 +203,7 @@ impl ProjectView {
 
     /// Events of interaction type `kind`.
     pub fn events_of_type(&self, kind: &str) -> u64 {
-        self.kinds
-            .get(kind)
-            .map_or(0, |k| self.kind_counts[k as usize])
+        self.kinds.get(kind).map_or(0, |k| self.kind_counts[k as usize])
     }
 
     pub fn stats(&self) -> Stats {
@@ -211,12 +212,7 @@ impl ProjectView {
             .map(|k| (self.kinds.name(k as u32).to_string(), self.kind_counts[k]))
             .collect();
         events_by_type.sort();
-        Stats {
-            events_by_type,
-            events: self.events,
-            customers: self.active_customers,
-            items: self.active_items,
-        }
+        Stats { events_by_type, events: self.events, customers: self.active_customers, items: self.active_items }
     }
 }
 
@@ -261,10 +257,7 @@ mod tests {
         assert_eq!(v.duplicate_of("u", 10, e.fingerprint()), Some(7));
         assert_eq!(v.duplicate_of("u", 11, e.fingerprint()), None);
         assert_eq!(v.duplicate_of("other", 10, e.fingerprint()), None);
-        assert_eq!(
-            v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()),
-            None
-        );
+        assert_eq!(v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()), None);
         assert_eq!(v.client_id("c1"), Some(7));
     }
 
@@ -274,25 +267,9 @@ mod tests {
         v.apply(1, &ev("u", "i", 1, Some("c1")));
         v.apply(2, &ev("u", "j", 2, None));
         v.apply(3, &ev("w", "i", 3, None));
-        assert_eq!(
-            v.stats(),
-            Stats {
-                events_by_type: vec![("view".into(), 3)],
-                events: 3,
-                customers: 2,
-                items: 2
-            }
-        );
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 3)], events: 3, customers: 2, items: 2 });
         assert_eq!(v.erase("u", ["c1"]), 2);
-        assert_eq!(
-            v.stats(),
-            Stats {
-                events_by_type: vec![("view".into(), 1)],
-                events: 1,
-                customers: 1,
-                items: 1
-            }
-        );
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
         assert_eq!(v.client_id("c1"), None);
         assert_eq!(v.erase("u", []), 0);
         assert_eq!(v.erase("nobody", []), 0);

@@ -26,12 +26,8 @@ impl Server {
             return Ok(k.clone());
         }
         let path = self.data_dir.join(affinity_server::MASTER_KEY_FILE);
-        let key = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "no --master-key given and {} cannot be read",
-                path.display()
-            )
-        })?;
+        let key = std::fs::read_to_string(&path)
+            .with_context(|| format!("no --master-key given and {} cannot be read", path.display()))?;
         Ok(key.trim().to_string())
     }
 }
@@ -63,33 +59,19 @@ pub async fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
             if let Some(n) = name {
                 body["name"] = json!(n);
             }
-            (
-                client
-                    .post(format!("{}/v1/projects", server.url.trim_end_matches('/')))
-                    .json(&body),
-                server,
-            )
+            (client.post(format!("{}/v1/projects", server.url.trim_end_matches('/'))).json(&body), server)
         }
-        ProjectCommand::List { server } => (
-            client.get(format!("{}/v1/projects", server.url.trim_end_matches('/'))),
-            server,
-        ),
+        ProjectCommand::List { server } => {
+            (client.get(format!("{}/v1/projects", server.url.trim_end_matches('/'))), server)
+        }
     };
     let response = request
         .header("x-api-key", server.master_key()?)
         .send()
         .await
-        .with_context(|| {
-            format!(
-                "cannot reach the server at {}; is `affinity serve` running?",
-                server.url
-            )
-        })?;
+        .with_context(|| format!("cannot reach the server at {}; is `affinity serve` running?", server.url))?;
     let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .context("reading the server's answer")?;
+    let body: Value = response.json().await.context("reading the server's answer")?;
     if !status.is_success() {
         bail!("the server answered {status}: {body}");
     }

@@ -49,10 +49,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
@@ -66,24 +63,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.addr,
         args.data_dir.display(),
         args.max_body_bytes,
-        if args.master_key.is_some() {
-            "(given, redacted)"
-        } else {
-            "(from data dir)"
-        }
+        if args.master_key.is_some() { "(given, redacted)" } else { "(from data dir)" }
     );
-    let limits = affinity_server::Limits {
-        max_body_bytes: args.max_body_bytes,
-        ..Default::default()
-    };
-    let config = affinity_server::Config {
-        addr: args.addr,
-        data_dir: args.data_dir,
-        master_key: args.master_key,
-        limits,
-    };
-    affinity_server::run(config)
-        .await
-        .context("affinity serve")?;
+    let limits = affinity_server::Limits { max_body_bytes: args.max_body_bytes, ..Default::default() };
+    let config =
+        affinity_server::Config { addr: args.addr, data_dir: args.data_dir, master_key: args.master_key, limits };
+    affinity_server::run(config).await.context("affinity serve")?;
     Ok(())
 }

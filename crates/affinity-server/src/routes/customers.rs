@@ -57,10 +57,7 @@ fn encode(c: HistoryCursor) -> String {
 
 fn decode(s: &str) -> Option<HistoryCursor> {
     let (ts, seq) = s.split_once('.')?;
-    Some(HistoryCursor {
-        ts: ts.parse().ok()?,
-        seq: seq.parse().ok()?,
-    })
+    Some(HistoryCursor { ts: ts.parse().ok()?, seq: seq.parse().ok()? })
 }
 
 /// A customer's interactions, newest first, as stored.
@@ -79,33 +76,19 @@ pub async fn interactions(
     state.project(&project)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(
-            Code::InvalidField,
-            "limit",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
+        return Err(ApiError::field(Code::InvalidField, "limit", format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(
-            decode(c)
-                .ok_or_else(|| ApiError::field(Code::InvalidField, "cursor", "Invalid cursor"))?,
-        ),
+        Some(c) => Some(decode(c).ok_or_else(|| ApiError::field(Code::InvalidField, "cursor", "Invalid cursor"))?),
     };
-    let (seqs, next) = state
-        .views
-        .project(&project)
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .history_page(&customer, cursor, limit);
+    let (seqs, next) =
+        state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).history_page(&customer, cursor, limit);
     let entries = state.blocking(move |s| s.events_by_seq(&seqs)).await?;
     let interactions = entries
         .into_iter()
         .map(|l| StoredInteraction {
-            id: l
-                .event
-                .client_id
-                .unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{}", l.seq)),
+            id: l.event.client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{}", l.seq)),
             event: l.event.event,
             item: l.event.item,
             date: format_ms(l.event.ts),
@@ -114,10 +97,7 @@ pub async fn interactions(
             params: l.event.params.and_then(|p| serde_json::from_str(&p).ok()),
         })
         .collect();
-    Ok(Json(InteractionPage {
-        interactions,
-        next_cursor: next.map(encode),
-    }))
+    Ok(Json(InteractionPage { interactions, next_cursor: next.map(encode) }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -138,11 +118,7 @@ pub async fn erase(
 ) -> Result<Json<Erased>, ApiError> {
     caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
-    let deleted = state
-        .ingest
-        .erase(project.into(), customer)
-        .await
-        .map_err(ApiError::internal)?;
+    let deleted = state.ingest.erase(project.into(), customer).await.map_err(ApiError::internal)?;
     Ok(Json(Erased { deleted }))
 }
 
@@ -170,19 +146,8 @@ pub async fn stats(
 ) -> Result<Json<ProjectStats>, ApiError> {
     caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
-    let s = state
-        .views
-        .project(&project)
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .stats();
-    let mut events_by_type: BTreeMap<String, u64> =
-        entry.types().iter().map(|t| (t.id.clone(), 0)).collect();
+    let s = state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).stats();
+    let mut events_by_type: BTreeMap<String, u64> = entry.types().iter().map(|t| (t.id.clone(), 0)).collect();
     events_by_type.extend(s.events_by_type);
-    Ok(Json(ProjectStats {
-        events: s.events,
-        events_by_type,
-        customers: s.customers,
-        items: s.items,
-    }))
+    Ok(Json(ProjectStats { events: s.events, events_by_type, customers: s.customers, items: s.items }))
 }

@@ -125,9 +125,7 @@ async fn receive(
     caller.require(&project, Scope::Ingest)?;
     let entry = state.project(&project)?;
     let types = entry.types();
-    let data = envelope
-        .data
-        .ok_or_else(|| Problem::missing("data", "data"))?;
+    let data = envelope.data.ok_or_else(|| Problem::missing("data", "data"))?;
     let now = affinity_core::date::now_ms();
     let project: Arc<str> = project.into();
     if data.get().trim_start().starts_with('[') {
@@ -136,11 +134,7 @@ async fn receive(
             return Err(ApiError::field(
                 Code::BatchTooLarge,
                 "data",
-                format!(
-                    "Batch of {} events; at most {} per request",
-                    rows.len(),
-                    state.limits.max_batch_events
-                ),
+                format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
             ));
         }
         let report = batch(&state, project, &types, &rows, now).await?;
@@ -149,22 +143,14 @@ async fn receive(
     let raw: RawEvent = parse(data.get().as_bytes())?;
     let event = validate(raw, &types, now).map_err(|p| p.under("data"))?;
     let client_id = event.client_id.clone();
-    let outcome = state
-        .ingest
-        .append(project, vec![event])
-        .await
-        .map_err(ApiError::internal)?;
+    let outcome = state.ingest.append(project, vec![event]).await.map_err(ApiError::internal)?;
     let answer = match outcome.first() {
         Some(Outcome::Stored(seq)) => FeedbackAnswer {
             status: "ok",
             id: Some(client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{seq}"))),
             reason: None,
         },
-        _ => FeedbackAnswer {
-            status: "skipped",
-            id: None,
-            reason: Some("duplicate"),
-        },
+        _ => FeedbackAnswer { status: "skipped", id: None, reason: Some("duplicate") },
     };
     Ok(Json(answer).into_response())
 }
@@ -222,11 +208,7 @@ async fn batch(
     let outcomes = if events.is_empty() {
         Vec::new()
     } else {
-        state
-            .ingest
-            .append(project, events)
-            .await
-            .map_err(ApiError::internal)?
+        state.ingest.append(project, events).await.map_err(ApiError::internal)?
     };
     let mut outcomes = outcomes.into_iter();
     let mut report = ReportBuilder::new(DEFAULT_MAX_FAILURES);

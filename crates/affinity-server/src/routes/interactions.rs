@@ -53,34 +53,16 @@ fn to_type(id: String, def: InteractionDef, archived: bool) -> Result<Interactio
     let mut parameters = Vec::with_capacity(def.parameters.len());
     for (i, p) in def.parameters.into_iter().enumerate() {
         let kind = parse_param_type(&p.kind, &format!("parameters[{i}].type"))?;
-        parameters.push(Parameter {
-            id: p.id,
-            kind,
-            required: p.required,
-        });
+        parameters.push(Parameter { id: p.id, kind, required: p.required });
     }
-    let ty = InteractionType {
-        id,
-        name: def.name,
-        parameters,
-        builtin: false,
-        archived,
-    };
+    let ty = InteractionType { id, name: def.name, parameters, builtin: false, archived };
     check_definition(&ty)?;
     Ok(ty)
 }
 
 fn info(state: &AppState, project: &str, interaction: InteractionType) -> InteractionInfo {
-    let events = state
-        .views
-        .project(project)
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .events_of_type(&interaction.id);
-    InteractionInfo {
-        interaction,
-        events,
-    }
+    let events = state.views.project(project).read().unwrap_or_else(|p| p.into_inner()).events_of_type(&interaction.id);
+    InteractionInfo { interaction, events }
 }
 
 fn find(entry: &ProjectEntry, id: &str) -> Result<InteractionType, ApiError> {
@@ -117,19 +99,11 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<InteractionInfo>), ApiError> {
     caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
-    let id = def
-        .id
-        .clone()
-        .ok_or_else(|| affinity_core::Problem::missing("id", "id"))?;
+    let id = def.id.clone().ok_or_else(|| affinity_core::Problem::missing("id", "id"))?;
     let ty = to_type(id, def, false)?;
     let _edit = entry.edit.lock().await;
-    let exists = || {
-        ApiError::field(
-            Code::InteractionExists,
-            "id",
-            format!("Interaction type {} already exists", ty.id),
-        )
-    };
+    let exists =
+        || ApiError::field(Code::InteractionExists, "id", format!("Interaction type {} already exists", ty.id));
     if entry.types().iter().any(|t| t.id == ty.id) {
         return Err(exists());
     }
@@ -159,11 +133,7 @@ pub async fn list(
 ) -> Result<Json<InteractionList>, ApiError> {
     caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
-    let interactions = entry
-        .types()
-        .iter()
-        .map(|t| info(&state, &project, t.clone()))
-        .collect();
+    let interactions = entry.types().iter().map(|t| info(&state, &project, t.clone())).collect();
     Ok(Json(InteractionList { interactions }))
 }
 
@@ -200,18 +170,13 @@ pub async fn update(
     caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     if def.id.as_ref().is_some_and(|given| *given != id) {
-        return Err(ApiError::field(
-            Code::InvalidId,
-            "id",
-            "The id in the body differs from the id in the path",
-        ));
+        return Err(ApiError::field(Code::InvalidId, "id", "The id in the body differs from the id in the path"));
     }
     let _edit = entry.edit.lock().await;
     let old = custom(&entry, &id)?;
     let new = to_type(id, def, old.archived)?;
     let has_events = info(&state, &project, old.clone()).events > 0;
-    check_update(&old, &new, has_events)
-        .map_err(|c| ApiError::new(Code::InteractionInUse, c.to_string()))?;
+    check_update(&old, &new, has_events).map_err(|c| ApiError::new(Code::InteractionInUse, c.to_string()))?;
     save(&state, &entry, new).await
 }
 
@@ -234,15 +199,9 @@ pub async fn archive(
     save(&state, &entry, ty).await
 }
 
-async fn save(
-    state: &AppState,
-    entry: &ProjectEntry,
-    ty: InteractionType,
-) -> Result<Json<InteractionInfo>, ApiError> {
+async fn save(state: &AppState, entry: &ProjectEntry, ty: InteractionType) -> Result<Json<InteractionInfo>, ApiError> {
     let (p, t) = (entry.project.id.clone(), ty.clone());
-    state
-        .blocking(move |s| s.update_interaction_type(&p, &t))
-        .await?;
+    state.blocking(move |s| s.update_interaction_type(&p, &t)).await?;
     entry.put_type(ty.clone());
     Ok(Json(info(state, &entry.project.id, ty)))
 }

@@ -37,10 +37,8 @@ struct KeyHeader;
 impl Modify for KeyHeader {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "x-api-key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
-        );
+        components
+            .add_security_scheme("x-api-key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
     }
 }
 
@@ -52,36 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(system::openapi))
         .route("/feedback", post(feedback::feedback))
         .route("/v1/projects", post(projects::create).get(projects::list))
-        .route(
-            "/v1/projects/{project}/keys",
-            post(projects::create_key).get(projects::list_keys),
-        )
-        .route(
-            "/v1/projects/{project}/keys/{id}",
-            axum::routing::delete(projects::revoke_key),
-        )
-        .route(
-            "/v1/projects/{project}/interactions",
-            post(interactions::create).get(interactions::list),
-        )
+        .route("/v1/projects/{project}/keys", post(projects::create_key).get(projects::list_keys))
+        .route("/v1/projects/{project}/keys/{id}", axum::routing::delete(projects::revoke_key))
+        .route("/v1/projects/{project}/interactions", post(interactions::create).get(interactions::list))
         .route(
             "/v1/projects/{project}/interactions/{id}",
-            get(interactions::get)
-                .put(interactions::update)
-                .delete(interactions::archive),
+            get(interactions::get).put(interactions::update).delete(interactions::archive),
         )
-        .route(
-            "/v1/projects/{project}/feedback",
-            post(feedback::project_feedback),
-        )
-        .route(
-            "/v1/projects/{project}/customers/{customer}/interactions",
-            get(customers::interactions),
-        )
-        .route(
-            "/v1/projects/{project}/customers/{customer}",
-            axum::routing::delete(customers::erase),
-        )
+        .route("/v1/projects/{project}/feedback", post(feedback::project_feedback))
+        .route("/v1/projects/{project}/customers/{customer}/interactions", get(customers::interactions))
+        .route("/v1/projects/{project}/customers/{customer}", axum::routing::delete(customers::erase))
         .route("/v1/projects/{project}/stats", get(customers::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -63,20 +63,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedProject>), ApiError> {
     caller.require_master()?;
     if !is_project_id(&body.id) {
-        return Err(ApiError::field(
-            Code::InvalidId,
-            "id",
-            "Invalid id: must match [A-Za-z0-9_-]{1,64}",
-        ));
+        return Err(ApiError::field(Code::InvalidId, "id", "Invalid id: must match [A-Za-z0-9_-]{1,64}"));
     }
     let name = body.name.unwrap_or_else(|| body.id.clone());
     affinity_core::catalog::check_name(&name)?;
     let now = now_ms();
-    let project = Project {
-        id: body.id.clone(),
-        name,
-        created_at: now,
-    };
+    let project = Project { id: body.id.clone(), name, created_at: now };
     let (ingest, ingest_secret) = new_key(&project.id, Scope::Ingest, now);
     let (admin, admin_secret) = new_key(&project.id, Scope::Admin, now);
     let (p, keys) = (project.clone(), vec![ingest, admin]);
@@ -88,48 +80,27 @@ pub async fn create(
         })
         .await?;
     let Some(keys) = stored else {
-        return Err(ApiError::field(
-            Code::ProjectExists,
-            "id",
-            format!("Project {} already exists", project.id),
-        ));
+        return Err(ApiError::field(Code::ProjectExists, "id", format!("Project {} already exists", project.id)));
     };
     state.catalog.insert(project.clone());
     for k in &keys {
         state.keys.add(k);
     }
-    let keys = ProjectKeys {
-        ingest: ingest_secret,
-        admin: admin_secret,
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedProject {
-            id: project.id,
-            name: project.name,
-            keys,
-        }),
-    ))
+    let keys = ProjectKeys { ingest: ingest_secret, admin: admin_secret };
+    Ok((StatusCode::CREATED, Json(CreatedProject { id: project.id, name: project.name, keys })))
 }
 
 /// Lists projects (master key).
 #[utoipa::path(get, path = "/v1/projects", tag = "projects",
     responses((status = 200, body = ProjectList), (status = 401, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<ProjectList>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ProjectList>, ApiError> {
     caller.require_master()?;
     let projects = state
         .catalog
         .list()
         .into_iter()
-        .map(|p| ProjectInfo {
-            id: p.id,
-            name: p.name,
-            created_at: format_ms(p.created_at),
-        })
+        .map(|p| ProjectInfo { id: p.id, name: p.name, created_at: format_ms(p.created_at) })
         .collect();
     Ok(Json(ProjectList { projects }))
 }
@@ -180,14 +151,7 @@ pub async fn create_key(
     let stored = key.clone();
     state.blocking(move |s| s.insert_key(&stored)).await?;
     state.keys.add(&key);
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKey {
-            id: key.id,
-            scope: key.scope,
-            key: secret,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedKey { id: key.id, scope: key.scope, key: secret })))
 }
 
 /// Lists the project's active keys: ids and scopes, never secrets (admin).
@@ -205,11 +169,7 @@ pub async fn list_keys(
     let keys = keys
         .into_iter()
         .filter(|k| k.project == project)
-        .map(|k| KeyInfo {
-            id: k.id,
-            scope: k.scope,
-            created_at: format_ms(k.created_at),
-        })
+        .map(|k| KeyInfo { id: k.id, scope: k.scope, created_at: format_ms(k.created_at) })
         .collect();
     Ok(Json(KeyList { keys }))
 }
@@ -227,9 +187,7 @@ pub async fn revoke_key(
     caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
     let (p, k) = (project.clone(), id.clone());
-    let revoked = state
-        .blocking(move |s| s.revoke_key(&p, &k, now_ms()))
-        .await?;
+    let revoked = state.blocking(move |s| s.revoke_key(&p, &k, now_ms())).await?;
     if !revoked {
         return Err(ApiError::not_found(format!("key {id}")));
     }

@@ -25,13 +25,7 @@ pub(super) fn create_project(s: &SqliteStore, p: &Project, keys: &[ApiKey]) -> R
 pub(super) fn projects(s: &SqliteStore) -> Result<Vec<Project>> {
     s.read(|c| {
         let mut st = c.prepare_cached("SELECT id, name, created_at FROM projects ORDER BY id")?;
-        let rows = st.query_map([], |r| {
-            Ok(Project {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                created_at: r.get(2)?,
-            })
-        })?;
+        let rows = st.query_map([], |r| Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     })
 }
@@ -105,11 +99,7 @@ fn parameters_json(ty: &InteractionType) -> Result<String> {
     serde_json::to_string(&ty.parameters).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub(super) fn insert_interaction_type(
-    s: &SqliteStore,
-    project: &str,
-    ty: &InteractionType,
-) -> Result<()> {
+pub(super) fn insert_interaction_type(s: &SqliteStore, project: &str, ty: &InteractionType) -> Result<()> {
     let params = parameters_json(ty)?;
     let now = affinity_core::date::now_ms();
     s.write(|c| {
@@ -123,11 +113,7 @@ pub(super) fn insert_interaction_type(
     })
 }
 
-pub(super) fn update_interaction_type(
-    s: &SqliteStore,
-    project: &str,
-    ty: &InteractionType,
-) -> Result<()> {
+pub(super) fn update_interaction_type(s: &SqliteStore, project: &str, ty: &InteractionType) -> Result<()> {
     let params = parameters_json(ty)?;
     let now = affinity_core::date::now_ms();
     s.write(|c| {

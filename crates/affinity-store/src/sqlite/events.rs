@@ -9,11 +9,7 @@ use crate::{LogEntry, Result};
 /// SQLite's default limit on bound parameters is 32766; stay well below it when deleting by seq.
 const DELETE_CHUNK: usize = 10_000;
 
-pub(super) fn append(
-    s: &SqliteStore,
-    events: &[(&str, &Event)],
-    received_at: i64,
-) -> Result<Vec<u64>> {
+pub(super) fn append(s: &SqliteStore, events: &[(&str, &Event)], received_at: i64) -> Result<Vec<u64>> {
     s.write(|c| {
         let tx = c.transaction()?;
         let mut seqs = Vec::with_capacity(events.len());
@@ -64,9 +60,7 @@ fn entry(r: &Row) -> rusqlite::Result<LogEntry> {
 
 pub(super) fn scan(s: &SqliteStore, after: u64, limit: usize) -> Result<Vec<LogEntry>> {
     s.read(|c| {
-        let mut st = c.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-        ))?;
+        let mut st = c.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
         let rows = st.query_map(params![after as i64, limit as i64], entry)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     })

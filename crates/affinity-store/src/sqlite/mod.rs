@@ -35,19 +35,12 @@ impl SqliteStore {
         let mut conn = open_connection(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut conn)?;
-        Ok(SqliteStore {
-            path: path.to_path_buf(),
-            writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
     /// Runs `f` with exclusive use of the writer connection.
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut conn)
     }
 
@@ -78,10 +71,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let applied: usize = conn
-        .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
-        .try_into()
-        .unwrap_or(0);
+    let applied: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
     if applied > MIGRATIONS.len() {
         return Err(StoreError::Corrupt(format!(
             "schema version {applied} is newer than this build knows ({}); upgrade affinity",
@@ -102,9 +92,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
     match e {
         // SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == 1555 || f.extended_code == 2067 =>
-        {
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == 1555 || f.extended_code == 2067 => {
             StoreError::Conflict(what())
         }
         other => StoreError::Sqlite(other),
@@ -112,11 +100,7 @@ fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
 }
 
 impl crate::Store for SqliteStore {
-    fn create_project(
-        &self,
-        project: &affinity_core::Project,
-        keys: &[affinity_core::ApiKey],
-    ) -> Result<()> {
+    fn create_project(&self, project: &affinity_core::Project, keys: &[affinity_core::ApiKey]) -> Result<()> {
         catalog::create_project(self, project, keys)
     }
     fn projects(&self) -> Result<Vec<affinity_core::Project>> {
@@ -134,25 +118,13 @@ impl crate::Store for SqliteStore {
     fn interaction_types(&self) -> Result<Vec<(String, affinity_core::InteractionType)>> {
         catalog::interaction_types(self)
     }
-    fn insert_interaction_type(
-        &self,
-        project: &str,
-        ty: &affinity_core::InteractionType,
-    ) -> Result<()> {
+    fn insert_interaction_type(&self, project: &str, ty: &affinity_core::InteractionType) -> Result<()> {
         catalog::insert_interaction_type(self, project, ty)
     }
-    fn update_interaction_type(
-        &self,
-        project: &str,
-        ty: &affinity_core::InteractionType,
-    ) -> Result<()> {
+    fn update_interaction_type(&self, project: &str, ty: &affinity_core::InteractionType) -> Result<()> {
         catalog::update_interaction_type(self, project, ty)
     }
-    fn append_events(
-        &self,
-        events: &[(&str, &affinity_core::Event)],
-        received_at: i64,
-    ) -> Result<Vec<u64>> {
+    fn append_events(&self, events: &[(&str, &affinity_core::Event)], received_at: i64) -> Result<Vec<u64>> {
         events::append(self, events, received_at)
     }
     fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<crate::LogEntry>> {

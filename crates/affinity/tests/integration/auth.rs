@@ -13,49 +13,24 @@ async fn the_401_matrix() {
     let s = Server::start();
     let shop = s.project("shop-1").await;
     let other = s.project("shop-2").await;
-    let (status, revoked) = s
-        .post(
-            "/v1/projects/shop-1/keys",
-            &shop.admin,
-            json!({"scope":"ingest"}),
-        )
-        .await;
+    let (status, revoked) = s.post("/v1/projects/shop-1/keys", &shop.admin, json!({"scope":"ingest"})).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = s
-        .delete(
-            &format!("/v1/projects/shop-1/keys/{}", str_of(&revoked["id"])),
-            &shop.admin,
-        )
-        .await;
+    let (status, _) = s.delete(&format!("/v1/projects/shop-1/keys/{}", str_of(&revoked["id"])), &shop.admin).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let revoked = str_of(&revoked["key"]);
 
     let feedback = Some(json!({"project":"shop-1","data": view()}));
     let admin_routes: Vec<(Method, &str, Option<Value>)> = vec![
         (Method::GET, "/v1/projects/shop-1/interactions", None),
-        (
-            Method::POST,
-            "/v1/projects/shop-1/interactions",
-            Some(json!({"id":"x","name":"X"})),
-        ),
+        (Method::POST, "/v1/projects/shop-1/interactions", Some(json!({"id":"x","name":"X"}))),
         (Method::GET, "/v1/projects/shop-1/keys", None),
-        (
-            Method::POST,
-            "/v1/projects/shop-1/keys",
-            Some(json!({"scope":"admin"})),
-        ),
+        (Method::POST, "/v1/projects/shop-1/keys", Some(json!({"scope":"admin"}))),
         (Method::GET, "/v1/projects/shop-1/stats", None),
-        (
-            Method::GET,
-            "/v1/projects/shop-1/customers/u-1/interactions",
-            None,
-        ),
+        (Method::GET, "/v1/projects/shop-1/customers/u-1/interactions", None),
         (Method::DELETE, "/v1/projects/shop-1/customers/u-1", None),
     ];
-    let master_routes: Vec<(Method, &str, Option<Value>)> = vec![
-        (Method::GET, "/v1/projects", None),
-        (Method::POST, "/v1/projects", Some(json!({"id":"x"}))),
-    ];
+    let master_routes: Vec<(Method, &str, Option<Value>)> =
+        vec![(Method::GET, "/v1/projects", None), (Method::POST, "/v1/projects", Some(json!({"id":"x"})))];
 
     let mut first: Option<Value> = None;
     let mut check = |got: (StatusCode, Value), what: &str| {
@@ -72,52 +47,27 @@ async fn the_401_matrix() {
         ("other project's key", Some(&other.admin)),
     ];
     for (what, key) in bad_keys {
-        check(
-            s.send(Method::POST, "/feedback", key, feedback.clone())
-                .await,
-            &format!("feedback, {what}"),
-        );
+        check(s.send(Method::POST, "/feedback", key, feedback.clone()).await, &format!("feedback, {what}"));
         for (m, path, body) in &admin_routes {
-            check(
-                s.send(m.clone(), path, key, body.clone()).await,
-                &format!("{m} {path}, {what}"),
-            );
+            check(s.send(m.clone(), path, key, body.clone()).await, &format!("{m} {path}, {what}"));
         }
     }
     for (m, path, body) in &admin_routes {
-        check(
-            s.send(m.clone(), path, Some(&shop.ingest), body.clone())
-                .await,
-            &format!("{m} {path}, ingest key"),
-        );
+        check(s.send(m.clone(), path, Some(&shop.ingest), body.clone()).await, &format!("{m} {path}, ingest key"));
     }
     for (m, path, body) in &master_routes {
-        check(
-            s.send(m.clone(), path, Some(&shop.admin), body.clone())
-                .await,
-            &format!("{m} {path}, admin key"),
-        );
+        check(s.send(m.clone(), path, Some(&shop.admin), body.clone()).await, &format!("{m} {path}, admin key"));
     }
     // The body's project decides: shop-2's key cannot send events to shop-1.
     check(
-        s.post(
-            "/feedback",
-            &other.ingest,
-            json!({"project":"shop-1","data": view()}),
-        )
-        .await,
+        s.post("/feedback", &other.ingest, json!({"project":"shop-1","data": view()})).await,
         "other project in body",
     );
     // And the valid keys work.
     let (status, _) = s.event("shop-1", &shop.ingest, view()).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = s
-        .event(
-            "shop-1",
-            &shop.admin,
-            json!({"event":"like","item":"s","customer":"u","date":"2026-01-01"}),
-        )
-        .await;
+    let (status, _) =
+        s.event("shop-1", &shop.admin, json!({"event":"like","item":"s","customer":"u","date":"2026-01-01"})).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -125,13 +75,7 @@ async fn the_401_matrix() {
 async fn keys_are_created_listed_and_revoked_at_once() {
     let s = Server::start();
     let shop = s.project("shop-1").await;
-    let (status, created) = s
-        .post(
-            "/v1/projects/shop-1/keys",
-            &shop.admin,
-            json!({"scope":"ingest"}),
-        )
-        .await;
+    let (status, created) = s.post("/v1/projects/shop-1/keys", &shop.admin, json!({"scope":"ingest"})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let (id, key) = (str_of(&created["id"]), str_of(&created["key"]));
     assert!(id.starts_with("key_"));
@@ -141,70 +85,30 @@ async fn keys_are_created_listed_and_revoked_at_once() {
     assert_eq!(status, StatusCode::OK);
     let keys = list["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 3);
-    assert!(
-        keys.iter()
-            .all(|k| k.get("key").is_none() && k["scope"].is_string())
-    );
+    assert!(keys.iter().all(|k| k.get("key").is_none() && k["scope"].is_string()));
     for secret in [&key, &shop.admin, &shop.ingest] {
-        assert!(
-            !list.to_string().contains(secret.as_str()),
-            "secrets are never listed"
-        );
+        assert!(!list.to_string().contains(secret.as_str()), "secrets are never listed");
     }
 
-    let (status, _) = s
-        .event(
-            "shop-1",
-            &key,
-            json!({"event":"view","item":"a","customer":"u","date":"2026-01-01"}),
-        )
-        .await;
+    let (status, _) =
+        s.event("shop-1", &key, json!({"event":"view","item":"a","customer":"u","date":"2026-01-01"})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = s
-        .delete(&format!("/v1/projects/shop-1/keys/{id}"), &shop.admin)
-        .await;
+    let (status, _) = s.delete(&format!("/v1/projects/shop-1/keys/{id}"), &shop.admin).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = s
-        .event(
-            "shop-1",
-            &key,
-            json!({"event":"view","item":"b","customer":"u","date":"2026-01-01"}),
-        )
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "revocation is effective immediately"
-    );
-    let got = s
-        .delete(&format!("/v1/projects/shop-1/keys/{id}"), &shop.admin)
-        .await;
+    let (status, _) =
+        s.event("shop-1", &key, json!({"event":"view","item":"b","customer":"u","date":"2026-01-01"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revocation is effective immediately");
+    let got = s.delete(&format!("/v1/projects/shop-1/keys/{id}"), &shop.admin).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found", None);
-    let got = s
-        .post(
-            "/v1/projects/shop-1/keys",
-            &shop.admin,
-            json!({"scope":"root"}),
-        )
-        .await;
+    let got = s.post("/v1/projects/shop-1/keys", &shop.admin, json!({"scope":"root"})).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_json", None);
 
     // Revocation survives a restart.
     let s = s.restart();
-    let (status, _) = s
-        .event(
-            "shop-1",
-            &key,
-            json!({"event":"view","item":"c","customer":"u","date":"2026-01-01"}),
-        )
-        .await;
+    let (status, _) =
+        s.event("shop-1", &key, json!({"event":"view","item":"c","customer":"u","date":"2026-01-01"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = s
-        .event(
-            "shop-1",
-            &shop.ingest,
-            json!({"event":"view","item":"c","customer":"u","date":"2026-01-01"}),
-        )
-        .await;
+    let (status, _) =
+        s.event("shop-1", &shop.ingest, json!({"event":"view","item":"c","customer":"u","date":"2026-01-01"})).await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -43,31 +43,19 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .expect("reading stdout");
+            let line = lines.next().expect("the server exited before listening").expect("reading stdout");
             if let Some(addr) = line.strip_prefix("affinity listening on ") {
                 break addr.trim().to_string();
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            url,
-            dir: dir.to_path_buf(),
-            _tmp: None,
-            client: reqwest::Client::new(),
-        }
+        Server { child, url, dir: dir.to_path_buf(), _tmp: None, client: reqwest::Client::new() }
     }
 
     /// Stops the server with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
 
@@ -112,11 +100,8 @@ impl Server {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, value)
     }
 
@@ -125,65 +110,39 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(key), Some(body))
-            .await
+        self.send(reqwest::Method::POST, path, Some(key), Some(body)).await
     }
 
     pub async fn put(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PUT, path, Some(key), Some(body))
-            .await
+        self.send(reqwest::Method::PUT, path, Some(key), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, key: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::DELETE, path, Some(key), None)
-            .await
+        self.send(reqwest::Method::DELETE, path, Some(key), None).await
     }
 
     /// A raw request with a chosen content type and body bytes.
-    pub async fn raw(
-        &self,
-        path: &str,
-        key: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .post(format!("{}{}", self.url, path))
-            .header("x-api-key", key)
-            .body(body);
+    pub async fn raw(&self, path: &str, key: &str, content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+        let mut req = self.client.post(format!("{}{}", self.url, path)).header("x-api-key", key).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// Creates a project and returns its (ingest, admin) keys.
     pub async fn project(&self, id: &str) -> Keys {
-        let (status, body) = self
-            .post(
-                "/v1/projects",
-                MASTER,
-                json!({"id": id, "name": format!("Shop {id}")}),
-            )
-            .await;
+        let (status, body) = self.post("/v1/projects", MASTER, json!({"id": id, "name": format!("Shop {id}")})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        Keys {
-            ingest: str_of(&body["keys"]["ingest"]),
-            admin: str_of(&body["keys"]["admin"]),
-        }
+        Keys { ingest: str_of(&body["keys"]["ingest"]), admin: str_of(&body["keys"]["admin"]) }
     }
 
     /// Sends one event with the ingest key and returns (status, body).
     pub async fn event(&self, project: &str, key: &str, data: Value) -> (StatusCode, Value) {
-        self.post("/feedback", key, json!({"project": project, "data": data}))
-            .await
+        self.post("/feedback", key, json!({"project": project, "data": data})).await
     }
 }
 
@@ -200,55 +159,29 @@ pub struct Keys {
 }
 
 pub fn str_of(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-        .to_string()
+    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}")).to_string()
 }
 
 /// Asserts an error answer: status, code and (when given) field.
 #[track_caller]
-pub fn assert_error(
-    got: &(StatusCode, Value),
-    status: StatusCode,
-    code: &str,
-    field: Option<&str>,
-) {
+pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str, field: Option<&str>) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["error"]["code"], code, "{}", got.1);
-    assert!(
-        got.1["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{}",
-        got.1
-    );
+    assert!(got.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
     if let Some(f) = field {
         assert_eq!(got.1["error"]["field"], f, "{}", got.1);
     }
 }
 
 /// The ids of a customer's stored interactions, newest first, across all pages.
-pub async fn all_interaction_ids(
-    s: &Server,
-    project: &str,
-    admin: &str,
-    customer: &str,
-) -> Vec<String> {
+pub async fn all_interaction_ids(s: &Server, project: &str, admin: &str, customer: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor = String::new();
     loop {
-        let path = format!(
-            "/v1/projects/{project}/customers/{customer}/interactions?limit=1000&cursor={cursor}"
-        );
+        let path = format!("/v1/projects/{project}/customers/{customer}/interactions?limit=1000&cursor={cursor}");
         let (status, body) = s.get(&path, admin).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        ids.extend(
-            body["interactions"]
-                .as_array()
-                .expect("array")
-                .iter()
-                .map(|i| str_of(&i["id"])),
-        );
+        ids.extend(body["interactions"].as_array().expect("array").iter().map(|i| str_of(&i["id"])));
         match body["next_cursor"].as_str() {
             Some(c) => cursor = c.to_string(),
             None => return ids,

@@ -19,19 +19,9 @@ async fn a_restart_serves_the_same_data() {
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    let (_, before) = s
-        .get(
-            "/v1/projects/shop-1/customers/u/interactions?limit=100",
-            &k.admin,
-        )
-        .await;
+    let (_, before) = s.get("/v1/projects/shop-1/customers/u/interactions?limit=100", &k.admin).await;
     let s = s.restart();
-    let (_, after) = s
-        .get(
-            "/v1/projects/shop-1/customers/u/interactions?limit=100",
-            &k.admin,
-        )
-        .await;
+    let (_, after) = s.get("/v1/projects/shop-1/customers/u/interactions?limit=100", &k.admin).await;
     assert_eq!(before, after);
     assert_eq!(after["interactions"].as_array().unwrap().len(), 20);
 }
@@ -47,12 +37,7 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     let (first_acks_tx, mut first_acks) = tokio::sync::mpsc::channel::<()>(1024);
     let mut senders = Vec::new();
     for w in 0..16 {
-        let (url, key, acked, tx) = (
-            url.clone(),
-            k.ingest.clone(),
-            acked.clone(),
-            first_acks_tx.clone(),
-        );
+        let (url, key, acked, tx) = (url.clone(), k.ingest.clone(), acked.clone(), first_acks_tx.clone());
         senders.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             for n in 0.. {
@@ -94,19 +79,8 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
     for w in 0..16 {
         let customer = format!("c{w}");
         let stored: std::collections::HashSet<String> =
-            all_interaction_ids(&s, "shop-1", &k.admin, &customer)
-                .await
-                .into_iter()
-                .collect();
-        missing += acked
-            .iter()
-            .filter(|(c, id)| *c == customer && !stored.contains(id))
-            .count();
+            all_interaction_ids(&s, "shop-1", &k.admin, &customer).await.into_iter().collect();
+        missing += acked.iter().filter(|(c, id)| *c == customer && !stored.contains(id)).count();
     }
-    assert_eq!(
-        missing,
-        0,
-        "acknowledged events lost after kill -9 ({} acknowledged)",
-        acked.len()
-    );
+    assert_eq!(missing, 0, "acknowledged events lost after kill -9 ({} acknowledged)", acked.len());
 }

@@ -11,34 +11,25 @@ async fn a_customers_history_pages_newest_first() {
     let days = [5, 1, 9, 3, 7, 2, 8];
     for d in days {
         let date = format!("2026-01-{d:02}T00:00:00Z");
-        let (status, _) = s.event("shop-1", &k.ingest, json!({"event":"view","item":format!("d{d}"),"customer":"u-1","date":date,"id":format!("e{d}")})).await;
+        let (status, _) = s
+            .event(
+                "shop-1",
+                &k.ingest,
+                json!({"event":"view","item":format!("d{d}"),"customer":"u-1","date":date,"id":format!("e{d}")}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
     }
-    s.event(
-        "shop-1",
-        &k.ingest,
-        json!({"event":"view","item":"x","customer":"u-2","date":"2026-01-04"}),
-    )
-    .await;
+    s.event("shop-1", &k.ingest, json!({"event":"view","item":"x","customer":"u-2","date":"2026-01-04"})).await;
     let mut seen = Vec::new();
     let mut cursor = String::new();
     let mut pages = 0;
     loop {
-        let (status, page) = s
-            .get(
-                &format!("/v1/projects/shop-1/customers/u-1/interactions?limit=3&cursor={cursor}"),
-                &k.admin,
-            )
-            .await;
+        let (status, page) =
+            s.get(&format!("/v1/projects/shop-1/customers/u-1/interactions?limit=3&cursor={cursor}"), &k.admin).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         pages += 1;
-        seen.extend(
-            page["interactions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| str_of(&i["id"])),
-        );
+        seen.extend(page["interactions"].as_array().unwrap().iter().map(|i| str_of(&i["id"])));
         match page["next_cursor"].as_str() {
             Some(c) => cursor = c.to_string(),
             None => break,
@@ -46,47 +37,17 @@ async fn a_customers_history_pages_newest_first() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, ["e9", "e8", "e7", "e5", "e3", "e2", "e1"]);
-    let (_, first) = s
-        .get(
-            "/v1/projects/shop-1/customers/u-1/interactions?limit=1",
-            &k.admin,
-        )
-        .await;
+    let (_, first) = s.get("/v1/projects/shop-1/customers/u-1/interactions?limit=1", &k.admin).await;
     assert_eq!(
         first["interactions"][0],
         json!({"id":"e9","event":"view","item":"d9","date":"2026-01-09T00:00:00Z","quantity":null,"price":null,"params":null})
     );
-    let (_, nobody) = s
-        .get(
-            "/v1/projects/shop-1/customers/nobody/interactions",
-            &k.admin,
-        )
-        .await;
+    let (_, nobody) = s.get("/v1/projects/shop-1/customers/nobody/interactions", &k.admin).await;
     assert_eq!(nobody, json!({"interactions":[],"next_cursor":null}));
-    let got = s
-        .get(
-            "/v1/projects/shop-1/customers/u-1/interactions?limit=0",
-            &k.admin,
-        )
-        .await;
-    assert_error(
-        &got,
-        StatusCode::BAD_REQUEST,
-        "invalid_field",
-        Some("limit"),
-    );
-    let got = s
-        .get(
-            "/v1/projects/shop-1/customers/u-1/interactions?cursor=zzz",
-            &k.admin,
-        )
-        .await;
-    assert_error(
-        &got,
-        StatusCode::BAD_REQUEST,
-        "invalid_field",
-        Some("cursor"),
-    );
+    let got = s.get("/v1/projects/shop-1/customers/u-1/interactions?limit=0", &k.admin).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_field", Some("limit"));
+    let got = s.get("/v1/projects/shop-1/customers/u-1/interactions?cursor=zzz", &k.admin).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_field", Some("cursor"));
 }
 
 #[tokio::test]
@@ -99,12 +60,7 @@ async fn stats_count_types_customers_and_items() {
         {"event":"purchase","item":"a","customer":"u2","date":"2026-01-03","quantity":2,"price":3.5},
         {"event":"like","item":"c","customer":"u3","date":"2026-01-03"}
     ]);
-    s.post(
-        "/feedback",
-        &k.ingest,
-        json!({"project":"shop-1","data":data}),
-    )
-    .await;
+    s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
     let (status, stats) = s.get("/v1/projects/shop-1/stats", &k.admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -118,40 +74,20 @@ async fn erasure_removes_a_customer_for_good() {
     let s = Server::start();
     let k = s.project("shop-1").await;
     for (c, item, id) in [("u1", "a", "x1"), ("u1", "b", "x2"), ("u2", "a", "x3")] {
-        s.event(
-            "shop-1",
-            &k.ingest,
-            json!({"event":"view","item":item,"customer":c,"date":"2026-01-01","id":id}),
-        )
-        .await;
+        s.event("shop-1", &k.ingest, json!({"event":"view","item":item,"customer":c,"date":"2026-01-01","id":id}))
+            .await;
     }
     let (status, body) = s.delete("/v1/projects/shop-1/customers/u1", &k.admin).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"deleted":2})));
     let (_, again) = s.delete("/v1/projects/shop-1/customers/u1", &k.admin).await;
     assert_eq!(again, json!({"deleted":0}));
-    assert!(
-        all_interaction_ids(&s, "shop-1", &k.admin, "u1")
-            .await
-            .is_empty()
-    );
+    assert!(all_interaction_ids(&s, "shop-1", &k.admin, "u1").await.is_empty());
     let (_, stats) = s.get("/v1/projects/shop-1/stats", &k.admin).await;
     assert_eq!(
-        (
-            stats["events"].as_u64(),
-            stats["customers"].as_u64(),
-            stats["items"].as_u64()
-        ),
+        (stats["events"].as_u64(), stats["customers"].as_u64(), stats["items"].as_u64()),
         (Some(1), Some(1), Some(1))
     );
     let s = s.restart();
-    assert!(
-        all_interaction_ids(&s, "shop-1", &k.admin, "u1")
-            .await
-            .is_empty(),
-        "erased for good, also after restart"
-    );
-    assert_eq!(
-        all_interaction_ids(&s, "shop-1", &k.admin, "u2").await,
-        ["x3"]
-    );
+    assert!(all_interaction_ids(&s, "shop-1", &k.admin, "u1").await.is_empty(), "erased for good, also after restart");
+    assert_eq!(all_interaction_ids(&s, "shop-1", &k.admin, "u2").await, ["x3"]);
 }

@@ -6,24 +6,15 @@ use crate::common::*;
 async fn health_needs_no_key() {
     let s = Server::start();
     let (status, body) = s.send(reqwest::Method::GET, "/health", None, None).await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::OK, serde_json::json!({"status":"ok"}))
-    );
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"status":"ok"})));
 }
 
 #[tokio::test]
 async fn openapi_lists_every_route() {
     let s = Server::start();
-    let (status, doc) = s
-        .send(reqwest::Method::GET, "/openapi.json", None, None)
-        .await;
+    let (status, doc) = s.send(reqwest::Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
-        "{}",
-        doc["openapi"]
-    );
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')), "{}", doc["openapi"]);
     let expected = [
         ("/health", "get"),
         ("/openapi.json", "get"),
@@ -39,18 +30,12 @@ async fn openapi_lists_every_route() {
         ("/v1/projects/{project}/interactions/{id}", "put"),
         ("/v1/projects/{project}/interactions/{id}", "delete"),
         ("/v1/projects/{project}/feedback", "post"),
-        (
-            "/v1/projects/{project}/customers/{customer}/interactions",
-            "get",
-        ),
+        ("/v1/projects/{project}/customers/{customer}/interactions", "get"),
         ("/v1/projects/{project}/customers/{customer}", "delete"),
         ("/v1/projects/{project}/stats", "get"),
     ];
     for (path, method) in expected {
-        assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} missing from the OpenAPI document"
-        );
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} missing from the OpenAPI document");
     }
 }
 
@@ -59,13 +44,6 @@ async fn unknown_routes_answer_json() {
     let s = Server::start();
     let got = s.get("/v2/nothing", MASTER).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found", None);
-    let got = s
-        .send(reqwest::Method::PATCH, "/v1/projects", Some(MASTER), None)
-        .await;
-    assert_error(
-        &got,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        None,
-    );
+    let got = s.send(reqwest::Method::PATCH, "/v1/projects", Some(MASTER), None).await;
+    assert_error(&got, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None);
 }
