@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::{InteractionType, ParamType, takes_quantity_and_price};
 use crate::date::{self, DateError};
 use crate::ids::{GENERATED_EVENT_ID_PREFIX, check_opaque_id};
 use crate::problem::{Problem, ProblemKind};
+pub use crate::raw::RawEvent;
 
 /// Longest text parameter value, in bytes.
 pub const MAX_TEXT_BYTES: usize = 4096;
@@ -83,62 +83,11 @@ fn ser_date<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&date::format_ms(*ms))
 }
 
-/// An event as it arrives, before validation: every field is optional and of any JSON type, so that each problem
-/// can be reported precisely. The first key that is not a field of the API is kept in `unknown`.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct RawEvent {
-    pub event: Option<Value>,
-    pub item: Option<Value>,
-    pub customer: Option<Value>,
-    pub date: Option<Value>,
-    pub quantity: Option<Value>,
-    pub price: Option<Value>,
-    pub id: Option<Value>,
-    pub params: Option<Value>,
-    pub unknown: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for RawEvent {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an event object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent, A::Error> {
-                let mut r = RawEvent::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    let slot = match key.as_ref() {
-                        "event" => &mut r.event,
-                        "item" => &mut r.item,
-                        "customer" => &mut r.customer,
-                        "date" => &mut r.date,
-                        "quantity" => &mut r.quantity,
-                        "price" => &mut r.price,
-                        "id" => &mut r.id,
-                        "params" => &mut r.params,
-                        _ => {
-                            if r.unknown.is_none() {
-                                r.unknown = Some(key.into_owned());
-                            }
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *slot = Some(map.next_value()?);
-                }
-                Ok(r)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 /// Validates one incoming event against the project's interaction types.
 ///
-/// `types` are the project's interaction types (built-in and custom); `now_ms` is the current time (dates more than 24 h after it are
-/// refused). Field paths in errors are relative (`item`, `params.amount`); callers prefix them (`data.`, `data[3].`).
+/// `types` are the project's interaction types (built-in and custom); `now_ms` is the current time (dates more
+/// than 24 h after it are refused). Field paths in errors are relative (`item`, `params.amount`); callers prefix
+/// them (`data.`, `data[3].`).
 ///
 /// Errors, first problem found: `missing_field`, `unknown_field`, `unknown_event`, `archived_event`, `invalid_id`
 /// (customer, item, id), `invalid_date`, `invalid_quantity`, `invalid_price`, `unknown_parameter`,

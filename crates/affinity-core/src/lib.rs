@@ -10,6 +10,7 @@ pub mod event;
 pub mod ids;
 pub mod problem;
 pub mod project;
+pub mod raw;
 pub mod report;
 
 pub use catalog::{InteractionType, ParamType, Parameter};

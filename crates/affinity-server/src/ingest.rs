@@ -1,23 +1,25 @@
-//! The ingest pipeline's write side: one writer thread that turns validated events into durable, indexed ones.
+//! The ingest pipeline's write side: validated events become durable, indexed events.
 //!
-//! Requests hand their validated events to the writer and wait. The writer takes everything queued (up to
-//! [`MAX_GROUP_EVENTS`]), drops duplicates, checked against the views and within the group: an event with a client
-//! `id` is a duplicate when that id is stored already; an event without one is a duplicate when an identical event
-//! (type, customer, item, date, quantity, price, parameters) is stored already. It appends the rest in **one
-//! transaction, one fsync** (group commit), applies them to the views, and only then answers every waiting
-//! request. Throughput comes from batching, not from weakening durability: an answered event is on disk and
-//! visible to reads.
+//! Three stages, so that the one thread that must be single (the SQLite writer) does nothing but write:
 //!
-//! Erasures go through the same thread, so they are ordered with appends.
+//! 1. **claim**, on the request's own thread: under the project view's lock, each event is checked for duplicates
+//!    against stored *and in-flight* events and claimed. An event with a client `id` is a duplicate when that id is
+//!    stored or claimed; an event without one when an identical event (type, customer, item, date, quantity,
+//!    price, parameters) is.
+//! 2. **write**, on the writer thread: everything queued (up to [`MAX_GROUP_EVENTS`]) is appended in **one
+//!    transaction, one fsync** (group commit). Throughput comes from batching, not from weakening durability.
+//! 3. **apply**, on the applier thread: committed events are added to the views, their claims end, and only then
+//!    is each request answered. An answered event is on disk and visible to reads.
+//!
+//! Claiming and queueing happen with no `.await` between them, so a request dropped by its client never leaves a
+//! claim behind or an event unapplied. Erasures pass through both threads in order with appends.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
 
 use affinity_core::Event;
 use affinity_store::{Store, StoreError};
 use affinity_views::{ProjectView, Views};
-use foldhash::fast::RandomState;
 use tokio::sync::oneshot;
 
 /// Most events committed in one transaction.
@@ -28,48 +30,84 @@ pub const MAX_GROUP_EVENTS: usize = 50_000;
 pub enum Outcome {
     /// Stored with this sequence number.
     Stored(u64),
-    /// Already stored (or earlier in the same group); not stored again.
+    /// Already stored, or claimed by an event stored at the same time; not stored again.
     Duplicate,
 }
 
 /// The answer to an append: the outcomes, and the events handed back so that the requesting task, not the
-/// writer, pays for freeing them.
+/// applier, pays for freeing them.
 type AppendReply = oneshot::Sender<Result<(Vec<Outcome>, Vec<Event>), String>>;
 
+/// Events of one request on their way through the pipeline.
+struct Claimed {
+    view: Arc<RwLock<ProjectView>>,
+    project: Arc<str>,
+    events: Vec<Event>,
+    fingerprints: Vec<u64>,
+    /// Per event: its customer slot when claimed, `None` for a duplicate.
+    claims: Vec<Option<u32>>,
+    reply: AppendReply,
+}
+
 enum Job {
-    Append { project: Arc<str>, events: Vec<Event>, fingerprints: Vec<u64>, reply: AppendReply },
+    Append(Claimed),
     Erase { project: Arc<str>, customer: String, reply: oneshot::Sender<Result<usize, String>> },
 }
 
-/// Handle to the writer thread; cheap to clone. The thread ends when the last handle is dropped.
+enum Applied {
+    /// A committed group with the sequence numbers of its claimed events, in order; or the store's error.
+    Group(Vec<Claimed>, Result<Vec<u64>, String>),
+    Erase {
+        project: Arc<str>,
+        customer: String,
+        reply: oneshot::Sender<Result<usize, String>>,
+    },
+}
+
+/// Handle to the pipeline; cheap to clone. Its threads end when the last handle is dropped.
 #[derive(Clone)]
 pub struct Ingest {
+    views: Arc<Views>,
     tx: mpsc::Sender<Job>,
 }
 
-/// The writer thread stopped or the store failed; nothing of the request was acknowledged.
+/// The pipeline stopped or the store failed; nothing of the request was acknowledged.
 #[derive(Debug, thiserror::Error)]
 #[error("ingest failed: {0}")]
 pub struct IngestError(String);
 
 impl Ingest {
-    /// Starts the writer thread.
+    /// Starts the writer and applier threads.
     pub fn start(store: Arc<dyn Store>, views: Arc<Views>) -> Ingest {
         let (tx, rx) = mpsc::channel();
+        let (applied_tx, applied_rx) = mpsc::channel();
+        let writer_store = store.clone();
         std::thread::Builder::new()
             .name("affinity-writer".into())
-            .spawn(move || Writer { store, views }.run(rx))
+            .spawn(move || write(&*writer_store, rx, applied_tx))
             .expect("spawning the writer thread");
-        Ingest { tx }
+        let applier_views = views.clone();
+        std::thread::Builder::new()
+            .name("affinity-applier".into())
+            .spawn(move || apply(&*store, &applier_views, applied_rx))
+            .expect("spawning the applier thread");
+        Ingest { views, tx }
     }
 
     /// Stores `events` of `project` durably; one outcome per event, in order.
     pub async fn append(&self, project: Arc<str>, events: Vec<Event>) -> Result<Vec<Outcome>, IngestError> {
-        // Hashing happens here, on the request's thread, to keep the single writer thread lean.
-        let fingerprints = events.iter().map(Event::fingerprint).collect();
+        let fingerprints: Vec<u64> = events.iter().map(Event::fingerprint).collect();
+        let view = self.views.project(&project);
+        let claims = {
+            let mut v = view.write().unwrap_or_else(|e| e.into_inner());
+            events.iter().zip(&fingerprints).map(|(e, &fp)| v.claim(e, fp)).collect()
+        };
         let (reply, rx) = oneshot::channel();
-        let job = Job::Append { project, events, fingerprints, reply };
-        self.tx.send(job).map_err(|_| IngestError("writer stopped".into()))?;
+        let job = Job::Append(Claimed { view, project, events, fingerprints, claims, reply });
+        if let Err(mpsc::SendError(Job::Append(c))) = self.tx.send(job) {
+            release(&c);
+            return Err(IngestError("writer stopped".into()));
+        }
         let (outcomes, _events) = rx.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)?;
         Ok(outcomes)
     }
@@ -82,127 +120,129 @@ impl Ingest {
     }
 }
 
-struct Writer {
-    store: Arc<dyn Store>,
-    views: Arc<Views>,
+fn release(c: &Claimed) {
+    let mut v = c.view.write().unwrap_or_else(|e| e.into_inner());
+    for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
+        if let Some(slot) = claim {
+            v.release(*slot, e, fp);
+        }
+    }
 }
 
-struct Pending {
-    project: Arc<str>,
-    events: Vec<Event>,
-    fingerprints: Vec<u64>,
-    reply: AppendReply,
-}
-
-impl Writer {
-    fn run(self, rx: mpsc::Receiver<Job>) {
-        let mut next = None;
-        loop {
-            let job = match next.take() {
-                Some(j) => j,
-                None => match rx.recv() {
-                    Ok(j) => j,
-                    Err(_) => return,
-                },
-            };
-            match job {
-                Job::Erase { project, customer, reply } => {
-                    let _ = reply.send(self.erase(&project, &customer).map_err(|e| e.to_string()));
+/// The writer thread: groups queued requests and appends their claimed events in one transaction.
+fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Applied>) {
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(j) => j,
+            None => match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            },
+        };
+        let message = match job {
+            Job::Erase { project, customer, reply } => Applied::Erase { project, customer, reply },
+            Job::Append(first) => {
+                let mut total = first.events.len();
+                let mut group = vec![first];
+                while total < MAX_GROUP_EVENTS {
+                    match rx.try_recv() {
+                        Ok(Job::Append(c)) => {
+                            total += c.events.len();
+                            group.push(c);
+                        }
+                        Ok(erase) => {
+                            next = Some(erase);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
-                Job::Append { project, events, fingerprints, reply } => {
-                    let mut total = events.len();
-                    let mut group = vec![Pending { project, events, fingerprints, reply }];
-                    while total < MAX_GROUP_EVENTS {
-                        match rx.try_recv() {
-                            Ok(Job::Append { project, events, fingerprints, reply }) => {
-                                total += events.len();
-                                group.push(Pending { project, events, fingerprints, reply });
+                let rows: Vec<(&str, &Event)> = group
+                    .iter()
+                    .flat_map(|c| {
+                        c.events.iter().zip(&c.claims).filter(|(_, k)| k.is_some()).map(|(e, _)| (&*c.project, e))
+                    })
+                    .collect();
+                let result = if rows.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    match store.append_events(&rows, affinity_core::date::now_ms()) {
+                        Ok(seqs) if seqs.len() == rows.len() => Ok(seqs),
+                        Ok(seqs) => {
+                            Err(format!("the store returned {} sequence numbers for {} events", seqs.len(), rows.len()))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                };
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, events = rows.len(), "append failed; nothing acknowledged");
+                }
+                drop(rows);
+                Applied::Group(group, result)
+            }
+        };
+        if applied.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+/// The applier thread: adds committed events to the views and answers the requests.
+fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
+    for message in rx {
+        match message {
+            Applied::Erase { project, customer, reply } => {
+                let _ = reply.send(erase(store, views, &project, &customer).map_err(|e| e.to_string()));
+            }
+            Applied::Group(group, Err(e)) => {
+                for c in group {
+                    release(&c);
+                    let _ = c.reply.send(Err(e.clone()));
+                }
+            }
+            Applied::Group(group, Ok(seqs)) => {
+                let mut seqs = seqs.into_iter();
+                for c in group {
+                    let mut outcomes = Vec::with_capacity(c.events.len());
+                    {
+                        let mut v = c.view.write().unwrap_or_else(|e| e.into_inner());
+                        for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
+                            let Some(slot) = claim else {
+                                outcomes.push(Outcome::Duplicate);
+                                continue;
+                            };
+                            match seqs.next() {
+                                Some(seq) => {
+                                    v.apply_claimed(*slot, seq, e, fp);
+                                    outcomes.push(Outcome::Stored(seq));
+                                }
+                                // Not reached: the writer checked there is one seq per claimed event.
+                                None => {
+                                    v.release(*slot, e, fp);
+                                    outcomes.push(Outcome::Duplicate);
+                                }
                             }
-                            Ok(erase) => {
-                                next = Some(erase);
-                                break;
-                            }
-                            Err(_) => break,
                         }
                     }
-                    self.commit(group);
+                    let _ = c.reply.send(Ok((outcomes, c.events)));
                 }
             }
         }
     }
+}
 
-    /// Dedupes, appends and applies one group, then answers its requests.
-    fn commit(&self, group: Vec<Pending>) {
-        let mut outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(group.len());
-        // (job, event, customer slot) of the events to store.
-        let mut fresh: Vec<(usize, usize, u32)> = Vec::new();
-        let mut seen_ids: HashSet<(&str, &str), RandomState> = HashSet::default();
-        let mut seen_events: HashSet<(&str, u32, i64, u64), RandomState> = HashSet::default();
-        let mut views = HashMap::new();
-        for (j, p) in group.iter().enumerate() {
-            let view = views.entry(p.project.clone()).or_insert_with(|| self.views.project(&p.project)).clone();
-            let mut view = view.write().unwrap_or_else(|e| e.into_inner());
-            let mut out = Vec::with_capacity(p.events.len());
-            for (i, (e, &fp)) in p.events.iter().zip(&p.fingerprints).enumerate() {
-                let c = view.customer_slot(&e.customer);
-                // With a client id, the client decides identity; without, identical content does.
-                let duplicate = match &e.client_id {
-                    Some(id) => view.client_id(id).is_some() || !seen_ids.insert((&p.project, id)),
-                    None => view.duplicate_in(c, e.ts, fp).is_some() || !seen_events.insert((&p.project, c, e.ts, fp)),
-                };
-                if duplicate {
-                    out.push(Outcome::Duplicate);
-                } else {
-                    out.push(Outcome::Stored(0));
-                    fresh.push((j, i, c));
-                }
-            }
-            outcomes.push(out);
-        }
-        let rows: Vec<(&str, &Event)> =
-            fresh.iter().map(|&(j, i, _)| (&*group[j].project, &group[j].events[i])).collect();
-        let result = if rows.is_empty() {
-            Ok(Vec::new())
-        } else {
-            self.store.append_events(&rows, affinity_core::date::now_ms())
-        };
-        let seqs = match result {
-            Ok(seqs) => seqs,
-            Err(e) => {
-                tracing::error!(error = %e, events = rows.len(), "append failed; nothing acknowledged");
-                for p in group {
-                    let _ = p.reply.send(Err(e.to_string()));
-                }
-                return;
-            }
-        };
-        let mut current: Option<(&Arc<str>, std::sync::RwLockWriteGuard<'_, ProjectView>)> = None;
-        for (&(j, i, c), &seq) in fresh.iter().zip(&seqs) {
-            outcomes[j][i] = Outcome::Stored(seq);
-            let p = &group[j];
-            if current.as_ref().is_none_or(|(project, _)| **project != p.project) {
-                current = Some((&p.project, views[&p.project].write().unwrap_or_else(|e| e.into_inner())));
-            }
-            if let Some((_, view)) = current.as_mut() {
-                view.apply_to(c, seq, &p.events[i], p.fingerprints[i]);
-            }
-        }
-        drop(current);
-        for (p, out) in group.into_iter().zip(outcomes) {
-            let _ = p.reply.send(Ok((out, p.events)));
-        }
+/// Erases a customer: every event applied so far (all earlier appends are) is deleted from the store, then from
+/// the view.
+fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Result<usize, StoreError> {
+    let view = views.project(project);
+    let seqs = view.read().unwrap_or_else(|e| e.into_inner()).customer_seqs(customer);
+    if seqs.is_empty() {
+        return Ok(0);
     }
-
-    fn erase(&self, project: &str, customer: &str) -> Result<usize, StoreError> {
-        let view = self.views.project(project);
-        let seqs = view.read().unwrap_or_else(|e| e.into_inner()).customer_seqs(customer);
-        if seqs.is_empty() {
-            return Ok(0);
-        }
-        let stored = self.store.events_by_seq(&seqs)?;
-        let deleted = self.store.delete_events(&seqs)?;
-        let client_ids = stored.iter().filter_map(|l| l.event.client_id.as_deref());
-        view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, client_ids);
-        Ok(deleted)
-    }
+    let stored = store.events_by_seq(&seqs)?;
+    let deleted = store.delete_events(&seqs)?;
+    let client_ids = stored.iter().filter_map(|l| l.event.client_id.as_deref());
+    view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, client_ids);
+    Ok(deleted)
 }

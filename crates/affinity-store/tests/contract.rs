@@ -77,6 +77,17 @@ fn the_event_log(s: &dyn Store) {
     assert!(next[0] > more[0], "sequence numbers are never reused");
 }
 
+fn large_appends_number_every_event(s: &dyn Store) {
+    let events: Vec<Event> = (0..1000).map(|i| event(&format!("u{}", i % 7), i)).collect();
+    let rows: Vec<(&str, &Event)> = events.iter().map(|e| ("a", e)).collect();
+    let seqs = s.append_events(&rows[..1], 1).unwrap();
+    let more = s.append_events(&rows[1..], 1).unwrap();
+    let all: Vec<u64> = seqs.into_iter().chain(more).collect();
+    let scanned = s.scan_events(0, 2000).unwrap();
+    assert_eq!(scanned.iter().map(|l| l.seq).collect::<Vec<_>>(), all, "returned seqs are the stored ones, in order");
+    assert!(scanned.iter().zip(&events).all(|(l, e)| l.event == *e));
+}
+
 fn sqlite() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("affinity.db")).unwrap();
@@ -99,6 +110,12 @@ fn sqlite_interaction_types() {
 fn sqlite_event_log() {
     let (_d, s) = sqlite();
     the_event_log(&s);
+}
+
+#[test]
+fn sqlite_large_appends() {
+    let (_d, s) = sqlite();
+    large_appends_number_every_event(&s);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! One project's view.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use affinity_core::Event;
 use foldhash::fast::RandomState;
@@ -59,6 +59,9 @@ pub struct ProjectView {
     /// Per customer, sorted by (ts, seq).
     histories: Vec<Vec<Entry>>,
     client_ids: HashMap<Box<str>, u64, RandomState>,
+    /// Claims of events being committed: they count as stored in duplicate checks until applied or released.
+    claimed_ids: HashSet<Box<str>, RandomState>,
+    claimed_events: HashSet<(u32, i64, u64), RandomState>,
     kind_counts: Vec<u64>,
     item_counts: Vec<u32>,
     events: u64,
@@ -121,6 +124,35 @@ impl ProjectView {
             self.client_ids.insert(id.as_str().into(), seq);
         }
         self.events += 1;
+    }
+
+    /// Claims `e` (whose fingerprint is `fingerprint`) for storing, unless it duplicates a stored or claimed event:
+    /// with a client id, an event with that id; without, an identical event of the same customer. Returns the
+    /// customer slot of a claimed event, `None` for a duplicate. A claim ends with [`ProjectView::apply_claimed`]
+    /// (stored) or [`ProjectView::release`] (not stored).
+    pub fn claim(&mut self, e: &Event, fingerprint: u64) -> Option<u32> {
+        let c = self.customer_slot(&e.customer);
+        let duplicate = match &e.client_id {
+            Some(id) => self.client_ids.contains_key(id.as_str()) || !self.claimed_ids.insert(id.as_str().into()),
+            None => {
+                self.duplicate_in(c, e.ts, fingerprint).is_some() || !self.claimed_events.insert((c, e.ts, fingerprint))
+            }
+        };
+        (!duplicate).then_some(c)
+    }
+
+    /// Ends the claim on an event that was not stored.
+    pub fn release(&mut self, c: u32, e: &Event, fingerprint: u64) {
+        match &e.client_id {
+            Some(id) => self.claimed_ids.remove(id.as_str()),
+            None => self.claimed_events.remove(&(c, e.ts, fingerprint)),
+        };
+    }
+
+    /// Adds a claimed event once it is committed with sequence number `seq`, ending its claim.
+    pub fn apply_claimed(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
+        self.release(c, e, fingerprint);
+        self.apply_to(c, seq, e, fingerprint);
     }
 
     /// The seq of a stored event of customer slot `c` with this date and fingerprint.
@@ -259,6 +291,22 @@ mod tests {
         assert_eq!(v.duplicate_of("other", 10, e.fingerprint()), None);
         assert_eq!(v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()), None);
         assert_eq!(v.client_id("c1"), Some(7));
+    }
+
+    #[test]
+    fn claims_count_until_applied_or_released() {
+        let mut v = ProjectView::default();
+        let (a, b) = (ev("u", "i", 10, None), ev("u", "i", 10, Some("c1")));
+        let (fa, fb) = (a.fingerprint(), b.fingerprint());
+        let ca = v.claim(&a, fa).expect("first claim");
+        assert_eq!(v.claim(&a, fa), None, "claimed, not yet stored");
+        let cb = v.claim(&b, fb).expect("a client id decides identity");
+        assert_eq!(v.claim(&b, fb), None);
+        v.release(cb, &b, fb);
+        assert!(v.claim(&b, fb).is_some(), "released claims free the event");
+        v.apply_claimed(ca, 1, &a, fa);
+        assert_eq!(v.claim(&a, fa), None, "stored now");
+        assert_eq!(v.duplicate_of("u", 10, fa), Some(1));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use affinity_core::event::{RawEvent, validate};
+use affinity_core::event::validate;
 use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
+use affinity_core::raw::{RawData, RawRow};
 use affinity_core::report::DEFAULT_MAX_FAILURES;
 use affinity_core::{Event, FailedItem, InteractionType, Problem, Report, ReportBuilder, Scope};
 use axum::Json;
@@ -11,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::auth::Caller;
 use crate::body::{JsonBytes, parse};
@@ -22,10 +22,9 @@ use crate::state::AppState;
 /// The body: `{"project":"shop-1","data":{…event…}}` or `{"project":"shop-1","data":[{…},{…}]}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Envelope<'a> {
+struct Envelope {
     project: Option<String>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
+    data: Option<RawData>,
 }
 
 /// The documented shape of the body (for the OpenAPI document).
@@ -128,19 +127,20 @@ async fn receive(
     let data = envelope.data.ok_or_else(|| Problem::missing("data", "data"))?;
     let now = affinity_core::date::now_ms();
     let project: Arc<str> = project.into();
-    if data.get().trim_start().starts_with('[') {
-        let rows: Vec<&RawValue> = parse(data.get().as_bytes())?;
-        if rows.len() > state.limits.max_batch_events {
-            return Err(ApiError::field(
-                Code::BatchTooLarge,
-                "data",
-                format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
-            ));
+    let raw = match data {
+        RawData::Many(rows) => {
+            if rows.len() > state.limits.max_batch_events {
+                return Err(ApiError::field(
+                    Code::BatchTooLarge,
+                    "data",
+                    format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
+                ));
+            }
+            let report = batch(&state, project, &types, rows, now).await?;
+            return Ok(Json(report).into_response());
         }
-        let report = batch(&state, project, &types, &rows, now).await?;
-        return Ok(Json(report).into_response());
-    }
-    let raw: RawEvent = parse(data.get().as_bytes())?;
+        RawData::One(raw) => raw,
+    };
     let event = validate(raw, &types, now).map_err(|p| p.under("data"))?;
     let client_id = event.client_id.clone();
     let outcome = state.ingest.append(project, vec![event]).await.map_err(ApiError::internal)?;
@@ -169,12 +169,12 @@ async fn batch(
     state: &AppState,
     project: Arc<str>,
     types: &[InteractionType],
-    rows: &[&RawValue],
+    rows: Vec<RawRow>,
     now: i64,
 ) -> Result<Report, ApiError> {
     let mut events: Vec<Event> = Vec::with_capacity(rows.len());
     let mut results: Vec<Result<(), FailedItem>> = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in rows.into_iter().enumerate() {
         let failed = |p: Problem, user_id, item_id| FailedItem {
             row_number: i as u64 + 1,
             user_id,
@@ -184,14 +184,11 @@ async fn batch(
             code: Code::of(p.kind).as_str().to_string(),
             field: p.under(&format!("data[{i}]")).field,
         };
-        let raw: RawEvent = match serde_json::from_str(row.get()) {
-            Ok(r) => r,
-            Err(e) => {
-                let p = Problem {
-                    kind: affinity_core::ProblemKind::InvalidJson,
-                    field: None,
-                    message: format!("Invalid event: {e}"),
-                };
+        let raw = match row {
+            RawRow::Event(r) => r,
+            RawRow::NotAnObject(found) => {
+                let message = format!("Invalid event: expected an object, found {found}");
+                let p = Problem { kind: affinity_core::ProblemKind::InvalidJson, field: None, message };
                 results.push(Err(failed(p, None, None)));
                 continue;
             }

@@ -9,30 +9,45 @@ use crate::{LogEntry, Result};
 /// SQLite's default limit on bound parameters is 32766; stay well below it when deleting by seq.
 const DELETE_CHUNK: usize = 10_000;
 
+/// Rows per multi-row INSERT: fewer statement executions per event, 10 bound values per row.
+const INSERT_CHUNK: usize = 32;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at) VALUES ",
+    );
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?)" });
+    }
+    sql
+}
+
 pub(super) fn append(s: &SqliteStore, events: &[(&str, &Event)], received_at: i64) -> Result<Vec<u64>> {
     s.write(|c| {
         let tx = c.transaction()?;
         let mut seqs = Vec::with_capacity(events.len());
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for (project, e) in events {
-                st.execute(params![
-                    project,
-                    e.event,
-                    e.customer,
-                    e.item,
-                    e.ts,
-                    e.quantity,
-                    e.price,
-                    e.params,
-                    e.client_id,
-                    received_at
-                ])?;
-                seqs.push(tx.last_insert_rowid() as u64);
+        for chunk in events.chunks(INSERT_CHUNK) {
+            let mut st = tx.prepare_cached(&insert_sql(chunk.len()))?;
+            let mut at = 1;
+            for (project, e) in chunk {
+                st.raw_bind_parameter(at, project)?;
+                st.raw_bind_parameter(at + 1, &e.event)?;
+                st.raw_bind_parameter(at + 2, &e.customer)?;
+                st.raw_bind_parameter(at + 3, &e.item)?;
+                st.raw_bind_parameter(at + 4, e.ts)?;
+                st.raw_bind_parameter(at + 5, e.quantity)?;
+                st.raw_bind_parameter(at + 6, e.price)?;
+                st.raw_bind_parameter(at + 7, &e.params)?;
+                st.raw_bind_parameter(at + 8, &e.client_id)?;
+                st.raw_bind_parameter(at + 9, received_at)?;
+                at += 10;
             }
+            st.raw_execute()?;
+            // A multi-row INSERT into an AUTOINCREMENT table assigns consecutive rowids inside one transaction
+            // (the writer is the only connection writing), ending at last_insert_rowid.
+            let last = tx.last_insert_rowid() as u64;
+            let first = last + 1 - chunk.len() as u64;
+            seqs.extend(first..=last);
         }
         tx.commit()?;
         Ok(seqs)

@@ -66,7 +66,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
     // FULL: in WAL mode every commit fsyncs the log, so a committed event survives power loss and kill -9.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_prepared_statement_cache_capacity(96);
     Ok(conn)
 }
 
