@@ -22,8 +22,8 @@ key=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'conte
 echo "machine: $(nproc) cores; server and wrk share them"
 echo "== single events, 64 connections, ${secs}s"
 AFFINITY_KEY=$key RUN=single BATCH=0 wrk -t2 -c64 -d"${secs}s" -s bench/feedback.lua "$url" | grep -E "RESULT|Non-2xx|Socket"
-echo "== batches of 1,000 events, 8 connections, ${secs}s"
-AFFINITY_KEY=$key RUN=batch BATCH=1000 wrk -t2 -c8 -d"${secs}s" -s bench/feedback.lua "$url" | grep -E "RESULT|Non-2xx|Socket"
+echo "== batches of 1,000 events, 16 connections, ${secs}s"
+AFFINITY_KEY=$key RUN=batch BATCH=1000 wrk -t2 -c16 -d"${secs}s" -s bench/feedback.lua "$url" | grep -E "RESULT|Non-2xx|Socket"
 stored=$(curl -sf "$url/v1/projects/bench/stats" -H "x-api-key: $key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 echo "stored events (GET /stats): $stored"
 echo "database size: $(du -sh "$dir" | cut -f1)"

@@ -34,6 +34,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = open_connection(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Checkpoint the WAL into the database every ~64 MiB instead of every ~4 MiB: the same pages are copied,
+        // with fewer, larger fsyncs on the ingest path.
+        conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
         migrate(&mut conn)?;
         Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
