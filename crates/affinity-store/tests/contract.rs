@@ -1,6 +1,8 @@
 //! The contract every `Store` implementation meets, run here against real SQLite files. Each check takes a fresh
 //! store from a factory, so another backend can run the same list.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use affinity_core::{ApiKey, Event, InteractionType, ParamType, Parameter, Project, Scope};
 use affinity_store::{SqliteStore, Store, StoreError};
 
