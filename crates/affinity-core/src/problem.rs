@@ -1,7 +1,7 @@
 //! Why an input was refused: a machine-readable kind, the field it concerns and a sentence for people.
 
-/// The kinds of bad input the domain recognises. The server maps each to one HTTP status and a stable error code
-/// (see `affinity-server`'s error table); the names below are those codes.
+/// The kinds of bad input the domain recognises; each is one stable error code ([`ProblemKind::code`]) answered
+/// with HTTP 400.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProblemKind {
     /// The body is not JSON, or not the expected JSON shape.
@@ -28,6 +28,26 @@ pub enum ProblemKind {
     InvalidId,
     /// A field value that breaks a rule not covered above (a name too long, an unknown parameter type...).
     InvalidField,
+}
+
+impl ProblemKind {
+    /// The stable error code of this kind, as the API reports it (`missing_field`…). All answer HTTP 400.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemKind::InvalidJson => "invalid_json",
+            ProblemKind::MissingField => "missing_field",
+            ProblemKind::UnknownField => "unknown_field",
+            ProblemKind::UnknownEvent => "unknown_event",
+            ProblemKind::ArchivedEvent => "archived_event",
+            ProblemKind::UnknownParameter => "unknown_parameter",
+            ProblemKind::InvalidParameter => "invalid_parameter",
+            ProblemKind::InvalidDate => "invalid_date",
+            ProblemKind::InvalidQuantity => "invalid_quantity",
+            ProblemKind::InvalidPrice => "invalid_price",
+            ProblemKind::InvalidId => "invalid_id",
+            ProblemKind::InvalidField => "invalid_field",
+        }
+    }
 }
 
 /// One refused input: kind, the field's path in the request (`data.item`, `data[3].date`, `parameters[1].type`)

@@ -6,6 +6,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use affinity_core::ProblemKind;
+
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
@@ -33,7 +35,10 @@ impl FromRequest<AppState> for JsonBytes {
                 Code::PayloadTooLarge,
                 format!("Request body larger than {} bytes", state.limits.max_body_bytes),
             )),
-            Err(r) => Err(ApiError::new(Code::InvalidJson, format!("Could not read the request body: {r}"))),
+            Err(r) => Err(ApiError::new(
+                Code::Problem(ProblemKind::InvalidJson),
+                format!("Could not read the request body: {r}"),
+            )),
         }
     }
 }
@@ -52,5 +57,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 /// Parses JSON, mapping errors to `invalid_json`.
 pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::new(Code::InvalidJson, format!("Invalid JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(Code::Problem(ProblemKind::InvalidJson), format!("Invalid JSON: {e}")))
 }

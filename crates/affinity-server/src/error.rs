@@ -13,18 +13,8 @@ use serde::Serialize;
 /// Stable error codes. Adding one is fine; renaming one breaks clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
-    InvalidJson,
-    MissingField,
-    UnknownField,
-    UnknownEvent,
-    ArchivedEvent,
-    UnknownParameter,
-    InvalidParameter,
-    InvalidDate,
-    InvalidQuantity,
-    InvalidPrice,
-    InvalidId,
-    InvalidField,
+    /// Bad input found by the domain: `invalid_json`, `missing_field`, … (see [`ProblemKind::code`]), all 400.
+    Problem(ProblemKind),
     ProjectMismatch,
     BuiltinInteraction,
     Unauthorized,
@@ -44,18 +34,7 @@ impl Code {
     pub fn describe(self) -> (&'static str, StatusCode) {
         use StatusCode as S;
         match self {
-            Code::InvalidJson => ("invalid_json", S::BAD_REQUEST),
-            Code::MissingField => ("missing_field", S::BAD_REQUEST),
-            Code::UnknownField => ("unknown_field", S::BAD_REQUEST),
-            Code::UnknownEvent => ("unknown_event", S::BAD_REQUEST),
-            Code::ArchivedEvent => ("archived_event", S::BAD_REQUEST),
-            Code::UnknownParameter => ("unknown_parameter", S::BAD_REQUEST),
-            Code::InvalidParameter => ("invalid_parameter", S::BAD_REQUEST),
-            Code::InvalidDate => ("invalid_date", S::BAD_REQUEST),
-            Code::InvalidQuantity => ("invalid_quantity", S::BAD_REQUEST),
-            Code::InvalidPrice => ("invalid_price", S::BAD_REQUEST),
-            Code::InvalidId => ("invalid_id", S::BAD_REQUEST),
-            Code::InvalidField => ("invalid_field", S::BAD_REQUEST),
+            Code::Problem(kind) => (kind.code(), S::BAD_REQUEST),
             Code::ProjectMismatch => ("project_mismatch", S::BAD_REQUEST),
             Code::BuiltinInteraction => ("builtin_interaction", S::BAD_REQUEST),
             Code::Unauthorized => ("unauthorized", S::UNAUTHORIZED),
@@ -73,24 +52,6 @@ impl Code {
 
     pub fn as_str(self) -> &'static str {
         self.describe().0
-    }
-
-    /// The code of a domain problem.
-    pub fn of(kind: ProblemKind) -> Code {
-        match kind {
-            ProblemKind::InvalidJson => Code::InvalidJson,
-            ProblemKind::MissingField => Code::MissingField,
-            ProblemKind::UnknownField => Code::UnknownField,
-            ProblemKind::UnknownEvent => Code::UnknownEvent,
-            ProblemKind::ArchivedEvent => Code::ArchivedEvent,
-            ProblemKind::UnknownParameter => Code::UnknownParameter,
-            ProblemKind::InvalidParameter => Code::InvalidParameter,
-            ProblemKind::InvalidDate => Code::InvalidDate,
-            ProblemKind::InvalidQuantity => Code::InvalidQuantity,
-            ProblemKind::InvalidPrice => Code::InvalidPrice,
-            ProblemKind::InvalidId => Code::InvalidId,
-            ProblemKind::InvalidField => Code::InvalidField,
-        }
     }
 }
 
@@ -128,7 +89,7 @@ impl ApiError {
 
 impl From<Problem> for ApiError {
     fn from(p: Problem) -> Self {
-        ApiError { code: Code::of(p.kind), message: p.message, field: p.field }
+        ApiError { code: Code::Problem(p.kind), message: p.message, field: p.field }
     }
 }
 

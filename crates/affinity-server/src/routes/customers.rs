@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::auth::Caller;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
+use affinity_core::ProblemKind;
 
 /// Default and largest page size of a customer's interactions.
 const DEFAULT_LIMIT: usize = 50;
@@ -76,11 +77,18 @@ pub async fn interactions(
     state.project(&project)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(Code::InvalidField, "limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::field(
+            Code::Problem(ProblemKind::InvalidField),
+            "limit",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(decode(c).ok_or_else(|| ApiError::field(Code::InvalidField, "cursor", "Invalid cursor"))?),
+        Some(c) => Some(
+            decode(c)
+                .ok_or_else(|| ApiError::field(Code::Problem(ProblemKind::InvalidField), "cursor", "Invalid cursor"))?,
+        ),
     };
     let (seqs, next) =
         state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).history_page(&customer, cursor, limit);

@@ -181,7 +181,7 @@ async fn batch(
             item_id,
             error: p.message.clone(),
             timestamp: String::new(),
-            code: Code::of(p.kind).as_str().to_string(),
+            code: p.kind.code().to_string(),
             field: p.under(&format!("data[{i}]")).field,
         };
         let raw = match row {

@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::{ApiError, Code};
 use crate::state::{AppState, ProjectEntry};
+use affinity_core::ProblemKind;
 
 /// A custom interaction type as submitted.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -170,7 +171,11 @@ pub async fn update(
     caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     if def.id.as_ref().is_some_and(|given| *given != id) {
-        return Err(ApiError::field(Code::InvalidId, "id", "The id in the body differs from the id in the path"));
+        return Err(ApiError::field(
+            Code::Problem(ProblemKind::InvalidId),
+            "id",
+            "The id in the body differs from the id in the path",
+        ));
     }
     let _edit = entry.edit.lock().await;
     let old = custom(&entry, &id)?;

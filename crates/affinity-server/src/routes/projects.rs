@@ -13,6 +13,7 @@ use crate::auth::{Caller, new_key};
 use crate::body::JsonBody;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
+use affinity_core::ProblemKind;
 
 /// `POST /v1/projects` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -63,7 +64,11 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedProject>), ApiError> {
     caller.require_master()?;
     if !is_project_id(&body.id) {
-        return Err(ApiError::field(Code::InvalidId, "id", "Invalid id: must match [A-Za-z0-9_-]{1,64}"));
+        return Err(ApiError::field(
+            Code::Problem(ProblemKind::InvalidId),
+            "id",
+            "Invalid id: must match [A-Za-z0-9_-]{1,64}",
+        ));
     }
     let name = body.name.unwrap_or_else(|| body.id.clone());
     affinity_core::catalog::check_name(&name)?;
