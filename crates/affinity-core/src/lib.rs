@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod date;
 pub mod event;
 pub mod ids;
+pub mod import;
 pub mod problem;
 pub mod project;
 pub mod raw;
@@ -15,6 +16,7 @@ pub mod report;
 
 pub use catalog::{InteractionType, ParamType, Parameter};
 pub use event::{Event, ParamValue};
+pub use import::{ImportRecord, ImportStatus};
 pub use problem::{Problem, ProblemKind};
 pub use project::{ApiKey, Project, Scope};
 pub use report::{FailedItem, Report, ReportBuilder};

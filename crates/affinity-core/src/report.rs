@@ -10,7 +10,7 @@ use crate::date;
 pub const DEFAULT_MAX_FAILURES: usize = 1000;
 
 /// The report, exactly the seed's shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Report {
     pub processed: u64,
@@ -23,10 +23,13 @@ pub struct Report {
     pub completion_rate: String,
     pub failed_items: Vec<FailedItem>,
     pub has_more_failures: bool,
+    /// Columns of an uploaded file that mean nothing to affinity and were ignored (uploads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored_columns: Option<Vec<String>>,
 }
 
 /// One refused row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct FailedItem {
     /// 1-based position of the row (array element, data record).
@@ -64,6 +67,7 @@ impl ReportBuilder {
                 completion_rate: String::new(),
                 failed_items: Vec::new(),
                 has_more_failures: false,
+                ignored_columns: None,
             },
             max_failures,
         }
@@ -88,6 +92,14 @@ impl ReportBuilder {
         } else {
             self.report.has_more_failures = true;
         }
+    }
+
+    /// The report so far, without its failed rows (for progress while an import runs).
+    pub fn counts(&self) -> Report {
+        let mut r = Report { failed_items: Vec::new(), ..self.report.clone() };
+        r.success_rate = percent(r.succeeded, r.processed);
+        r.completion_rate = percent(r.succeeded + r.skipped, r.processed);
+        r
     }
 
     pub fn finish(mut self) -> Report {

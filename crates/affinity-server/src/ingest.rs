@@ -3,13 +3,15 @@
 //! Three stages, so that the one thread that must be single (the SQLite writer) does nothing but write:
 //!
 //! 1. **claim**, on the request's own thread: under the project view's lock, each event is checked for duplicates
-//!    against stored *and in-flight* events and claimed. An event with a client `id` is a duplicate when that id is
-//!    stored or claimed; an event without one when an identical event (type, customer, item, date, quantity,
-//!    price, parameters) is.
+//!    against stored *and in-flight* events and claimed, and the request is queued before the lock is let go, so
+//!    the writer sees requests in claim order. An event is a duplicate when an event with the same client `id`, or
+//!    an identical event (type, customer, item, date, quantity, price, parameters), is stored or claimed.
 //! 2. **write**, on the writer thread: everything queued (up to [`MAX_GROUP_EVENTS`]) is appended in **one
 //!    transaction, one fsync** (group commit). Throughput comes from batching, not from weakening durability.
 //! 3. **apply**, on the applier thread: committed events are added to the views, their claims end, and only then
-//!    is each request answered. An answered event is on disk and visible to reads.
+//!    is each request answered. An answered event is on disk and visible to reads; a `Duplicate` answer is given
+//!    only once the event it duplicates is applied (it came earlier in the queue), and the request fails instead
+//!    if that event was not stored after all.
 //!
 //! Claiming and queueing happen with no `.await` between them, so a request dropped by its client never leaves a
 //! claim behind or an event unapplied. Erasures pass through both threads in order with appends.
@@ -71,6 +73,32 @@ pub struct Ingest {
     tx: mpsc::Sender<Job>,
 }
 
+/// Events of a dry run so far, for duplicate checks within the file.
+#[derive(Default)]
+pub struct DryRunSeen {
+    ids: std::collections::HashSet<String>,
+    events: std::collections::HashSet<(String, i64, u64)>,
+}
+
+/// A batch queued by [`Ingest::submit`].
+pub struct Submitted(oneshot::Receiver<Result<(Vec<Outcome>, Vec<Event>), String>>);
+
+impl Submitted {
+    /// Waits for the outcomes, one per event, in order.
+    pub async fn wait(self) -> Result<Vec<Outcome>, IngestError> {
+        let (outcomes, _events) =
+            self.0.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)?;
+        Ok(outcomes)
+    }
+
+    /// The same, for a blocking thread.
+    pub fn wait_blocking(self) -> Result<Vec<Outcome>, IngestError> {
+        let (outcomes, _events) =
+            self.0.blocking_recv().map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)?;
+        Ok(outcomes)
+    }
+}
+
 /// The pipeline stopped or the store failed; nothing of the request was acknowledged.
 #[derive(Debug, thiserror::Error)]
 #[error("ingest failed: {0}")]
@@ -96,20 +124,50 @@ impl Ingest {
 
     /// Stores `events` of `project` durably; one outcome per event, in order.
     pub async fn append(&self, project: Arc<str>, events: Vec<Event>) -> Result<Vec<Outcome>, IngestError> {
+        self.submit(project, events)?.wait().await
+    }
+
+    /// Claims `events` and queues them for writing without waiting; the answer comes through the returned
+    /// [`Submitted`]. Lets a caller keep several batches in flight (file imports).
+    pub fn submit(&self, project: Arc<str>, events: Vec<Event>) -> Result<Submitted, IngestError> {
         let fingerprints: Vec<u64> = events.iter().map(Event::fingerprint).collect();
         let view = self.views.project(&project);
-        let claims = {
-            let mut v = view.write().unwrap_or_else(|e| e.into_inner());
-            events.iter().zip(&fingerprints).map(|(e, &fp)| v.claim(e, fp)).collect()
-        };
         let (reply, rx) = oneshot::channel();
-        let job = Job::Append(Claimed { view, project, events, fingerprints, claims, reply });
+        // Claim and queue under one lock: requests reach the writer in the order they claimed.
+        let mut v = view.write().unwrap_or_else(|e| e.into_inner());
+        let claims = events.iter().zip(&fingerprints).map(|(e, &fp)| v.claim(e, fp)).collect();
+        let job = Job::Append(Claimed { view: view.clone(), project, events, fingerprints, claims, reply });
         if let Err(mpsc::SendError(Job::Append(c))) = self.tx.send(job) {
-            release(&c);
+            for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
+                if let Some(slot) = claim {
+                    v.release(*slot, e, fp);
+                }
+            }
             return Err(IngestError("writer stopped".into()));
         }
-        let (outcomes, _events) = rx.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)?;
-        Ok(outcomes)
+        Ok(Submitted(rx))
+    }
+
+    /// Which of `events` would be skipped as duplicates of stored events or of `seen` (events of the same dry run
+    /// so far, which this call extends); nothing is claimed or stored.
+    pub fn check(&self, project: &str, events: &[Event], seen: &mut DryRunSeen) -> Vec<bool> {
+        let view = self.views.project(project);
+        let v = view.read().unwrap_or_else(|e| e.into_inner());
+        events
+            .iter()
+            .map(|e| {
+                let fp = e.fingerprint();
+                let key = (e.customer.clone(), e.ts, fp);
+                let duplicate = v.is_stored(e, fp)
+                    || e.client_id.as_ref().is_some_and(|id| seen.ids.contains(id))
+                    || seen.events.contains(&key);
+                if !duplicate {
+                    seen.ids.extend(e.client_id.clone());
+                    seen.events.insert(key);
+                }
+                duplicate
+            })
+            .collect()
     }
 
     /// Deletes every event of `customer` in `project`; returns how many were deleted.
@@ -205,10 +263,13 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                 let mut seqs = seqs.into_iter();
                 for c in group {
                     let mut outcomes = Vec::with_capacity(c.events.len());
+                    let mut lost = false;
                     {
                         let mut v = c.view.write().unwrap_or_else(|e| e.into_inner());
                         for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
                             let Some(slot) = claim else {
+                                // What it duplicates came earlier in the queue: it must be stored by now.
+                                lost |= !v.is_stored(e, fp);
                                 outcomes.push(Outcome::Duplicate);
                                 continue;
                             };
@@ -225,7 +286,12 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                             }
                         }
                     }
-                    let _ = c.reply.send(Ok((outcomes, c.events)));
+                    let answer = if lost {
+                        Err("an event this request duplicates was not stored; send it again".to_string())
+                    } else {
+                        Ok((outcomes, c.events))
+                    };
+                    let _ = c.reply.send(answer);
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! The trait is synchronous: callers run it on blocking threads (the ingest writer thread, `spawn_blocking`), which
 //! keeps a later PostgreSQL implementation free to use its own connection pool.
 
-use affinity_core::{ApiKey, Event, InteractionType, Project};
+use affinity_core::{ApiKey, Event, ImportRecord, InteractionType, Project};
 
 pub mod sqlite;
 
@@ -69,4 +69,22 @@ pub trait Store: Send + Sync + 'static {
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<LogEntry>>;
     /// Deletes events by sequence number (erasure) in one transaction; returns how many were deleted.
     fn delete_events(&self, seqs: &[u64]) -> Result<usize>;
+
+    /// Records a new import. Errors: [`StoreError::Conflict`] when the id is taken.
+    fn insert_import(&self, import: &ImportRecord) -> Result<()>;
+    /// Replaces an import's status, counters, report, error and finish time.
+    fn update_import(&self, import: &ImportRecord) -> Result<()>;
+    /// One import of a project.
+    fn import(&self, project: &str, id: &str) -> Result<Option<ImportRecord>>;
+    /// A project's imports, newest first.
+    fn imports(&self, project: &str) -> Result<Vec<ImportRecord>>;
+    /// The newest finished, stored (not dry-run) import of this content for this interaction type.
+    fn import_by_content(
+        &self,
+        project: &str,
+        interaction: Option<&str>,
+        hash: &[u8; 32],
+    ) -> Result<Option<ImportRecord>>;
+    /// Marks every running import `interrupted` (at start-up: they died with the previous process); returns them.
+    fn interrupt_running_imports(&self, at: i64) -> Result<Vec<ImportRecord>>;
 }

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
-use affinity_core::{ApiKey, Event, InteractionType, ParamType, Parameter, Project, Scope};
+use affinity_core::{ApiKey, Event, ImportRecord, ImportStatus, InteractionType, ParamType, Parameter, Project, Scope};
 use affinity_store::{SqliteStore, Store, StoreError};
 
 fn project(id: &str) -> Project {
@@ -90,6 +90,42 @@ fn large_appends_number_every_event(s: &dyn Store) {
     assert!(scanned.iter().zip(&events).all(|(l, e)| l.event == *e));
 }
 
+fn imports(s: &dyn Store) {
+    s.create_project(&project("a"), &[]).unwrap();
+    let mut first = ImportRecord {
+        id: "imp_1".into(),
+        project: "a".into(),
+        interaction: Some("purchase".into()),
+        status: ImportStatus::Running,
+        dry_run: false,
+        content_hash: Some([7; 32]),
+        bytes: 0,
+        rows: 0,
+        report: None,
+        error: None,
+        created_at: 10,
+        finished_at: None,
+    };
+    s.insert_import(&first).unwrap();
+    assert!(matches!(s.insert_import(&first), Err(StoreError::Conflict(_))));
+    let second = ImportRecord { id: "imp_2".into(), created_at: 20, interaction: None, ..first.clone() };
+    s.insert_import(&second).unwrap();
+    assert_eq!(s.import_by_content("a", Some("purchase"), &[7; 32]).unwrap(), None, "still running");
+    first.status = ImportStatus::Done;
+    first.rows = 5;
+    first.report = Some("{}".into());
+    first.finished_at = Some(11);
+    s.update_import(&first).unwrap();
+    assert_eq!(s.import("a", "imp_1").unwrap(), Some(first.clone()));
+    assert_eq!(s.import_by_content("a", Some("purchase"), &[7; 32]).unwrap(), Some(first.clone()));
+    assert_eq!(s.import_by_content("a", None, &[7; 32]).unwrap(), None, "another interaction type");
+    assert_eq!(s.imports("a").unwrap().iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["imp_2", "imp_1"]);
+    let interrupted = s.interrupt_running_imports(30).unwrap();
+    assert_eq!(interrupted.len(), 1);
+    assert_eq!(s.import("a", "imp_2").unwrap().map(|i| i.status), Some(ImportStatus::Interrupted));
+    assert_eq!(s.import("b", "imp_1").unwrap(), None);
+}
+
 fn sqlite() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("affinity.db")).unwrap();
@@ -112,6 +148,12 @@ fn sqlite_interaction_types() {
 fn sqlite_event_log() {
     let (_d, s) = sqlite();
     the_event_log(&s);
+}
+
+#[test]
+fn sqlite_imports() {
+    let (_d, s) = sqlite();
+    imports(&s);
 }
 
 #[test]

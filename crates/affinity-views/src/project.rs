@@ -21,7 +21,7 @@ pub struct Entry {
     /// Interned item id, `u32::MAX` when the event has no item.
     pub item: u32,
     /// Interned interaction type id.
-    pub kind: u16,
+    pub kind: u32,
 }
 
 impl Entry {
@@ -108,7 +108,7 @@ impl ProjectView {
             self.kind_counts.push(0);
         }
         self.kind_counts[kind as usize] += 1;
-        let entry = Entry { seq, ts: e.ts, fingerprint, item, kind: kind as u16 };
+        let entry = Entry { seq, ts: e.ts, fingerprint, item, kind };
         let h = &mut self.histories[c as usize];
         if h.is_empty() {
             self.active_customers += 1;
@@ -127,26 +127,38 @@ impl ProjectView {
     }
 
     /// Claims `e` (whose fingerprint is `fingerprint`) for storing, unless it duplicates a stored or claimed event:
-    /// with a client id, an event with that id; without, an identical event of the same customer. Returns the
-    /// customer slot of a claimed event, `None` for a duplicate. A claim ends with [`ProjectView::apply_claimed`]
-    /// (stored) or [`ProjectView::release`] (not stored).
+    /// an event with the same client id, or an identical event of the same customer. Returns the customer slot of
+    /// a claimed event, `None` for a duplicate. A claim ends with [`ProjectView::apply_claimed`] (stored) or
+    /// [`ProjectView::release`] (not stored).
     pub fn claim(&mut self, e: &Event, fingerprint: u64) -> Option<u32> {
         let c = self.customer_slot(&e.customer);
-        let duplicate = match &e.client_id {
-            Some(id) => self.client_ids.contains_key(id.as_str()) || !self.claimed_ids.insert(id.as_str().into()),
-            None => {
-                self.duplicate_in(c, e.ts, fingerprint).is_some() || !self.claimed_events.insert((c, e.ts, fingerprint))
-            }
-        };
-        (!duplicate).then_some(c)
+        let id_taken =
+            e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id) || self.claimed_ids.contains(id));
+        if id_taken
+            || self.duplicate_in(c, e.ts, fingerprint).is_some()
+            || self.claimed_events.contains(&(c, e.ts, fingerprint))
+        {
+            return None;
+        }
+        if let Some(id) = &e.client_id {
+            self.claimed_ids.insert(id.as_str().into());
+        }
+        self.claimed_events.insert((c, e.ts, fingerprint));
+        Some(c)
+    }
+
+    /// Whether an event with `e`'s client id, or one identical to `e`, is stored (applied).
+    pub fn is_stored(&self, e: &Event, fingerprint: u64) -> bool {
+        e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id))
+            || self.duplicate_of(&e.customer, e.ts, fingerprint).is_some()
     }
 
     /// Ends the claim on an event that was not stored.
     pub fn release(&mut self, c: u32, e: &Event, fingerprint: u64) {
-        match &e.client_id {
-            Some(id) => self.claimed_ids.remove(id.as_str()),
-            None => self.claimed_events.remove(&(c, e.ts, fingerprint)),
-        };
+        if let Some(id) = &e.client_id {
+            self.claimed_ids.remove(id.as_str());
+        }
+        self.claimed_events.remove(&(c, e.ts, fingerprint));
     }
 
     /// Adds a claimed event once it is committed with sequence number `seq`, ending its claim.
@@ -298,14 +310,19 @@ mod tests {
         let mut v = ProjectView::default();
         let (a, b) = (ev("u", "i", 10, None), ev("u", "i", 10, Some("c1")));
         let (fa, fb) = (a.fingerprint(), b.fingerprint());
+        assert_eq!(fa, fb);
         let ca = v.claim(&a, fa).expect("first claim");
         assert_eq!(v.claim(&a, fa), None, "claimed, not yet stored");
-        let cb = v.claim(&b, fb).expect("a client id decides identity");
-        assert_eq!(v.claim(&b, fb), None);
-        v.release(cb, &b, fb);
-        assert!(v.claim(&b, fb).is_some(), "released claims free the event");
+        assert_eq!(v.claim(&b, fb), None, "identical content, even with a client id");
+        let c = ev("u", "j", 10, Some("c1"));
+        let cc = v.claim(&c, c.fingerprint()).expect("new content");
+        assert_eq!(v.claim(&ev("w", "k", 1, Some("c1")), 0), None, "same client id");
+        v.release(cc, &c, c.fingerprint());
+        assert!(v.claim(&c, c.fingerprint()).is_some(), "released claims free the event");
+        assert!(!v.is_stored(&a, fa));
         v.apply_claimed(ca, 1, &a, fa);
         assert_eq!(v.claim(&a, fa), None, "stored now");
+        assert!(v.is_stored(&a, fa));
         assert_eq!(v.duplicate_of("u", 10, fa), Some(1));
     }
 

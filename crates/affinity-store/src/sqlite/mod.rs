@@ -6,6 +6,7 @@
 
 mod catalog;
 mod events;
+mod imports;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -15,7 +16,8 @@ use rusqlite::Connection;
 use crate::{Result, StoreError};
 
 /// The schema migrations, in order; `user_version` holds how many are applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/sqlite/0001_init.sql"), include_str!("../../migrations/sqlite/0002_imports.sql")];
 
 /// Readers kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -138,5 +140,28 @@ impl crate::Store for SqliteStore {
     }
     fn delete_events(&self, seqs: &[u64]) -> Result<usize> {
         events::delete(self, seqs)
+    }
+    fn insert_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
+        imports::insert(self, import)
+    }
+    fn update_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
+        imports::update(self, import)
+    }
+    fn import(&self, project: &str, id: &str) -> Result<Option<affinity_core::ImportRecord>> {
+        imports::one(self, project, id)
+    }
+    fn imports(&self, project: &str) -> Result<Vec<affinity_core::ImportRecord>> {
+        imports::list(self, project)
+    }
+    fn import_by_content(
+        &self,
+        project: &str,
+        interaction: Option<&str>,
+        hash: &[u8; 32],
+    ) -> Result<Option<affinity_core::ImportRecord>> {
+        imports::by_content(self, project, interaction, hash)
+    }
+    fn interrupt_running_imports(&self, at: i64) -> Result<Vec<affinity_core::ImportRecord>> {
+        imports::interrupt_running(self, at)
     }
 }

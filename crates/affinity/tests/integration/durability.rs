@@ -44,7 +44,7 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
                 let customer = format!("c{w}");
                 let id = format!("w{w}-{n}");
                 let single = json!({"project":"shop-1","data":{"event":"view","item":format!("i{n}"),"customer":customer,"date":"2026-01-01","id":id}});
-                let batch = json!({"project":"shop-1","data":(0..20).map(|b| json!({"event":"view","item":"b","customer":customer,"date":"2026-01-02","id":format!("{id}-{b}")})).collect::<Vec<_>>()});
+                let batch = json!({"project":"shop-1","data":(0..20).map(|b| json!({"event":"view","item":format!("b{n}-{b}"),"customer":customer,"date":"2026-01-02","id":format!("{id}-{b}")})).collect::<Vec<_>>()});
                 let body = if n % 5 == 0 { batch } else { single };
                 let sent = client.post(format!("{url}/feedback")).header("x-api-key", &key).json(&body).send().await;
                 let Ok(resp) = sent else { return };

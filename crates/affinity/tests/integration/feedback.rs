@@ -236,7 +236,7 @@ async fn limits_answer_413() {
 }
 
 #[tokio::test]
-async fn distinct_client_ids_keep_identical_content_apart() {
+async fn identical_content_is_a_duplicate_whatever_its_id() {
     let (s, k) = shop().await;
     let ev = |id: Option<&str>| {
         let mut e =
@@ -246,10 +246,41 @@ async fn distinct_client_ids_keep_identical_content_apart() {
         }
         e
     };
-    // Two orders of the same item in the same second, told apart by the client's ids.
     assert_eq!(s.event("shop-1", &k.ingest, ev(Some("order-1"))).await.1["status"], "ok");
-    assert_eq!(s.event("shop-1", &k.ingest, ev(Some("order-2"))).await.1["status"], "ok");
-    // Without an id, identical content is a duplicate of what is stored.
+    // Same client id, or identical type, customer, item, date, quantity, price and parameters: skipped.
+    assert_eq!(s.event("shop-1", &k.ingest, ev(Some("order-2"))).await.1["status"], "skipped");
     assert_eq!(s.event("shop-1", &k.ingest, ev(None)).await.1["status"], "skipped");
-    assert_eq!(all_interaction_ids(&s, "shop-1", &k.admin, "u").await.len(), 2);
+    assert_eq!(all_interaction_ids(&s, "shop-1", &k.admin, "u").await, ["order-1"]);
+}
+
+/// Many clients send the same events at once: each is stored exactly once, and every answer is given only when
+/// the event it concerns is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicates_are_stored_once() {
+    let (s, k) = shop().await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (url, key) = (s.url.clone(), k.ingest.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let data: Vec<Value> = (0..200)
+                .map(|i| json!({"event":"view","item":format!("i{i}"),"customer":"u","date":"2026-01-01"}))
+                .collect();
+            let resp = client
+                .post(format!("{url}/feedback"))
+                .header("x-api-key", key)
+                .json(&json!({"project":"shop-1","data":data}))
+                .send()
+                .await;
+            resp.expect("sent").json::<Value>().await.expect("report")
+        }));
+    }
+    let (mut succeeded, mut skipped) = (0, 0);
+    for t in tasks {
+        let report = t.await.expect("task");
+        succeeded += report["succeeded"].as_u64().expect("succeeded");
+        skipped += report["skipped"].as_u64().expect("skipped");
+    }
+    assert_eq!((succeeded, skipped), (200, 1400));
+    assert_eq!(all_interaction_ids(&s, "shop-1", &k.admin, "u").await.len(), 200);
 }
