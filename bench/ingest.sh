@@ -17,14 +17,16 @@ AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --a
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$dir/out.log" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^affinity listening on //p' "$dir/out.log")
-key=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'content-type: application/json' \
-  -d '{"id":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["admin"])')
+created=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'content-type: application/json' \
+  -d '{"id":"bench"}')
+key=$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["ingest"])')
+admin=$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["admin"])')
 echo "machine: $(nproc) cores; server and wrk share them"
 echo "== single events, 64 connections, ${secs}s"
 AFFINITY_KEY=$key RUN=single BATCH=0 wrk -t2 -c64 -d"${secs}s" -s bench/feedback.lua "$url" | grep -E "RESULT|Non-2xx|Socket"
 echo "== batches of 1,000 events, 16 connections, ${secs}s"
 AFFINITY_KEY=$key RUN=batch BATCH=1000 wrk -t2 -c16 -d"${secs}s" -s bench/feedback.lua "$url" | grep -E "RESULT|Non-2xx|Socket"
-stored=$(curl -sf "$url/v1/projects/bench/stats" -H "x-api-key: $key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
+stored=$(curl -sf "$url/v1/projects/bench/stats" -H "x-api-key: $admin" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 echo "stored events (GET /stats): $stored"
 echo "database size: $(du -sh "$dir" | cut -f1)"
 echo "peer: Gorse publishes 1,000 events in 24 ms on ClickHouse (about 42,000 events/s); it is not run here."

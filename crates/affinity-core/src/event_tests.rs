@@ -164,7 +164,14 @@ fn arb_json() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![Just("amount".to_string()), Just("due".to_string()), "[a-z]{1,6}"],
+                prop_oneof![
+                    Just("amount".to_string()),
+                    Just("due".to_string()),
+                    Just("approved".to_string()),
+                    Just("product".to_string()),
+                    Just("channel".to_string()),
+                    "[a-z]{1,6}"
+                ],
                 inner,
                 0..4
             )

@@ -13,8 +13,11 @@ fn reader(bytes: &[u8], format: Format, spec: &ColumnSpec) -> Result<FileReader,
     FileReader::open(Box::new(std::io::Cursor::new(bytes.to_vec())), format, spec, Some("purchase"), NOW)
 }
 
-/// Every row: Ok((customer, item)) or the row error.
-fn rows(bytes: &[u8], format: Format) -> Vec<(u64, Result<(String, String), String>)> {
+/// A row's number and its (customer, item), or its error.
+type Got = (u64, Result<(String, String), String>);
+
+/// Every row.
+fn rows(bytes: &[u8], format: Format) -> Vec<Got> {
     let mut r = reader(bytes, format, &ColumnSpec::default()).expect("header");
     let mut out = Vec::new();
     while let Some(row) = r.next_row() {
@@ -28,7 +31,7 @@ fn rows(bytes: &[u8], format: Format) -> Vec<(u64, Result<(String, String), Stri
     out
 }
 
-fn ok(n: u64, c: &str, i: &str) -> (u64, Result<(String, String), String>) {
+fn ok(n: u64, c: &str, i: &str) -> Got {
     (n, Ok((c.to_string(), i.to_string())))
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use affinity_core::{ApiKey, Scope};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -21,7 +21,7 @@ pub const KEY_HEADER: &str = "x-api-key";
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// The master key: manages projects, and may act as admin in any project.
+    /// The master key: manages projects, and nothing else.
     Master,
     /// A project key.
     Key { project: Arc<str>, scope: Scope },
@@ -36,16 +36,15 @@ impl Caller {
         }
     }
 
-    /// Allows the master key, and keys of `project` with at least scope `needed` (`admin` covers `ingest`).
+    /// Allows keys of `project` with at least scope `needed` (`admin` covers `ingest`); not the master key.
     pub fn require(&self, project: &str, needed: Scope) -> Result<(), ApiError> {
         match self {
-            Caller::Master => Ok(()),
             Caller::Key { project: p, scope }
                 if &**p == project && (*scope == Scope::Admin || needed == Scope::Ingest) =>
             {
                 Ok(())
             }
-            Caller::Key { .. } => Err(ApiError::unauthorized()),
+            _ => Err(ApiError::unauthorized()),
         }
     }
 }
@@ -123,6 +122,50 @@ impl Keyring {
     }
 }
 
+/// Extractor: the caller holds the master key. Runs before the body is read, so a wrong key is 401 whatever the
+/// body.
+pub struct Master;
+
+impl FromRequestParts<AppState> for Master {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Caller::from_request_parts(parts, state).await?.require_master()?;
+        Ok(Master)
+    }
+}
+
+/// Extractor: the caller holds an `admin` key of the path's `{project}`, which it yields.
+pub struct ProjectAdmin(pub String);
+
+/// Extractor: the caller holds an `ingest` or `admin` key of the path's `{project}`, which it yields.
+pub struct ProjectIngest(pub String);
+
+async fn project_key(parts: &mut Parts, state: &AppState, needed: Scope) -> Result<String, ApiError> {
+    let caller = Caller::from_request_parts(parts, state).await?;
+    let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::unauthorized())?;
+    let project =
+        params.iter().find(|(k, _)| *k == "project").map(|(_, v)| v.to_string()).ok_or_else(ApiError::unauthorized)?;
+    caller.require(&project, needed)?;
+    Ok(project)
+}
+
+impl FromRequestParts<AppState> for ProjectAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        project_key(parts, state, Scope::Admin).await.map(ProjectAdmin)
+    }
+}
+
+impl FromRequestParts<AppState> for ProjectIngest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        project_key(parts, state, Scope::Ingest).await.map(ProjectIngest)
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -152,6 +195,7 @@ mod tests {
         assert!(i.require("shop", Scope::Admin).is_err());
         assert!(a.require("other", Scope::Ingest).is_err());
         assert!(a.require_master().is_err());
+        assert!(Caller::Master.require("shop", Scope::Ingest).is_err(), "the master key only manages projects");
         ring.remove("shop", &admin.id);
         assert_eq!(ring.authenticate(&admin_secret), None);
     }

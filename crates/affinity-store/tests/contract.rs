@@ -163,6 +163,12 @@ fn sqlite_large_appends() {
 }
 
 #[test]
+fn sqlite_commits_are_durable() {
+    let (_d, s) = sqlite();
+    assert_eq!(s.durability().unwrap(), ("wal".to_string(), 2), "WAL with synchronous=FULL: every commit fsyncs");
+}
+
+#[test]
 fn sqlite_reopens_with_the_same_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("affinity.db");

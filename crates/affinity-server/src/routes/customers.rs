@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use affinity_core::Scope;
 use affinity_core::date::format_ms;
 use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
 use affinity_views::HistoryCursor;
@@ -11,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::Caller;
+use crate::auth::ProjectAdmin;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 use affinity_core::ProblemKind;
@@ -23,7 +22,7 @@ const MAX_LIMIT: usize = 1000;
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
     /// Events per page, 1–1000 (default 50).
-    pub limit: Option<usize>,
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -69,20 +68,18 @@ fn decode(s: &str) -> Option<HistoryCursor> {
     security(("x-api-key" = [])))]
 pub async fn interactions(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((project, customer)): Path<(String, String)>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, customer)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<InteractionPage>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(
-            Code::Problem(ProblemKind::InvalidField),
-            "limit",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = match q.limit.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+            let message = format!("limit must be a number between 1 and {MAX_LIMIT}");
+            ApiError::field(Code::Problem(ProblemKind::InvalidField), "limit", message)
+        })?,
+    };
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(
@@ -121,10 +118,9 @@ pub struct Erased {
     security(("x-api-key" = [])))]
 pub async fn erase(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((project, customer)): Path<(String, String)>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, customer)): Path<(String, String)>,
 ) -> Result<Json<Erased>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
     let deleted = state.ingest.erase(project.into(), customer).await.map_err(ApiError::internal)?;
     Ok(Json(Erased { deleted }))
@@ -149,10 +145,8 @@ pub struct ProjectStats {
     security(("x-api-key" = [])))]
 pub async fn stats(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
+    ProjectAdmin(project): ProjectAdmin,
 ) -> Result<Json<ProjectStats>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     let s = state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).stats();
     let mut events_by_type: BTreeMap<String, u64> = entry.types().iter().map(|t| (t.id.clone(), 0)).collect();

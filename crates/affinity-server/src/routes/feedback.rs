@@ -8,12 +8,12 @@ use affinity_core::raw::{RawData, RawRow};
 use affinity_core::report::DEFAULT_MAX_FAILURES;
 use affinity_core::{Event, FailedItem, InteractionType, Problem, Report, ReportBuilder, Scope};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, ProjectIngest};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
 use crate::ingest::Outcome;
@@ -96,8 +96,8 @@ pub async fn feedback(
     security(("x-api-key" = [])))]
 pub async fn project_feedback(
     State(state): State<AppState>,
+    ProjectIngest(project): ProjectIngest,
     caller: Caller,
-    Path(project): Path<String>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
     receive(state, caller, Some(project), &body).await

@@ -1,14 +1,14 @@
 //! The interaction catalog: built-in and custom interaction types (admin key).
 
 use affinity_core::catalog::{check_definition, check_update, parse_param_type};
-use affinity_core::{InteractionType, Parameter, Scope};
+use affinity_core::{InteractionType, Parameter};
 use affinity_store::StoreError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Caller;
+use crate::auth::ProjectAdmin;
 use crate::body::JsonBody;
 use crate::error::{ApiError, Code};
 use crate::state::{AppState, ProjectEntry};
@@ -94,11 +94,9 @@ fn custom(entry: &ProjectEntry, id: &str) -> Result<InteractionType, ApiError> {
     security(("x-api-key" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
+    ProjectAdmin(project): ProjectAdmin,
     JsonBody(def): JsonBody<InteractionDef>,
 ) -> Result<(StatusCode, Json<InteractionInfo>), ApiError> {
-    caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     let id = def.id.clone().ok_or_else(|| affinity_core::Problem::missing("id", "id"))?;
     let ty = to_type(id, def, false)?;
@@ -129,10 +127,8 @@ pub async fn create(
     security(("x-api-key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
+    ProjectAdmin(project): ProjectAdmin,
 ) -> Result<Json<InteractionList>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     let interactions = entry.types().iter().map(|t| info(&state, &project, t.clone())).collect();
     Ok(Json(InteractionList { interactions }))
@@ -146,10 +142,9 @@ pub async fn list(
     security(("x-api-key" = [])))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((project, id)): Path<(String, String)>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<InteractionInfo>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     let ty = find(&*state.project(&project)?, &id)?;
     Ok(Json(info(&state, &project, ty)))
 }
@@ -164,11 +159,10 @@ pub async fn get(
     security(("x-api-key" = [])))]
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((project, id)): Path<(String, String)>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
     JsonBody(def): JsonBody<InteractionDef>,
 ) -> Result<Json<InteractionInfo>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     if def.id.as_ref().is_some_and(|given| *given != id) {
         return Err(ApiError::field(
@@ -193,10 +187,9 @@ pub async fn update(
     security(("x-api-key" = [])))]
 pub async fn archive(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((project, id)): Path<(String, String)>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<InteractionInfo>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     let entry = state.project(&project)?;
     let _edit = entry.edit.lock().await;
     let mut ty = custom(&entry, &id)?;

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Caller, new_key};
+use crate::auth::{Master, ProjectAdmin, new_key};
 use crate::body::JsonBody;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -59,10 +59,9 @@ pub struct ProjectList {
     security(("x-api-key" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _master: Master,
     JsonBody(body): JsonBody<CreateProject>,
 ) -> Result<(StatusCode, Json<CreatedProject>), ApiError> {
-    caller.require_master()?;
     if !is_project_id(&body.id) {
         return Err(ApiError::field(
             Code::Problem(ProblemKind::InvalidId),
@@ -99,8 +98,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/projects", tag = "projects",
     responses((status = 200, body = ProjectList), (status = 401, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ProjectList>, ApiError> {
-    caller.require_master()?;
+pub async fn list(State(state): State<AppState>, _master: Master) -> Result<Json<ProjectList>, ApiError> {
     let projects = state
         .catalog
         .list()
@@ -146,11 +144,9 @@ pub struct KeyList {
     security(("x-api-key" = [])))]
 pub async fn create_key(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
+    ProjectAdmin(project): ProjectAdmin,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
     let (key, secret) = new_key(&project, body.scope, now_ms());
     let stored = key.clone();
@@ -165,10 +161,8 @@ pub async fn create_key(
     security(("x-api-key" = [])))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
+    ProjectAdmin(project): ProjectAdmin,
 ) -> Result<Json<KeyList>, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
     let keys = state.blocking(|s| s.active_keys()).await?;
     let keys = keys
@@ -186,10 +180,9 @@ pub async fn list_keys(
     security(("x-api-key" = [])))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((project, id)): Path<(String, String)>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&project, Scope::Admin)?;
     state.project(&project)?;
     let (p, k) = (project.clone(), id.clone());
     let revoked = state.blocking(move |s| s.revoke_key(&p, &k, now_ms())).await?;

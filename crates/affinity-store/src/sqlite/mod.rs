@@ -43,6 +43,15 @@ impl SqliteStore {
         Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
+    /// The writer connection's `journal_mode` and `synchronous` (2 is FULL): what makes a commit durable.
+    pub fn durability(&self) -> Result<(String, i64)> {
+        self.write(|c| {
+            let mode: String = c.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+            let sync: i64 = c.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+            Ok((mode, sync))
+        })
+    }
+
     /// Runs `f` with exclusive use of the writer connection.
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

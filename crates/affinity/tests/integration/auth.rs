@@ -13,24 +13,31 @@ async fn the_401_matrix() {
     let s = Server::start();
     let shop = s.project("shop-1").await;
     let other = s.project("shop-2").await;
-    let (status, revoked) = s.post("/v1/projects/shop-1/keys", &shop.admin, json!({"scope":"ingest"})).await;
+    let (status, revoked) = s.post("/v1/projects/shop-1/keys", &shop.admin, json!({"scope":"admin"})).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = s.delete(&format!("/v1/projects/shop-1/keys/{}", str_of(&revoked["id"])), &shop.admin).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let revoked = str_of(&revoked["key"]);
 
     let feedback = Some(json!({"project":"shop-1","data": view()}));
+    // Bodies are empty objects on purpose: the key is checked before the body.
     let admin_routes: Vec<(Method, &str, Option<Value>)> = vec![
         (Method::GET, "/v1/projects/shop-1/interactions", None),
-        (Method::POST, "/v1/projects/shop-1/interactions", Some(json!({"id":"x","name":"X"}))),
+        (Method::POST, "/v1/projects/shop-1/interactions", Some(json!({}))),
+        (Method::GET, "/v1/projects/shop-1/interactions/view", None),
+        (Method::PUT, "/v1/projects/shop-1/interactions/view", Some(json!({}))),
+        (Method::DELETE, "/v1/projects/shop-1/interactions/view", None),
         (Method::GET, "/v1/projects/shop-1/keys", None),
-        (Method::POST, "/v1/projects/shop-1/keys", Some(json!({"scope":"admin"}))),
+        (Method::POST, "/v1/projects/shop-1/keys", Some(json!({}))),
+        (Method::DELETE, "/v1/projects/shop-1/keys/key_0000000000000000", None),
         (Method::GET, "/v1/projects/shop-1/stats", None),
         (Method::GET, "/v1/projects/shop-1/customers/u-1/interactions", None),
         (Method::DELETE, "/v1/projects/shop-1/customers/u-1", None),
     ];
+    let ingest_routes: Vec<(Method, &str, Option<Value>)> =
+        vec![(Method::POST, "/v1/projects/shop-1/feedback", Some(json!({})))];
     let master_routes: Vec<(Method, &str, Option<Value>)> =
-        vec![(Method::GET, "/v1/projects", None), (Method::POST, "/v1/projects", Some(json!({"id":"x"})))];
+        vec![(Method::GET, "/v1/projects", None), (Method::POST, "/v1/projects", Some(json!({})))];
 
     let mut first: Option<Value> = None;
     let mut check = |got: (StatusCode, Value), what: &str| {
@@ -48,9 +55,14 @@ async fn the_401_matrix() {
     ];
     for (what, key) in bad_keys {
         check(s.send(Method::POST, "/feedback", key, feedback.clone()).await, &format!("feedback, {what}"));
-        for (m, path, body) in &admin_routes {
+        for (m, path, body) in admin_routes.iter().chain(&ingest_routes).chain(&master_routes) {
             check(s.send(m.clone(), path, key, body.clone()).await, &format!("{m} {path}, {what}"));
         }
+    }
+    // The master key manages projects and nothing else.
+    check(s.send(Method::POST, "/feedback", Some(MASTER), feedback.clone()).await, "feedback, master key");
+    for (m, path, body) in admin_routes.iter().chain(&ingest_routes) {
+        check(s.send(m.clone(), path, Some(MASTER), body.clone()).await, &format!("{m} {path}, master key"));
     }
     for (m, path, body) in &admin_routes {
         check(s.send(m.clone(), path, Some(&shop.ingest), body.clone()).await, &format!("{m} {path}, ingest key"));
