@@ -38,7 +38,8 @@ pub enum Outcome {
 
 /// The answer to an append: the outcomes, and the events handed back so that the requesting task, not the
 /// applier, pays for freeing them.
-type AppendReply = oneshot::Sender<Result<(Vec<Outcome>, Vec<Event>), String>>;
+type AppendResult = Result<(Vec<Outcome>, Vec<Event>), String>;
+type AppendReply = oneshot::Sender<AppendResult>;
 
 /// Events of one request on their way through the pipeline.
 struct Claimed {
@@ -81,7 +82,7 @@ pub struct DryRunSeen {
 }
 
 /// A batch queued by [`Ingest::submit`].
-pub struct Submitted(oneshot::Receiver<Result<(Vec<Outcome>, Vec<Event>), String>>);
+pub struct Submitted(oneshot::Receiver<AppendResult>);
 
 impl Submitted {
     /// Waits for the outcomes, one per event, in order.
