@@ -123,6 +123,30 @@ impl Columns {
         self.kinds.contains(&Column::Field(f))
     }
 
+    /// A validation problem as a sentence naming the file's own columns ("Missing required field: item_id").
+    pub fn message(&self, p: &affinity_core::Problem) -> String {
+        if p.kind != affinity_core::ProblemKind::MissingField {
+            return p.message.clone();
+        }
+        format!("Missing required field: {}", self.column_for(p.field.as_deref().unwrap_or("")))
+    }
+
+    /// The file's column for a problem's field path (`item` → `item_id`, `params.amount` → `amount`); the seed's
+    /// names when the file has no such column.
+    pub fn column_for(&self, api_field: &str) -> String {
+        if let Some(name) = self.file_name(api_field) {
+            return name.to_string();
+        }
+        match api_field {
+            "customer" => "user_id",
+            "item" => "item_id",
+            "date" => "timestamp",
+            "id" => "event_id",
+            other => other.strip_prefix("params.").unwrap_or(other),
+        }
+        .to_string()
+    }
+
     /// The file's own name for an API field (`item` → `item_id`), for error messages.
     pub fn file_name(&self, api_name: &str) -> Option<&str> {
         self.kinds.iter().zip(&self.names).find_map(|(k, n)| match k {

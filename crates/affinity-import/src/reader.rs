@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::io::{self, BufRead, BufReader, Read};
 
 use affinity_core::raw::RawEvent;
-use affinity_core::{Problem, ProblemKind};
 use csv::ByteRecord;
 use serde_json::{Map, Value};
 
@@ -154,19 +153,9 @@ impl FileReader {
         self.rows
     }
 
-    /// A validation problem as a sentence naming the file's own columns ("Missing required field: item_id").
-    pub fn message(&self, p: &Problem) -> String {
-        if p.kind != ProblemKind::MissingField {
-            return p.message.clone();
-        }
-        let api = p.field.as_deref().unwrap_or("");
-        let name = self.columns.file_name(api).unwrap_or(match api {
-            "customer" => "user_id",
-            "item" => "item_id",
-            "date" => "timestamp",
-            other => other.strip_prefix("params.").unwrap_or(other),
-        });
-        format!("Missing required field: {name}")
+    /// The columns of the file (for error messages: [`Columns::message`]).
+    pub fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// The next data row; `None` at the end of the file. Blank lines are not rows.

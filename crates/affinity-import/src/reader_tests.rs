@@ -4,7 +4,7 @@ use std::io::Write;
 use super::*;
 use affinity_core::catalog::builtins;
 use affinity_core::event::validate;
-use affinity_core::{InteractionType, ParamType, Parameter};
+use affinity_core::{InteractionType, ParamType, Parameter, Problem, ProblemKind};
 use proptest::prelude::*;
 
 const NOW: i64 = 1_763_632_800_000;
@@ -113,10 +113,13 @@ fn defaults_and_parameters() {
 #[test]
 fn messages_name_the_files_columns() {
     let r = reader(b"customer,item_id\n", Format::Csv, &ColumnSpec::default()).unwrap();
-    assert_eq!(r.message(&Problem::missing("item", "item")), "Missing required field: item_id");
-    assert_eq!(r.message(&Problem::missing("customer", "customer")), "Missing required field: customer");
+    let c = r.columns();
+    assert_eq!(c.message(&Problem::missing("item", "item")), "Missing required field: item_id");
+    assert_eq!(c.message(&Problem::missing("customer", "customer")), "Missing required field: customer");
+    assert_eq!(c.message(&Problem::missing("params.amount", "amount")), "Missing required field: amount");
     let p = Problem::new(ProblemKind::InvalidQuantity, "quantity", "Invalid quantity: 0");
-    assert_eq!(r.message(&p), "Invalid quantity: 0");
+    assert_eq!(c.message(&p), "Invalid quantity: 0");
+    assert_eq!(c.column_for("date"), "timestamp");
 }
 
 fn catalog() -> Vec<InteractionType> {

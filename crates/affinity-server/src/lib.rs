@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod imports;
 pub mod ingest;
 pub mod routes;
 pub mod state;
@@ -92,6 +93,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     .await
     .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
     let catalog = state::Catalog::load(&*store)?;
+    for interrupted in store.interrupt_running_imports(affinity_core::date::now_ms())? {
+        tracing::warn!(import = %interrupted.id, rows = interrupted.rows, "import interrupted by the previous stop");
+        let _ = std::fs::remove_file(imports::folder(&config.data_dir).join(format!("{}.upload", interrupted.id)));
+    }
     let keys = auth::Keyring::new(&master, store.active_keys()?);
     tracing::info!(events, ms = started.elapsed().as_millis() as u64, "views rebuilt from the event log");
     let views = Arc::new(views);
@@ -101,7 +106,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         views,
         catalog: Arc::new(catalog),
         keys: Arc::new(keys),
+        imports: Arc::default(),
         limits: config.limits,
+        data_dir: config.data_dir.clone(),
     };
     let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
     let addr = listener.local_addr().map_err(io("reading the bound address"))?;

@@ -36,7 +36,10 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub keys: Arc<Keyring>,
     pub ingest: Ingest,
+    pub imports: Arc<crate::imports::Imports>,
     pub limits: Limits,
+    /// Where the database, the master key and import files live.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl AppState {

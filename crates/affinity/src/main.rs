@@ -1,6 +1,7 @@
 //! The `affinity` command: `serve` runs the server; the other commands are clients of a running server.
 
 mod client;
+mod import;
 
 use std::path::PathBuf;
 
@@ -22,6 +23,9 @@ enum Command {
     /// Manage projects on a running server.
     #[command(subcommand)]
     Project(client::ProjectCommand),
+    /// Upload a file of interactions (CSV or JSON Lines, optionally gzip) to a running server; prints the report.
+    /// Exits 0 when no row failed, 2 when some rows failed, 1 when the import itself failed.
+    Import(import::ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -53,6 +57,10 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
+        Command::Import(args) => {
+            let code = runtime.block_on(import::run(args));
+            std::process::exit(code);
+        }
     }
 }
 

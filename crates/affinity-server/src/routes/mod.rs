@@ -3,6 +3,7 @@
 
 pub mod customers;
 pub mod feedback;
+pub mod imports;
 pub mod interactions;
 pub mod projects;
 pub mod system;
@@ -26,6 +27,7 @@ use crate::state::AppState;
         interactions::create, interactions::list, interactions::get, interactions::update, interactions::archive,
         feedback::feedback, feedback::project_feedback,
         customers::interactions, customers::erase, customers::stats,
+        imports::create, imports::list, imports::get, imports::failures,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem)),
     modifiers(&KeyHeader)
@@ -61,6 +63,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/customers/{customer}/interactions", get(customers::interactions))
         .route("/v1/projects/{project}/customers/{customer}", axum::routing::delete(customers::erase))
         .route("/v1/projects/{project}/stats", get(customers::stats))
+        .route(
+            "/v1/projects/{project}/imports",
+            post(imports::create).get(imports::list).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/projects/{project}/imports/{id}", get(imports::get))
+        .route("/v1/projects/{project}/imports/{id}/failures", get(imports::failures))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Import speed: a deterministic purchases CSV (default 10,000,000 rows) imported through `affinity import` into a
+# fresh server, and the same file loaded by the sqlite3 shell (`.import --csv`) into a bare table, in the same run.
+# Prints rows/s for both, the ratio, and the server's peak RSS (VmHWM).
+# Usage: bench/import.sh [rows]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=${1:-10000000}
+SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+command -v sqlite3 >/dev/null || $SUDO apt-get install -y -qq sqlite3 >/dev/null
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+csv="$work/purchases.csv"
+echo "generating $rows rows..."
+python3 bench/gen_purchases.py "$rows" "$csv"
+echo "file: $(du -h "$csv" | cut -f1)"
+
+AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --addr 127.0.0.1:0 --data-dir "$work/data" \
+  > "$work/out.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/out.log" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^affinity listening on //p' "$work/out.log")
+admin=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'content-type: application/json' \
+  -d '{"id":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["admin"])')
+
+sync
+t0=$(date +%s.%N)
+target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$csv" > "$work/report.json"
+t1=$(date +%s.%N)
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+stored=$(python3 -c "import json; r=json.load(open('$work/report.json'))['report']; print(r['succeeded'], r['skipped'], r['failed'])")
+
+sync
+t2=$(date +%s.%N)
+sqlite3 "$work/bare.db" ".import --csv $csv purchases"
+t3=$(date +%s.%N)
+
+python3 - "$rows" "$t0" "$t1" "$t2" "$t3" "$hwm" "$stored" <<'PY'
+import sys
+rows, t0, t1, t2, t3, hwm = int(sys.argv[1]), *map(float, sys.argv[2:6]), int(sys.argv[6])
+succeeded, skipped, failed = sys.argv[7].split()
+ours, bare = t1 - t0, t3 - t2
+print(f"affinity import: {rows} rows in {ours:.2f} s = {rows / ours:,.0f} rows/s "
+      f"(succeeded {succeeded}, skipped {skipped}, failed {failed})")
+print(f"sqlite3 .import: {rows} rows in {bare:.2f} s = {rows / bare:,.0f} rows/s")
+print(f"ratio affinity / sqlite3: {ours / bare:.2f}x")
+print(f"server peak RSS (VmHWM): {hwm / 1024:.0f} MiB")
+PY

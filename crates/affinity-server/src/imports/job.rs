@@ -1,0 +1,230 @@
+//! One import's processing, on a blocking thread: rows are read, validated with the rules of `POST /feedback`,
+//! and stored through the same ingest pipeline, a few batches in flight at a time. Failed rows go to the failures
+//! file with their original text; progress is saved now and then so that a restart knows what was stored.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use affinity_core::event::validate;
+use affinity_core::{FailedItem, ImportRecord, ImportStatus, InteractionType, Report, ReportBuilder};
+use affinity_import::{ColumnSpec, FileReader, Format, HeaderError, Original};
+use affinity_store::Store;
+use serde_json::Value;
+
+use crate::ingest::{DryRunSeen, Ingest, Outcome, Submitted};
+
+/// Events per batch handed to the ingest pipeline.
+const BATCH: usize = 10_000;
+/// Batches in flight at once.
+const IN_FLIGHT: usize = 4;
+/// How often progress is saved to the store.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Live counters of a running import.
+#[derive(Default)]
+pub struct Progress {
+    pub rows: AtomicU64,
+    pub bytes: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub skipped: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// Everything a job needs.
+pub struct Job {
+    pub store: Arc<dyn Store>,
+    pub ingest: Ingest,
+    pub record: ImportRecord,
+    pub spool: PathBuf,
+    pub failures: PathBuf,
+    pub format: Format,
+    pub spec: ColumnSpec,
+    pub types: Arc<Vec<InteractionType>>,
+    pub started_ms: i64,
+    pub max_failures: usize,
+    pub progress: Arc<Progress>,
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    count: Arc<Progress>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+enum Pending {
+    Stored(Submitted),
+    Checked(Vec<bool>),
+}
+
+impl Job {
+    /// Runs the import to its end and returns the final record (also saved to the store).
+    pub fn run(mut self) -> ImportRecord {
+        let (report, error) = match self.process() {
+            Ok(report) => (Some(report), None),
+            Err((report, e)) => (report, Some(e)),
+        };
+        let _ = std::fs::remove_file(&self.spool);
+        self.record.status = if error.is_some() { ImportStatus::Failed } else { ImportStatus::Done };
+        self.record.error = error;
+        self.record.rows = self.progress.rows.load(Ordering::Relaxed);
+        self.record.bytes = self.progress.bytes.load(Ordering::Relaxed);
+        self.record.report = report.and_then(|r| serde_json::to_string(&r).ok());
+        self.record.finished_at = Some(affinity_core::date::now_ms());
+        if let Err(e) = self.store.update_import(&self.record) {
+            tracing::error!(import = %self.record.id, error = %e, "saving the finished import failed");
+        }
+        self.record
+    }
+
+    fn process(&mut self) -> Result<Report, (Option<Report>, String)> {
+        let file = File::open(&self.spool).map_err(|e| (None, format!("reading the upload: {e}")))?;
+        let counting = Counting { inner: file, count: self.progress.clone() };
+        let default_event = self.record.interaction.clone();
+        let opened = FileReader::open(Box::new(counting), self.format, &self.spec, default_event.as_deref(), self.started_ms);
+        let mut reader = match opened {
+            Ok(r) => r,
+            Err(HeaderError::Empty) => return Ok(ReportBuilder::new(self.max_failures).finish()),
+            Err(e) => return Err((None, e.to_string())),
+        };
+        let columns = reader.columns().clone();
+        let mut failures =
+            csv::Writer::from_path(&self.failures).map_err(|e| (None, format!("creating the failures file: {e}")))?;
+        let _ = failures.write_record(reader.failure_header());
+        let mut report = ReportBuilder::new(self.max_failures);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut seen = DryRunSeen::default();
+        let mut saved = Instant::now();
+        let mut read_error = None;
+        let project: Arc<str> = self.record.project.as_str().into();
+        while let Some(row) = reader.next_row() {
+            let row = match row {
+                Ok(r) => r,
+                Err(e) => {
+                    read_error = Some(format!("The file could not be read past row {}: {e}", reader.rows()));
+                    break;
+                }
+            };
+            self.progress.rows.fetch_add(1, Ordering::Relaxed);
+            let failure = match row.event {
+                Err(message) => Some((None, None, message, "invalid_row".to_string(), None)),
+                Ok(raw) => {
+                    let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
+                    match validate(raw, &self.types, self.started_ms) {
+                        Ok(event) => {
+                            batch.push(event);
+                            None
+                        }
+                        Err(p) => {
+                            let field = p.field.as_deref().map(|f| columns.column_for(f));
+                            Some((user_id, item_id, columns.message(&p), p.kind.code().to_string(), field))
+                        }
+                    }
+                }
+            };
+            if let Some((user_id, item_id, error, code, field)) = failure {
+                write_failure(&mut failures, &row.original, row.number, &error);
+                self.progress.failed.fetch_add(1, Ordering::Relaxed);
+                let row_number = row.number;
+                report.failed(|timestamp| FailedItem { row_number, user_id, item_id, error, timestamp, code, field });
+            }
+            if batch.len() == BATCH {
+                let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                pending.push_back(self.send(&project, events, &mut seen).map_err(|e| (None, e))?);
+                while pending.len() > IN_FLIGHT {
+                    self.settle(pending.pop_front(), &mut report).map_err(|e| (None, e))?;
+                }
+                if saved.elapsed() >= SAVE_EVERY {
+                    self.save(&report);
+                    saved = Instant::now();
+                }
+            }
+        }
+        if !batch.is_empty() {
+            pending.push_back(self.send(&project, batch, &mut seen).map_err(|e| (None, e))?);
+        }
+        while !pending.is_empty() {
+            self.settle(pending.pop_front(), &mut report).map_err(|e| (None, e))?;
+        }
+        let _ = failures.flush();
+        let mut report = report.finish();
+        report.ignored_columns = Some(reader.ignored_columns());
+        match read_error {
+            None => Ok(report),
+            Some(e) => Err((Some(report), e)),
+        }
+    }
+
+    fn send(&self, project: &Arc<str>, events: Vec<affinity_core::Event>, seen: &mut DryRunSeen) -> Result<Pending, String> {
+        if self.record.dry_run {
+            return Ok(Pending::Checked(self.ingest.check(project, &events, seen)));
+        }
+        self.ingest.submit(project.clone(), events).map(Pending::Stored).map_err(|e| e.to_string())
+    }
+
+    fn settle(&self, pending: Option<Pending>, report: &mut ReportBuilder) -> Result<(), String> {
+        let skipped: Vec<bool> = match pending {
+            None => return Ok(()),
+            Some(Pending::Checked(dups)) => dups,
+            Some(Pending::Stored(s)) => {
+                s.wait_blocking().map_err(|e| e.to_string())?.into_iter().map(|o| o == Outcome::Duplicate).collect()
+            }
+        };
+        for duplicate in skipped {
+            if duplicate {
+                report.skipped();
+                self.progress.skipped.fetch_add(1, Ordering::Relaxed);
+            } else {
+                report.succeeded();
+                self.progress.succeeded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves the counts so far (what a restart reports for an interrupted import).
+    fn save(&self, report: &ReportBuilder) {
+        let mut record = self.record.clone();
+        record.rows = self.progress.rows.load(Ordering::Relaxed);
+        record.bytes = self.progress.bytes.load(Ordering::Relaxed);
+        record.report = serde_json::to_string(&report.counts()).ok();
+        if let Err(e) = self.store.update_import(&record) {
+            tracing::warn!(import = %record.id, error = %e, "saving import progress failed");
+        }
+    }
+}
+
+fn shown(v: &Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn write_failure(w: &mut csv::Writer<File>, original: &Original, row_number: u64, error: &str) {
+    let number = row_number.to_string();
+    let result = match original {
+        Original::Fields(record) => {
+            w.write_record(record.iter().chain([number.as_bytes(), error.as_bytes()]))
+        }
+        Original::Line(line) => w.write_record([*line, number.as_bytes(), error.as_bytes()]),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "writing a failed row to the failures file failed");
+    }
+}
+

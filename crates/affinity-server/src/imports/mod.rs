@@ -1,0 +1,266 @@
+//! File imports (seed `001`): an upload is spooled to disk while its SHA-256 is computed, its header is checked
+//! (a missing mandatory column refuses the file before any row is stored), a byte-identical file already imported
+//! for the same interaction type is recognised, and the rows are processed in the background by [`job`].
+//!
+//! Files live in `<data-dir>/imports/`: `<id>.upload` while the import runs, `<id>.failures.csv` afterwards.
+
+pub mod job;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use affinity_core::{ImportRecord, ImportStatus, InteractionType, ProblemKind, Report};
+use affinity_import::{ColumnSpec, FileReader, Format, HeaderError};
+use axum::body::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+use job::{Job, Progress};
+
+/// Failed rows listed in a report unless `max_failures` says otherwise.
+pub const DEFAULT_MAX_FAILURES: usize = 100;
+
+/// What the upload asks for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub interaction: Option<String>,
+    pub format: Format,
+    pub dry_run: bool,
+    pub force: bool,
+    pub max_failures: usize,
+}
+
+/// Running imports, with their live progress and a way to wait for them.
+#[derive(Default)]
+pub struct Imports {
+    running: Mutex<HashMap<String, Running>>,
+}
+
+#[derive(Clone)]
+struct Running {
+    progress: Arc<Progress>,
+    done: tokio::sync::watch::Receiver<Option<ImportRecord>>,
+}
+
+impl Imports {
+    /// Live counters of a running import.
+    pub fn progress(&self, id: &str) -> Option<Arc<Progress>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).get(id).map(|r| r.progress.clone())
+    }
+
+    /// Waits until a running import ends and returns its final record; `None` if it is not running.
+    pub async fn wait(&self, id: &str) -> Option<ImportRecord> {
+        let mut done = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(id)?.done.clone();
+        let record = done.wait_for(Option::is_some).await.ok()?.clone();
+        record
+    }
+}
+
+/// The imports folder inside the data directory.
+pub fn folder(data_dir: &Path) -> PathBuf {
+    data_dir.join("imports")
+}
+
+fn files(data_dir: &Path, id: &str) -> (PathBuf, PathBuf) {
+    let dir = folder(data_dir);
+    (dir.join(format!("{id}.upload")), dir.join(format!("{id}.failures.csv")))
+}
+
+/// The failures file of an import.
+pub fn failures_file(data_dir: &Path, id: &str) -> PathBuf {
+    files(data_dir, id).1
+}
+
+/// Which columns a file may hold, given the upload's interaction type (or all types, for a mixed file).
+fn spec(types: &[InteractionType], interaction: Option<&InteractionType>) -> ColumnSpec {
+    let custom: Vec<&InteractionType> = match interaction {
+        Some(t) => vec![t],
+        None => types.iter().filter(|t| !t.builtin).collect(),
+    };
+    ColumnSpec {
+        parameters: custom.iter().filter(|t| !t.builtin).flat_map(|t| t.parameters.iter().map(|p| p.id.clone())).collect(),
+        item_optional: interaction.is_some_and(|t| !t.builtin),
+        event_required: interaction.is_none(),
+    }
+}
+
+/// Starts an import of `upload` (the file's bytes, as a stream): spools it, checks its header and content hash,
+/// records it, and starts processing it in the background. Returns the record as it is now (`running`, or `done`
+/// for a byte-identical file imported before).
+///
+/// Errors: 400 for an unknown or archived interaction type, a missing mandatory column or an unreadable header;
+/// 500 when the upload cannot be written to disk.
+pub async fn start<S, E>(state: &AppState, project: &str, options: Options, upload: S) -> Result<ImportRecord, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let types = state.project(project)?.types();
+    let interaction = match options.interaction.as_deref() {
+        None => None,
+        Some(id) => {
+            let t = types.iter().find(|t| t.id == id).ok_or_else(|| {
+                ApiError::field(Code::Problem(ProblemKind::UnknownEvent), "interaction", format!("Unknown event: {id}"))
+            })?;
+            if t.archived {
+                return Err(ApiError::field(
+                    Code::Problem(ProblemKind::ArchivedEvent),
+                    "interaction",
+                    format!("Interaction type {id} is archived and accepts no new events"),
+                ));
+            }
+            Some(t.clone())
+        }
+    };
+    let spec = spec(&types, interaction.as_ref());
+    let id = format!("imp_{}", crate::auth::random_hex(8));
+    let (spool, failures) = files(&state.data_dir, &id);
+    tokio::fs::create_dir_all(folder(&state.data_dir)).await.map_err(ApiError::internal)?;
+    let (hash, bytes) = match spool_upload(upload, &spool).await {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&spool).await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = check_header(&spool, options.format, &spec).await {
+        let _ = tokio::fs::remove_file(&spool).await;
+        return Err(e);
+    }
+    let now = affinity_core::date::now_ms();
+    let mut record = ImportRecord {
+        id: id.clone(),
+        project: project.to_string(),
+        interaction: options.interaction.clone(),
+        status: ImportStatus::Running,
+        dry_run: options.dry_run,
+        content_hash: Some(hash),
+        bytes,
+        rows: 0,
+        report: None,
+        error: None,
+        created_at: now,
+        finished_at: None,
+    };
+    if !options.force && !options.dry_run {
+        let (p, i) = (project.to_string(), options.interaction.clone());
+        if let Some(previous) = state.blocking(move |s| s.import_by_content(&p, i.as_deref(), &hash)).await? {
+            let _ = tokio::fs::remove_file(&spool).await;
+            let _ = tokio::fs::copy(failures_file(&state.data_dir, &previous.id), &failures).await;
+            record.status = ImportStatus::Done;
+            record.rows = previous.rows;
+            record.report = previous.report.as_deref().and_then(|r| already_imported(r, &previous.id));
+            record.finished_at = Some(now);
+            let r = record.clone();
+            state.blocking(move |s| s.insert_import(&r)).await?;
+            return Ok(record);
+        }
+    }
+    let r = record.clone();
+    state.blocking(move |s| s.insert_import(&r)).await?;
+    let progress = Arc::new(Progress::default());
+    let (done_tx, done_rx) = tokio::sync::watch::channel(None);
+    state
+        .imports
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), Running { progress: progress.clone(), done: done_rx });
+    let job = Job {
+        store: state.store.clone(),
+        ingest: state.ingest.clone(),
+        record: record.clone(),
+        spool,
+        failures,
+        format: options.format,
+        spec,
+        types,
+        started_ms: now,
+        max_failures: options.max_failures,
+        progress,
+    };
+    let imports = state.imports.clone();
+    tokio::spawn(async move {
+        let id = job.record.id.clone();
+        let finished = match tokio::task::spawn_blocking(move || job.run()).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(import = %id, error = %e, "import job panicked");
+                None
+            }
+        };
+        let _ = done_tx.send(finished.or(Some(record_failed(&id))));
+        imports.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    });
+    Ok(record)
+}
+
+fn record_failed(id: &str) -> ImportRecord {
+    ImportRecord {
+        id: id.to_string(),
+        project: String::new(),
+        interaction: None,
+        status: ImportStatus::Failed,
+        dry_run: false,
+        content_hash: None,
+        bytes: 0,
+        rows: 0,
+        report: None,
+        error: Some("the import stopped on an internal error".into()),
+        created_at: 0,
+        finished_at: None,
+    }
+}
+
+/// The report of a byte-identical re-upload: every valid row skipped, the same failures.
+fn already_imported(previous: &str, previous_id: &str) -> Option<String> {
+    let mut r: Report = serde_json::from_str(previous).ok()?;
+    r.skipped += r.succeeded;
+    r.succeeded = 0;
+    r.success_rate = affinity_core::report::percent(0, r.processed);
+    r.completion_rate = affinity_core::report::percent(r.skipped, r.processed);
+    tracing::info!(previous = previous_id, "byte-identical file imported before: all valid rows skipped");
+    serde_json::to_string(&r).ok()
+}
+
+/// Writes the upload to `path`; returns its SHA-256 and size in bytes.
+async fn spool_upload<S, E>(mut upload: S, path: &Path) -> Result<([u8; 32], u64), ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let file = tokio::fs::File::create(path).await.map_err(ApiError::internal)?;
+    let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    while let Some(chunk) = upload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(Code::Problem(ProblemKind::InvalidField), format!("The upload was cut off: {e}"))
+        })?;
+        hasher.update(&chunk);
+        bytes += chunk.len() as u64;
+        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    out.flush().await.map_err(ApiError::internal)?;
+    Ok((hasher.finalize().into(), bytes))
+}
+
+/// Opens the spooled file to check its header.
+async fn check_header(path: &Path, format: Format, spec: &ColumnSpec) -> Result<(), ApiError> {
+    let (path, spec) = (path.to_path_buf(), spec.clone());
+    let checked = tokio::task::spawn_blocking(move || -> Result<(), HeaderError> {
+        let file = std::fs::File::open(&path).map_err(|e| HeaderError::Unreadable(e.to_string()))?;
+        FileReader::open(Box::new(file), format, &spec, None, 0).map(|_| ())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match checked {
+        Ok(()) | Err(HeaderError::Empty) => Ok(()),
+        Err(e @ HeaderError::MissingColumn { column, .. }) => Err(ApiError::field(Code::MissingColumn, column, e.to_string())),
+        Err(e) => Err(ApiError::new(Code::InvalidFile, e.to_string())),
+    }
+}

@@ -1,0 +1,237 @@
+//! File imports: upload, status, history, and the failed rows as CSV (admin key).
+
+use std::sync::atomic::Ordering;
+
+use affinity_core::date::format_ms;
+use affinity_core::{ImportRecord, ImportStatus, ProblemKind};
+use affinity_import::Format;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::auth::ProjectAdmin;
+use crate::error::{ApiError, Code};
+use crate::imports::{self, DEFAULT_MAX_FAILURES, Options};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// Interaction type of every row; may be omitted when the file has an `event` column.
+    pub interaction: Option<String>,
+    /// `true`: validate and report, store nothing.
+    pub dry_run: Option<String>,
+    /// `true`: answer 200 with the finished import instead of 202 at once.
+    pub wait: Option<String>,
+    /// `true`: read a byte-identical file again row by row.
+    pub force: Option<String>,
+    /// Failed rows listed in the report (default 100).
+    pub max_failures: Option<String>,
+    /// The file's name, when the body is the file itself (`.jsonl`/`.ndjson` mean JSON Lines).
+    pub filename: Option<String>,
+}
+
+fn flag(v: &Option<String>, name: &str) -> Result<bool, ApiError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(ApiError::field(
+            Code::Problem(ProblemKind::InvalidField),
+            name,
+            format!("{name} must be true or false, not {other}"),
+        )),
+    }
+}
+
+fn format_of(content_type: Option<&str>, filename: Option<&str>) -> Format {
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let name = filename.unwrap_or("").to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-lines") || name.ends_with(".jsonl") || name.ends_with(".ndjson") {
+        Format::JsonLines
+    } else {
+        Format::Csv
+    }
+}
+
+/// Progress of an import.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportProgress {
+    /// Data rows read.
+    pub rows: u64,
+    /// Bytes of the upload read.
+    pub bytes: u64,
+}
+
+/// An import.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportInfo {
+    pub id: String,
+    /// The upload's interaction type; null for a file with an `event` column.
+    pub interaction: Option<String>,
+    pub status: ImportStatus,
+    pub dry_run: bool,
+    pub progress: ImportProgress,
+    /// The seed's report (while running: the counts so far, without failed rows).
+    #[schema(value_type = Option<affinity_core::Report>)]
+    pub report: Option<Box<RawValue>>,
+    /// Why the file could not be read to its end (`failed`).
+    pub error: Option<String>,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportList {
+    /// Newest first.
+    pub imports: Vec<ImportInfo>,
+}
+
+fn info(state: &AppState, r: ImportRecord) -> ImportInfo {
+    let mut progress = ImportProgress { rows: r.rows, bytes: r.bytes };
+    let mut report = r.report.and_then(|s| RawValue::from_string(s).ok());
+    if r.status == ImportStatus::Running
+        && let Some(p) = state.imports.progress(&r.id)
+    {
+        progress = ImportProgress { rows: p.rows.load(Ordering::Relaxed), bytes: p.bytes.load(Ordering::Relaxed) };
+        let (s, k, f) =
+            (p.succeeded.load(Ordering::Relaxed), p.skipped.load(Ordering::Relaxed), p.failed.load(Ordering::Relaxed));
+        let processed = s + k + f;
+        let counts = affinity_core::Report {
+            processed,
+            succeeded: s,
+            skipped: k,
+            failed: f,
+            success_rate: affinity_core::report::percent(s, processed),
+            completion_rate: affinity_core::report::percent(s + k, processed),
+            failed_items: Vec::new(),
+            has_more_failures: false,
+            ignored_columns: None,
+        };
+        report = serde_json::value::to_raw_value(&counts).ok();
+    }
+    ImportInfo {
+        id: r.id,
+        interaction: r.interaction,
+        status: r.status,
+        dry_run: r.dry_run,
+        progress,
+        report,
+        error: r.error,
+        created_at: format_ms(r.created_at),
+        finished_at: r.finished_at.map(format_ms),
+    }
+}
+
+/// Uploads a file of interactions: CSV (default), JSON Lines (`Content-Type: application/x-ndjson`), either one
+/// gzip-compressed; or `multipart/form-data` with a `file` field. Answers 202 at once (200 with `?wait=true`).
+#[utoipa::path(post, path = "/v1/projects/{project}/imports", tag = "imports",
+    params(("project" = String, Path), ImportQuery),
+    request_body(content = String, description = "The file", content_type = "text/csv"),
+    responses((status = 202, body = ImportInfo), (status = 200, body = ImportInfo),
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Query(q): Query<ImportQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let max_failures = match q.max_failures.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_MAX_FAILURES,
+        Some(m) => m.parse().map_err(|_| {
+            ApiError::field(Code::Problem(ProblemKind::InvalidField), "max_failures", "max_failures must be a number")
+        })?,
+    };
+    let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
+    let (dry_run, force, wait) = (flag(&q.dry_run, "dry_run")?, flag(&q.force, "force")?, flag(&q.wait, "wait")?);
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let record = if content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data")) {
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}")))?;
+        loop {
+            let field = multipart
+                .next_field()
+                .await
+                .map_err(|e| ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}")))?
+                .ok_or_else(|| affinity_core::Problem::missing("file", "file"))?;
+            if field.name() != Some("file") {
+                continue;
+            }
+            let format = format_of(field.content_type(), field.file_name().or(q.filename.as_deref()));
+            let options = Options { interaction, format, dry_run, force, max_failures };
+            break imports::start(&state, &project, options, field).await?;
+        }
+    } else {
+        let format = format_of(content_type.as_deref(), q.filename.as_deref());
+        let options = Options { interaction, format, dry_run, force, max_failures };
+        imports::start(&state, &project, options, request.into_body().into_data_stream()).await?
+    };
+    if wait && record.status == ImportStatus::Running {
+        let finished = state.imports.wait(&record.id).await;
+        let record = match finished {
+            Some(r) if !r.project.is_empty() => r,
+            _ => state.blocking(move |s| s.import(&project, &record.id)).await?.ok_or_else(|| ApiError::internal("import vanished"))?,
+        };
+        return Ok(Json(info(&state, record)).into_response());
+    }
+    if wait {
+        return Ok(Json(info(&state, record)).into_response());
+    }
+    Ok((StatusCode::ACCEPTED, Json(info(&state, record))).into_response())
+}
+
+/// One import, with live progress while it runs.
+#[utoipa::path(get, path = "/v1/projects/{project}/imports/{id}", tag = "imports",
+    params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = ImportInfo), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<ImportInfo>, ApiError> {
+    let i = id.clone();
+    let record = state.blocking(move |s| s.import(&project, &i)).await?;
+    let record = record.ok_or_else(|| ApiError::not_found(format!("import {id}")))?;
+    Ok(Json(info(&state, record)))
+}
+
+/// The project's imports, newest first.
+#[utoipa::path(get, path = "/v1/projects/{project}/imports", tag = "imports", params(("project" = String, Path)),
+    responses((status = 200, body = ImportList), (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn list(State(state): State<AppState>, ProjectAdmin(project): ProjectAdmin) -> Result<Json<ImportList>, ApiError> {
+    let records = state.blocking(move |s| s.imports(&project)).await?;
+    Ok(Json(ImportList { imports: records.into_iter().map(|r| info(&state, r)).collect() }))
+}
+
+/// The failed rows of an import as CSV: the original columns, then `row_number` and `error`.
+#[utoipa::path(get, path = "/v1/projects/{project}/imports/{id}/failures", tag = "imports",
+    params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn failures(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let i = id.clone();
+    state.blocking(move |s| s.import(&project, &i)).await?.ok_or_else(|| ApiError::not_found(format!("import {id}")))?;
+    let body = match tokio::fs::File::open(imports::failures_file(&state.data_dir, &id)).await {
+        Ok(file) => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        // No failures file: the file was empty or had no data rows that could fail.
+        Err(_) => Body::from_stream(stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"row_number,error\n"))]).boxed()),
+    };
+    let disposition = format!("attachment; filename=\"{id}-failures.csv\"");
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response())
+}

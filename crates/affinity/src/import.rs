@@ -1,0 +1,116 @@
+//! `affinity import`: streams a file to `POST /v1/projects/{project}/imports?wait=true` with a progress bar on a
+//! terminal, prints the finished import's report.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The file: CSV (`,` `;` or tab) or JSON Lines (`.jsonl`, `.ndjson`), optionally gzip (`.gz`).
+    file: PathBuf,
+    /// Project id.
+    #[arg(long)]
+    project: String,
+    /// Interaction type of every row; omit for a file with an `event` column.
+    #[arg(long)]
+    interaction: Option<String>,
+    /// Base URL of the server.
+    #[arg(long, env = "AFFINITY_URL", default_value = "http://127.0.0.1:7700")]
+    url: String,
+    /// An admin key of the project.
+    #[arg(long, env = "AFFINITY_KEY", hide_env_values = true)]
+    key: String,
+    /// Validate and report without storing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Read a byte-identical file again row by row.
+    #[arg(long)]
+    force: bool,
+    /// Failed rows listed in the report.
+    #[arg(long)]
+    max_failures: Option<usize>,
+}
+
+/// Runs the import; returns the process exit code.
+pub async fn run(args: ImportArgs) -> i32 {
+    match upload(&args).await {
+        Ok(import) => {
+            println!("{}", serde_json::to_string_pretty(&import).unwrap_or_default());
+            match (import["status"].as_str(), import["report"]["failed"].as_u64()) {
+                (Some("done"), Some(0)) => 0,
+                (Some("done"), Some(_)) => 2,
+                _ => 1,
+            }
+        }
+        Err(e) => {
+            eprintln!("affinity import: {e:#}");
+            1
+        }
+    }
+}
+
+async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
+    let file = tokio::fs::File::open(&args.file).await.with_context(|| format!("opening {}", args.file.display()))?;
+    let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_string();
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template("{bytes}/{total_bytes} {bar:40} {bytes_per_sec} ETA {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let counted = bar.clone();
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).inspect(move |chunk| {
+        if let Ok(c) = chunk {
+            counted.inc(c.len() as u64);
+        }
+    });
+    let lower = name.to_ascii_lowercase();
+    let base = lower.strip_suffix(".gz").unwrap_or(&lower);
+    let content_type = if base.ends_with(".jsonl") || base.ends_with(".ndjson") { "application/x-ndjson" } else { "text/csv" };
+    let mut query: Vec<(&str, String)> = vec![("wait", "true".into()), ("filename", name.clone())];
+    if let Some(i) = &args.interaction {
+        query.push(("interaction", i.clone()));
+    }
+    if args.dry_run {
+        query.push(("dry_run", "true".into()));
+    }
+    if args.force {
+        query.push(("force", "true".into()));
+    }
+    if let Some(m) = args.max_failures {
+        query.push(("max_failures", m.to_string()));
+    }
+    let url = format!("{}/v1/projects/{}/imports", args.url.trim_end_matches('/'), args.project);
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .query(&query)
+        .header("x-api-key", &args.key)
+        .header("content-type", content_type)
+        .body(reqwest::Body::wrap_stream(stream));
+    if lower.ends_with(".gz") {
+        request = request.header("content-encoding", "gzip");
+    }
+    let started = std::time::Instant::now();
+    let response = request.send().await.with_context(|| format!("cannot reach the server at {}", args.url))?;
+    bar.finish_and_clear();
+    let status = response.status();
+    let body: Value = response.json().await.context("reading the server's answer")?;
+    if !status.is_success() {
+        bail!("the server answered {status}: {body}");
+    }
+    if let Some(rows) = body["progress"]["rows"].as_u64() {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!("{rows} rows in {secs:.2} s ({:.0} rows/s)", rows as f64 / secs.max(1e-9));
+    }
+    Ok(body)
+}
