@@ -76,7 +76,8 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
     });
     let lower = name.to_ascii_lowercase();
     let base = lower.strip_suffix(".gz").unwrap_or(&lower);
-    let content_type = if base.ends_with(".jsonl") || base.ends_with(".ndjson") { "application/x-ndjson" } else { "text/csv" };
+    let content_type =
+        if base.ends_with(".jsonl") || base.ends_with(".ndjson") { "application/x-ndjson" } else { "text/csv" };
     let mut query: Vec<(&str, String)> = vec![("wait", "true".into()), ("filename", name.clone())];
     if let Some(i) = &args.interaction {
         query.push(("interaction", i.clone()));

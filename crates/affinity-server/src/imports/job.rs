@@ -74,7 +74,7 @@ impl Job {
     pub fn run(mut self) -> ImportRecord {
         let (report, error) = match self.process() {
             Ok(report) => (Some(report), None),
-            Err((report, e)) => (report, Some(e)),
+            Err(f) => (f.0, Some(f.1)),
         };
         let _ = std::fs::remove_file(&self.spool);
         self.record.status = if error.is_some() { ImportStatus::Failed } else { ImportStatus::Done };
@@ -89,20 +89,27 @@ impl Job {
         self.record
     }
 
-    fn process(&mut self) -> Result<Report, (Option<Report>, String)> {
-        let file = File::open(&self.spool).map_err(|e| (None, format!("reading the upload: {e}")))?;
+    fn process(&mut self) -> Result<Report, Box<Failed>> {
+        let file = File::open(&self.spool).map_err(|e| fail(None, format!("reading the upload: {e}")))?;
         let counting = Counting { inner: file, count: self.progress.clone() };
         let default_event = self.record.interaction.clone();
-        let opened = FileReader::open(Box::new(counting), self.format, &self.spec, default_event.as_deref(), self.started_ms);
+        let opened =
+            FileReader::open(Box::new(counting), self.format, &self.spec, default_event.as_deref(), self.started_ms);
         let mut reader = match opened {
             Ok(r) => r,
             Err(HeaderError::Empty) => return Ok(ReportBuilder::new(self.max_failures).finish()),
-            Err(e) => return Err((None, e.to_string())),
+            Err(e) => return Err(fail(None, e.to_string())),
         };
         let columns = reader.columns().clone();
-        let mut failures =
-            csv::Writer::from_path(&self.failures).map_err(|e| (None, format!("creating the failures file: {e}")))?;
-        let _ = failures.write_record(reader.failure_header());
+        // Flexible: a row with too many fields keeps them all; short rows are padded so that `row_number` and
+        // `error` stay in their columns.
+        let mut failures = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_path(&self.failures)
+            .map_err(|e| fail(None, format!("creating the failures file: {e}")))?;
+        let header = reader.failure_header();
+        let width = header.len() - 2;
+        let _ = failures.write_record(&header);
         let mut report = ReportBuilder::new(self.max_failures);
         let mut batch = Vec::with_capacity(BATCH);
         let mut pending: VecDeque<Pending> = VecDeque::new();
@@ -136,16 +143,16 @@ impl Job {
                 }
             };
             if let Some((user_id, item_id, error, code, field)) = failure {
-                write_failure(&mut failures, &row.original, row.number, &error);
+                write_failure(&mut failures, &row.original, width, row.number, &error);
                 self.progress.failed.fetch_add(1, Ordering::Relaxed);
                 let row_number = row.number;
                 report.failed(|timestamp| FailedItem { row_number, user_id, item_id, error, timestamp, code, field });
             }
             if batch.len() == BATCH {
                 let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                pending.push_back(self.send(&project, events, &mut seen).map_err(|e| (None, e))?);
+                pending.push_back(self.send(&project, events, &mut seen).map_err(|e| fail(None, e))?);
                 while pending.len() > IN_FLIGHT {
-                    self.settle(pending.pop_front(), &mut report).map_err(|e| (None, e))?;
+                    self.settle(pending.pop_front(), &mut report).map_err(|e| fail(None, e))?;
                 }
                 if saved.elapsed() >= SAVE_EVERY {
                     self.save(&report);
@@ -154,21 +161,26 @@ impl Job {
             }
         }
         if !batch.is_empty() {
-            pending.push_back(self.send(&project, batch, &mut seen).map_err(|e| (None, e))?);
+            pending.push_back(self.send(&project, batch, &mut seen).map_err(|e| fail(None, e))?);
         }
         while !pending.is_empty() {
-            self.settle(pending.pop_front(), &mut report).map_err(|e| (None, e))?;
+            self.settle(pending.pop_front(), &mut report).map_err(|e| fail(None, e))?;
         }
         let _ = failures.flush();
         let mut report = report.finish();
         report.ignored_columns = Some(reader.ignored_columns());
         match read_error {
             None => Ok(report),
-            Some(e) => Err((Some(report), e)),
+            Some(e) => Err(fail(Some(report), e)),
         }
     }
 
-    fn send(&self, project: &Arc<str>, events: Vec<affinity_core::Event>, seen: &mut DryRunSeen) -> Result<Pending, String> {
+    fn send(
+        &self,
+        project: &Arc<str>,
+        events: Vec<affinity_core::Event>,
+        seen: &mut DryRunSeen,
+    ) -> Result<Pending, String> {
         if self.record.dry_run {
             return Ok(Pending::Checked(self.ingest.check(project, &events, seen)));
         }
@@ -207,6 +219,13 @@ impl Job {
     }
 }
 
+/// An import that could not run to its end: the report so far (if any) and why.
+struct Failed(Option<Report>, String);
+
+fn fail(report: Option<Report>, why: String) -> Box<Failed> {
+    Box::new(Failed(report, why))
+}
+
 fn shown(v: &Option<Value>) -> Option<String> {
     match v {
         Some(Value::String(s)) => Some(s.clone()),
@@ -215,11 +234,12 @@ fn shown(v: &Option<Value>) -> Option<String> {
     }
 }
 
-fn write_failure(w: &mut csv::Writer<File>, original: &Original, row_number: u64, error: &str) {
+fn write_failure(w: &mut csv::Writer<File>, original: &Original, width: usize, row_number: u64, error: &str) {
     let number = row_number.to_string();
     let result = match original {
         Original::Fields(record) => {
-            w.write_record(record.iter().chain([number.as_bytes(), error.as_bytes()]))
+            let padding = std::iter::repeat_n(&b""[..], width.saturating_sub(record.len()));
+            w.write_record(record.iter().chain(padding).chain([number.as_bytes(), error.as_bytes()]))
         }
         Original::Line(line) => w.write_record([*line, number.as_bytes(), error.as_bytes()]),
     };
@@ -227,4 +247,3 @@ fn write_failure(w: &mut csv::Writer<File>, original: &Original, row_number: u64
         tracing::warn!(error = %e, "writing a failed row to the failures file failed");
     }
 }
-

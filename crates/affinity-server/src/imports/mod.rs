@@ -55,8 +55,7 @@ impl Imports {
     /// Waits until a running import ends and returns its final record; `None` if it is not running.
     pub async fn wait(&self, id: &str) -> Option<ImportRecord> {
         let mut done = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(id)?.done.clone();
-        let record = done.wait_for(Option::is_some).await.ok()?.clone();
-        record
+        done.wait_for(Option::is_some).await.ok()?.clone()
     }
 }
 
@@ -82,7 +81,11 @@ fn spec(types: &[InteractionType], interaction: Option<&InteractionType>) -> Col
         None => types.iter().filter(|t| !t.builtin).collect(),
     };
     ColumnSpec {
-        parameters: custom.iter().filter(|t| !t.builtin).flat_map(|t| t.parameters.iter().map(|p| p.id.clone())).collect(),
+        parameters: custom
+            .iter()
+            .filter(|t| !t.builtin)
+            .flat_map(|t| t.parameters.iter().map(|p| p.id.clone()))
+            .collect(),
         item_optional: interaction.is_some_and(|t| !t.builtin),
         event_required: interaction.is_none(),
     }
@@ -260,7 +263,9 @@ async fn check_header(path: &Path, format: Format, spec: &ColumnSpec) -> Result<
     .map_err(ApiError::internal)?;
     match checked {
         Ok(()) | Err(HeaderError::Empty) => Ok(()),
-        Err(e @ HeaderError::MissingColumn { column, .. }) => Err(ApiError::field(Code::MissingColumn, column, e.to_string())),
+        Err(e @ HeaderError::MissingColumn { column, .. }) => {
+            Err(ApiError::field(Code::MissingColumn, column, e.to_string()))
+        }
         Err(e) => Err(ApiError::new(Code::InvalidFile, e.to_string())),
     }
 }

@@ -51,7 +51,12 @@ fn format_of(content_type: Option<&str>, filename: Option<&str>) -> Format {
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let name = filename.unwrap_or("").to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    if ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-lines") || name.ends_with(".jsonl") || name.ends_with(".ndjson") {
+    if ct.contains("ndjson")
+        || ct.contains("jsonl")
+        || ct.contains("json-lines")
+        || name.ends_with(".jsonl")
+        || name.ends_with(".ndjson")
+    {
         Format::JsonLines
     } else {
         Format::Csv
@@ -177,7 +182,10 @@ pub async fn create(
         let finished = state.imports.wait(&record.id).await;
         let record = match finished {
             Some(r) if !r.project.is_empty() => r,
-            _ => state.blocking(move |s| s.import(&project, &record.id)).await?.ok_or_else(|| ApiError::internal("import vanished"))?,
+            _ => state
+                .blocking(move |s| s.import(&project, &record.id))
+                .await?
+                .ok_or_else(|| ApiError::internal("import vanished"))?,
         };
         return Ok(Json(info(&state, record)).into_response());
     }
@@ -208,7 +216,10 @@ pub async fn get(
 #[utoipa::path(get, path = "/v1/projects/{project}/imports", tag = "imports", params(("project" = String, Path)),
     responses((status = 200, body = ImportList), (status = 401, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
-pub async fn list(State(state): State<AppState>, ProjectAdmin(project): ProjectAdmin) -> Result<Json<ImportList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+) -> Result<Json<ImportList>, ApiError> {
     let records = state.blocking(move |s| s.imports(&project)).await?;
     Ok(Json(ImportList { imports: records.into_iter().map(|r| info(&state, r)).collect() }))
 }
@@ -225,13 +236,21 @@ pub async fn failures(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let i = id.clone();
-    state.blocking(move |s| s.import(&project, &i)).await?.ok_or_else(|| ApiError::not_found(format!("import {id}")))?;
+    state
+        .blocking(move |s| s.import(&project, &i))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("import {id}")))?;
     let body = match tokio::fs::File::open(imports::failures_file(&state.data_dir, &id)).await {
         Ok(file) => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
         // No failures file: the file was empty or had no data rows that could fail.
-        Err(_) => Body::from_stream(stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"row_number,error\n"))]).boxed()),
+        Err(_) => Body::from_stream(
+            stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"row_number,error\n"))]).boxed(),
+        ),
     };
     let disposition = format!("attachment; filename=\"{id}-failures.csv\"");
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
         .into_response())
 }

@@ -37,3 +37,36 @@ async fn project_create_prints_the_project_and_its_keys() {
         .expect("running affinity project create");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn import_prints_the_report_and_exits_by_outcome() {
+    let s = Server::start();
+    let k = s.project("shop-1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |file: &str, interaction: &str| {
+        Command::new(env!("CARGO_BIN_EXE_affinity"))
+            .args(["import", "--project", "shop-1", "--interaction", interaction, "--url", &s.url, "--key", &k.admin])
+            .arg(dir.path().join(file))
+            .output()
+            .expect("running affinity import")
+    };
+    std::fs::write(dir.path().join("good.csv"), "user_id,item_id\nu1,i1\nu2,i2\n").unwrap();
+    std::fs::write(
+        dir.path().join("some_bad.jsonl"),
+        "{\"user_id\":\"u3\",\"item_id\":\"i3\"}\n{\"user_id\":\"u4\"}\n",
+    )
+    .unwrap();
+    let out = run("good.csv", "view");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let import: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!((import["status"].as_str(), import["report"]["succeeded"].as_u64()), (Some("done"), Some(2)));
+    let out = run("some_bad.jsonl", "view");
+    assert_eq!(out.status.code(), Some(2), "some rows failed: {}", String::from_utf8_lossy(&out.stdout));
+    let import: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(import["report"]["failed_items"][0]["error"], "Missing required field: item_id");
+    let out = run("good.csv", "teleport");
+    assert_eq!(out.status.code(), Some(1), "the import itself failed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_event"));
+    let (_, stats) = s.get("/v1/projects/shop-1/stats", &k.admin).await;
+    assert_eq!(stats["events"], 3);
+}

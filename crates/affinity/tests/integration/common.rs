@@ -133,6 +133,36 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// Uploads a file to the imports endpoint with the given query and headers; returns (status, body).
+    pub async fn upload(
+        &self,
+        project: &str,
+        key: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/v1/projects/{project}/imports?{query}", self.url))
+            .header("x-api-key", key)
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// GET returning the raw bytes.
+    pub async fn get_bytes(&self, path: &str, key: &str) -> (StatusCode, Vec<u8>) {
+        let resp =
+            self.client.get(format!("{}{}", self.url, path)).header("x-api-key", key).send().await.expect("request");
+        (resp.status(), resp.bytes().await.expect("body").to_vec())
+    }
+
     /// Creates a project and returns its (ingest, admin) keys.
     pub async fn project(&self, id: &str) -> Keys {
         let (status, body) = self.post("/v1/projects", MASTER, json!({"id": id, "name": format!("Shop {id}")})).await;

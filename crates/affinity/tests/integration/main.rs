@@ -8,6 +8,7 @@ mod catalog;
 mod cli;
 mod durability;
 mod feedback;
+mod imports;
 mod projects;
 mod readback;
 mod system;
