@@ -97,33 +97,42 @@ fn spec(types: &[InteractionType], interaction: Option<&InteractionType>) -> Col
 ///
 /// Errors: 400 for an unknown or archived interaction type, a missing mandatory column or an unreadable header;
 /// 500 when the upload cannot be written to disk.
-pub async fn start<S, E>(state: &AppState, project: &str, options: Options, upload: S) -> Result<ImportRecord, ApiError>
+pub async fn start<S, E>(
+    state: &AppState,
+    project: &str,
+    options: Options,
+    mut upload: S,
+) -> Result<ImportRecord, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let types = state.project(project)?.types();
-    let interaction = match options.interaction.as_deref() {
+    let interaction = match options.interaction.as_deref().map(|id| (id, types.iter().find(|t| t.id == id))) {
         None => None,
-        Some(id) => {
-            let t = types.iter().find(|t| t.id == id).ok_or_else(|| {
-                ApiError::field(Code::Problem(ProblemKind::UnknownEvent), "interaction", format!("Unknown event: {id}"))
-            })?;
-            if t.archived {
-                return Err(ApiError::field(
+        Some((_, Some(t))) if !t.archived => Some(t.clone()),
+        Some((id, found)) => {
+            // Read the upload to its end before answering, so the client sees this answer, not a reset connection.
+            while upload.next().await.is_some() {}
+            return Err(match found {
+                None => ApiError::field(
+                    Code::Problem(ProblemKind::UnknownEvent),
+                    "interaction",
+                    format!("Unknown event: {id}"),
+                ),
+                Some(_) => ApiError::field(
                     Code::Problem(ProblemKind::ArchivedEvent),
                     "interaction",
                     format!("Interaction type {id} is archived and accepts no new events"),
-                ));
-            }
-            Some(t.clone())
+                ),
+            });
         }
     };
     let spec = spec(&types, interaction.as_ref());
     let id = format!("imp_{}", crate::auth::random_hex(8));
     let (spool, failures) = files(&state.data_dir, &id);
     tokio::fs::create_dir_all(folder(&state.data_dir)).await.map_err(ApiError::internal)?;
-    let (hash, bytes) = match spool_upload(upload, &spool).await {
+    let (hash, bytes) = match spool_upload(&mut upload, &spool).await {
         Ok(v) => v,
         Err(e) => {
             let _ = tokio::fs::remove_file(&spool).await;
@@ -231,7 +240,7 @@ fn already_imported(previous: &str, previous_id: &str) -> Option<String> {
 }
 
 /// Writes the upload to `path`; returns its SHA-256 and size in bytes.
-async fn spool_upload<S, E>(mut upload: S, path: &Path) -> Result<([u8; 32], u64), ApiError>
+async fn spool_upload<S, E>(upload: &mut S, path: &Path) -> Result<([u8; 32], u64), ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
