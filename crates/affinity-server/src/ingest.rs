@@ -309,7 +309,6 @@ fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Res
     }
     let stored = store.events_by_seq(&seqs)?;
     let deleted = store.delete_events(&seqs)?;
-    let client_ids = stored.iter().filter_map(|l| l.event.client_id.as_deref());
-    view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, client_ids);
+    view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, stored.iter().map(|l| &l.event));
     Ok(deleted)
 }

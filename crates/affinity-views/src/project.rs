@@ -10,18 +10,21 @@ use crate::Interner;
 /// Item id used for events without an item.
 const NO_ITEM: u32 = u32::MAX;
 
-/// One event in a customer's history: 32 bytes. The full event is read from the store by `seq` when needed.
+/// One event in a customer's history: 24 bytes. The full event is read from the store by `seq` when needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub seq: u64,
     /// When it happened, epoch ms UTC.
     pub ts: i64,
-    /// [`Event::fingerprint`].
-    pub fingerprint: u64,
     /// Interned item id, `u32::MAX` when the event has no item.
     pub item: u32,
-    /// Interned interaction type id.
-    pub kind: u32,
+    /// The upper 32 bits of [`Event::fingerprint`] (which covers the interaction type): two different events of
+    /// one customer at the same millisecond collide with probability 2^-32.
+    pub fingerprint: u32,
+}
+
+fn short(fingerprint: u64) -> u32 {
+    (fingerprint >> 32) as u32
 }
 
 impl Entry {
@@ -108,7 +111,7 @@ impl ProjectView {
             self.kind_counts.push(0);
         }
         self.kind_counts[kind as usize] += 1;
-        let entry = Entry { seq, ts: e.ts, fingerprint, item, kind };
+        let entry = Entry { seq, ts: e.ts, fingerprint: short(fingerprint), item };
         let h = &mut self.histories[c as usize];
         if h.is_empty() {
             self.active_customers += 1;
@@ -171,14 +174,16 @@ impl ProjectView {
     pub fn duplicate_in(&self, c: u32, ts: i64, fingerprint: u64) -> Option<u64> {
         let h = self.histories.get(c as usize)?;
         let from = h.partition_point(|x| x.ts < ts);
-        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fingerprint).map(|x| x.seq)
+        let fp = short(fingerprint);
+        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fp).map(|x| x.seq)
     }
 
     /// The seq of a stored event identical to one with this customer, date and fingerprint.
     pub fn duplicate_of(&self, customer: &str, ts: i64, fingerprint: u64) -> Option<u64> {
         let h = &self.histories[self.customers.get(customer)? as usize];
         let from = h.partition_point(|x| x.ts < ts);
-        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fingerprint).map(|x| x.seq)
+        let fp = short(fingerprint);
+        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fp).map(|x| x.seq)
     }
 
     /// The seq of the stored event with this client event id.
@@ -218,15 +223,22 @@ impl ProjectView {
         (page, next)
     }
 
-    /// Removes all of a customer's events (after they were deleted from the store); `client_ids` are the client
-    /// event ids those events carried. Returns how many events were removed.
-    pub fn erase<'a>(&mut self, customer: &str, client_ids: impl IntoIterator<Item = &'a str>) -> usize {
+    /// Removes all of a customer's events after they were deleted from the store; `events` are those events as
+    /// they were stored (for their types and client ids). Returns how many events were removed.
+    pub fn erase<'a>(&mut self, customer: &str, events: impl IntoIterator<Item = &'a Event>) -> usize {
         let Some(c) = self.customers.get(customer) else {
             return 0;
         };
+        for e in events {
+            if let Some(k) = self.kinds.get(&e.event) {
+                self.kind_counts[k as usize] = self.kind_counts[k as usize].saturating_sub(1);
+            }
+            if let Some(id) = &e.client_id {
+                self.client_ids.remove(id.as_str());
+            }
+        }
         let removed = std::mem::take(&mut self.histories[c as usize]);
         for e in &removed {
-            self.kind_counts[e.kind as usize] -= 1;
             if e.item != NO_ITEM {
                 let n = &mut self.item_counts[e.item as usize];
                 *n -= 1;
@@ -234,9 +246,6 @@ impl ProjectView {
                     self.active_items -= 1;
                 }
             }
-        }
-        for id in client_ids {
-            self.client_ids.remove(id);
         }
         if !removed.is_empty() {
             self.active_customers -= 1;
@@ -333,10 +342,11 @@ mod tests {
         v.apply(2, &ev("u", "j", 2, None));
         v.apply(3, &ev("w", "i", 3, None));
         assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 3)], events: 3, customers: 2, items: 2 });
-        assert_eq!(v.erase("u", ["c1"]), 2);
+        let erased = [ev("u", "i", 1, Some("c1")), ev("u", "j", 2, None)];
+        assert_eq!(v.erase("u", &erased), 2);
         assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
         assert_eq!(v.client_id("c1"), None);
-        assert_eq!(v.erase("u", []), 0);
-        assert_eq!(v.erase("nobody", []), 0);
+        assert_eq!(v.erase("u", &[]), 0);
+        assert_eq!(v.erase("nobody", &[]), 0);
     }
 }
