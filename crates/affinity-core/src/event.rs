@@ -92,11 +92,17 @@ fn ser_date<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
 /// Errors, first problem found: `missing_field`, `unknown_field`, `unknown_event`, `archived_event`, `invalid_id`
 /// (customer, item, id), `invalid_date`, `invalid_quantity`, `invalid_price`, `unknown_parameter`,
 /// `invalid_parameter`.
-pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result<Event, Problem> {
-    if let Some(field) = raw.unknown {
+pub fn validate(mut raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result<Event, Problem> {
+    validate_mut(&mut raw, types, now_ms)
+}
+
+/// [`validate`], taking the fields it uses out of `raw`. On error, `raw.customer` and `raw.item` are left as
+/// they were sent (for reports that name the row's customer and item without copying them first).
+pub fn validate_mut(raw: &mut RawEvent, types: &[InteractionType], now_ms: i64) -> Result<Event, Problem> {
+    if let Some(field) = raw.unknown.take() {
         return Err(Problem::new(ProblemKind::UnknownField, field.clone(), format!("Unknown field: {field}")));
     }
-    let event = match non_null(raw.event) {
+    let event = match non_null(raw.event.take()) {
         None => return Err(Problem::missing("event", "event")),
         Some(Value::String(s)) => s,
         Some(_) => {
@@ -113,24 +119,27 @@ pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result
             format!("Interaction type {event} is archived and accepts no new events"),
         ));
     }
-    let customer = match non_null(raw.customer) {
+    match raw.customer.as_ref().filter(|v| !v.is_null()) {
         None => return Err(Problem::missing("customer", "customer")),
-        Some(v) => opaque_id(v, "customer")?,
-    };
-    let item = match non_null(raw.item) {
+        Some(v) => check_id(v, "customer")?,
+    }
+    let has_item = match raw.item.as_ref().filter(|v| !v.is_null()) {
         None if ty.builtin => return Err(Problem::missing("item", "item")),
-        None => None,
-        Some(v) => Some(opaque_id(v, "item")?),
+        None => false,
+        Some(v) => {
+            check_id(v, "item")?;
+            true
+        }
     };
-    let ts = match non_null(raw.date) {
+    let ts = match non_null(raw.date.take()) {
         None => return Err(Problem::missing("date", "date")),
         Some(v) => event_date(&v, now_ms)?,
     };
     let amounts = takes_quantity_and_price(&ty.id);
-    let quantity = amount(raw.quantity, amounts, &event, "quantity", ProblemKind::InvalidQuantity, |q| q > 0.0)?;
-    let price = amount(raw.price, amounts, &event, "price", ProblemKind::InvalidPrice, |p| p >= 0.0)?;
-    let params = params(non_null(raw.params), ty)?;
-    let client_id = match non_null(raw.id) {
+    let quantity = amount(raw.quantity.take(), amounts, &event, "quantity", ProblemKind::InvalidQuantity, |q| q > 0.0)?;
+    let price = amount(raw.price.take(), amounts, &event, "price", ProblemKind::InvalidPrice, |p| p >= 0.0)?;
+    let params = params(non_null(raw.params.take()), ty)?;
+    let client_id = match non_null(raw.id.take()) {
         None => None,
         Some(v) => {
             let id = opaque_id(v, "id")?;
@@ -144,7 +153,29 @@ pub fn validate(raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result
             Some(id)
         }
     };
+    let customer = id_text(raw.customer.take());
+    let item = if has_item { Some(id_text(raw.item.take())) } else { None };
     Ok(Event { event, customer, item, ts, quantity, price, params, client_id })
+}
+
+/// Checks an id given as JSON without copying it: a string or an integer, then [`check_opaque_id`].
+fn check_id(v: &Value, field: &str) -> Result<(), Problem> {
+    match v {
+        Value::String(s) => check_opaque_id(s, field),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(()),
+        _ => {
+            Err(Problem::new(ProblemKind::InvalidId, field, format!("Invalid {field}: must be a string or an integer")))
+        }
+    }
+}
+
+/// The text of an id that passed [`check_id`].
+fn id_text(v: Option<Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
 }
 
 fn non_null(v: Option<Value>) -> Option<Value> {

@@ -216,7 +216,11 @@ fn csv_event(
         if value.is_empty() {
             continue;
         }
-        let value = Value::String(value.to_string());
+        let value = match kind {
+            // Numbers need no string: the validator reads a JSON number the same way as its text.
+            Column::Field(Field::Date | Field::Quantity | Field::Price) => number(value),
+            _ => Value::String(value.to_string()),
+        };
         match kind {
             Column::Field(f) => *slot(&mut raw, *f) = Some(value),
             Column::Parameter(p) => {
@@ -226,6 +230,17 @@ fn csv_event(
         }
     }
     finish(raw, params, default_event, default_date)
+}
+
+/// An integer or finite decimal as a JSON number, anything else as a string.
+fn number(text: &str) -> Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') => Value::from(f),
+        _ => Value::String(text.to_string()),
+    }
 }
 
 fn slot(raw: &mut RawEvent, f: Field) -> &mut Option<Value> {

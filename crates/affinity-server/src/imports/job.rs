@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use affinity_core::event::validate;
+use affinity_core::event::validate_mut;
 use affinity_core::{FailedItem, ImportRecord, ImportStatus, InteractionType, Report, ReportBuilder};
 use affinity_import::{ColumnSpec, FileReader, Format, HeaderError, Original};
 use affinity_store::Store;
@@ -128,19 +128,17 @@ impl Job {
             self.progress.rows.fetch_add(1, Ordering::Relaxed);
             let failure = match row.event {
                 Err(message) => Some((None, None, message, "invalid_row".to_string(), None)),
-                Ok(raw) => {
-                    let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
-                    match validate(raw, &self.types, self.started_ms) {
-                        Ok(event) => {
-                            batch.push(event);
-                            None
-                        }
-                        Err(p) => {
-                            let field = p.field.as_deref().map(|f| columns.column_for(f));
-                            Some((user_id, item_id, columns.message(&p), p.kind.code().to_string(), field))
-                        }
+                Ok(mut raw) => match validate_mut(&mut raw, &self.types, self.started_ms) {
+                    Ok(event) => {
+                        batch.push(event);
+                        None
                     }
-                }
+                    Err(p) => {
+                        let field = p.field.as_deref().map(|f| columns.column_for(f));
+                        let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
+                        Some((user_id, item_id, columns.message(&p), p.kind.code().to_string(), field))
+                    }
+                },
             };
             if let Some((user_id, item_id, error, code, field)) = failure {
                 write_failure(&mut failures, &row.original, width, row.number, &error);

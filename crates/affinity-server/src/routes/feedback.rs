@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use affinity_core::event::validate;
+use affinity_core::event::{validate, validate_mut};
 use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
 use affinity_core::raw::{RawData, RawRow};
 use affinity_core::report::DEFAULT_MAX_FAILURES;
@@ -193,13 +193,13 @@ async fn batch(
                 continue;
             }
         };
-        let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
-        match validate(raw, types, now) {
+        let mut raw = raw;
+        match validate_mut(&mut raw, types, now) {
             Ok(e) => {
                 events.push(e);
                 results.push(Ok(()));
             }
-            Err(p) => results.push(Err(failed(p, user_id, item_id))),
+            Err(p) => results.push(Err(failed(p, shown(&raw.customer), shown(&raw.item)))),
         }
     }
     let outcomes = if events.is_empty() {
