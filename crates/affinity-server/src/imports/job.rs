@@ -6,14 +6,16 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use affinity_core::event::validate_mut;
+use affinity_core::raw::RawEvent;
 use affinity_core::{FailedItem, ImportRecord, ImportStatus, InteractionType, Report, ReportBuilder};
 use affinity_import::{ColumnSpec, FileReader, Format, HeaderError, Original};
 use affinity_store::Store;
+use csv::ByteRecord;
 use serde_json::Value;
 
 use crate::ingest::{DryRunSeen, Ingest, Outcome, Submitted};
@@ -95,12 +97,14 @@ impl Job {
         let default_event = self.record.interaction.clone();
         let opened =
             FileReader::open(Box::new(counting), self.format, &self.spec, default_event.as_deref(), self.started_ms);
-        let mut reader = match opened {
+        let reader = match opened {
             Ok(r) => r,
             Err(HeaderError::Empty) => return Ok(ReportBuilder::new(self.max_failures).finish()),
             Err(e) => return Err(fail(None, e.to_string())),
         };
         let columns = reader.columns().clone();
+        let mut ignored_columns = Vec::new();
+        let mut read_failure = None;
         // Flexible: a row with too many fields keeps them all; short rows are padded so that `row_number` and
         // `error` stay in their columns.
         let mut failures = csv::WriterBuilder::new()
@@ -115,49 +119,66 @@ impl Job {
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut seen = DryRunSeen::default();
         let mut saved = Instant::now();
-        let mut read_error = None;
         let project: Arc<str> = self.record.project.as_str().into();
-        while let Some(row) = reader.next_row() {
-            let row = match row {
-                Ok(r) => r,
-                Err(e) => {
-                    read_error = Some(format!("The file could not be read past row {}: {e}", reader.rows()));
-                    break;
-                }
-            };
-            self.progress.rows.fetch_add(1, Ordering::Relaxed);
-            let failure = match row.event {
-                Err(message) => Some((None, None, message, "invalid_row".to_string(), None)),
-                Ok(mut raw) => match validate_mut(&mut raw, &self.types, self.started_ms) {
-                    Ok(event) => {
-                        batch.push(event);
-                        None
+        // Reading (CSV parsing, building raw events) runs on its own thread, validation and storing on this one.
+        let (chunks_tx, chunks) = mpsc::sync_channel::<Vec<Buffered>>(4);
+        let (recycle, recycled) = mpsc::channel::<Vec<Buffered>>();
+        let progress = self.progress.clone();
+        let outcome = std::thread::scope(|scope| -> Result<(), Box<Failed>> {
+            let read = scope.spawn(move || read_rows(reader, chunks_tx, recycled, &progress));
+            for mut chunk in chunks.iter() {
+                for row in chunk.iter_mut() {
+                    let event = std::mem::replace(&mut row.event, Err(String::new()));
+                    let failure = match event {
+                        Err(message) => Some((None, None, message, "invalid_row".to_string(), None)),
+                        Ok(mut raw) => match validate_mut(&mut raw, &self.types, self.started_ms) {
+                            Ok(event) => {
+                                batch.push(event);
+                                None
+                            }
+                            Err(p) => {
+                                let field = p.field.as_deref().map(|f| columns.column_for(f));
+                                let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
+                                Some((user_id, item_id, columns.message(&p), p.kind.code().to_string(), field))
+                            }
+                        },
+                    };
+                    if let Some((user_id, item_id, error, code, field)) = failure {
+                        write_failure(&mut failures, &row.original, width, row.number, &error);
+                        self.progress.failed.fetch_add(1, Ordering::Relaxed);
+                        let row_number = row.number;
+                        report.failed(|timestamp| FailedItem {
+                            row_number,
+                            user_id,
+                            item_id,
+                            error,
+                            timestamp,
+                            code,
+                            field,
+                        });
                     }
-                    Err(p) => {
-                        let field = p.field.as_deref().map(|f| columns.column_for(f));
-                        let (user_id, item_id) = (shown(&raw.customer), shown(&raw.item));
-                        Some((user_id, item_id, columns.message(&p), p.kind.code().to_string(), field))
+                    if batch.len() == BATCH {
+                        let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        pending.push_back(self.send(&project, events, &mut seen).map_err(|e| fail(None, e))?);
+                        while pending.len() > IN_FLIGHT {
+                            self.settle(pending.pop_front(), &mut report).map_err(|e| fail(None, e))?;
+                        }
+                        if saved.elapsed() >= SAVE_EVERY {
+                            self.save(&report);
+                            saved = Instant::now();
+                        }
                     }
-                },
-            };
-            if let Some((user_id, item_id, error, code, field)) = failure {
-                write_failure(&mut failures, &row.original, width, row.number, &error);
-                self.progress.failed.fetch_add(1, Ordering::Relaxed);
-                let row_number = row.number;
-                report.failed(|timestamp| FailedItem { row_number, user_id, item_id, error, timestamp, code, field });
-            }
-            if batch.len() == BATCH {
-                let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                pending.push_back(self.send(&project, events, &mut seen).map_err(|e| fail(None, e))?);
-                while pending.len() > IN_FLIGHT {
-                    self.settle(pending.pop_front(), &mut report).map_err(|e| fail(None, e))?;
                 }
-                if saved.elapsed() >= SAVE_EVERY {
-                    self.save(&report);
-                    saved = Instant::now();
-                }
+                let _ = recycle.send(chunk);
             }
-        }
+            let (ignored, read_error) = read.join().unwrap_or_else(|_| (Vec::new(), Some("the reader stopped".into())));
+            ignored_columns = ignored;
+            if let Some(e) = read_error {
+                read_failure = Some(e);
+            }
+            Ok(())
+        });
+        outcome?;
         if !batch.is_empty() {
             pending.push_back(self.send(&project, batch, &mut seen).map_err(|e| fail(None, e))?);
         }
@@ -166,8 +187,8 @@ impl Job {
         }
         let _ = failures.flush();
         let mut report = report.finish();
-        report.ignored_columns = Some(reader.ignored_columns());
-        match read_error {
+        report.ignored_columns = Some(ignored_columns);
+        match read_failure {
             None => Ok(report),
             Some(e) => Err(fail(Some(report), e)),
         }
@@ -232,14 +253,92 @@ fn shown(v: &Option<Value>) -> Option<String> {
     }
 }
 
-fn write_failure(w: &mut csv::Writer<File>, original: &Original, width: usize, row_number: u64, error: &str) {
+/// Rows handed from the reader thread to the validating one.
+const CHUNK: usize = 4096;
+
+/// A row read, owned: its number, its raw event (or why it cannot be read), and its original text.
+struct Buffered {
+    number: u64,
+    event: Result<RawEvent, String>,
+    original: Owned,
+}
+
+/// The original text of a row, in buffers reused from chunk to chunk.
+enum Owned {
+    Fields(ByteRecord),
+    Line(Vec<u8>),
+}
+
+impl Owned {
+    fn set(&mut self, from: &Original) {
+        match (self, from) {
+            (Owned::Fields(mine), Original::Fields(theirs)) => mine.clone_from(theirs),
+            (Owned::Line(mine), Original::Line(theirs)) => {
+                mine.clear();
+                mine.extend_from_slice(theirs);
+            }
+            (me, Original::Fields(theirs)) => *me = Owned::Fields((*theirs).clone()),
+            (me, Original::Line(theirs)) => *me = Owned::Line(theirs.to_vec()),
+        }
+    }
+}
+
+/// The reader thread: reads every row into chunks, overwriting the rows of chunks sent back so that their
+/// buffers are reused; returns the ignored columns and, if the file could not be read to its end, why.
+fn read_rows(
+    mut reader: FileReader,
+    chunks: mpsc::SyncSender<Vec<Buffered>>,
+    recycled: mpsc::Receiver<Vec<Buffered>>,
+    progress: &Progress,
+) -> (Vec<String>, Option<String>) {
+    let mut chunk: Vec<Buffered> = Vec::with_capacity(CHUNK);
+    let mut filled = 0;
+    let mut error = None;
+    while let Some(row) = reader.next_row() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                error = Some(format!("The file could not be read past row {}: {e}", reader.rows()));
+                break;
+            }
+        };
+        progress.rows.fetch_add(1, Ordering::Relaxed);
+        match chunk.get_mut(filled) {
+            Some(slot) => {
+                slot.number = row.number;
+                slot.event = row.event;
+                slot.original.set(&row.original);
+            }
+            None => {
+                let mut original = Owned::Line(Vec::new());
+                original.set(&row.original);
+                chunk.push(Buffered { number: row.number, event: row.event, original });
+            }
+        }
+        filled += 1;
+        if filled == CHUNK {
+            let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            if chunks.send(std::mem::replace(&mut chunk, next)).is_err() {
+                break;
+            }
+            filled = 0;
+        }
+    }
+    chunk.truncate(filled);
+    if !chunk.is_empty() {
+        let _ = chunks.send(chunk);
+    }
+    (reader.ignored_columns(), error)
+}
+
+fn write_failure(w: &mut csv::Writer<File>, original: &Owned, width: usize, row_number: u64, error: &str) {
     let number = row_number.to_string();
     let result = match original {
-        Original::Fields(record) => {
+        Owned::Fields(record) => {
             let padding = std::iter::repeat_n(&b""[..], width.saturating_sub(record.len()));
             w.write_record(record.iter().chain(padding).chain([number.as_bytes(), error.as_bytes()]))
         }
-        Original::Line(line) => w.write_record([*line, number.as_bytes(), error.as_bytes()]),
+        Owned::Line(line) => w.write_record([&line[..], number.as_bytes(), error.as_bytes()]),
     };
     if let Err(e) = result {
         tracing::warn!(error = %e, "writing a failed row to the failures file failed");
