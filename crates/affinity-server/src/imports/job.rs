@@ -74,6 +74,7 @@ enum Pending {
 impl Job {
     /// Runs the import to its end and returns the final record (also saved to the store).
     pub fn run(mut self) -> ImportRecord {
+        let started = Instant::now();
         let (report, error) = match self.process() {
             Ok(report) => (Some(report), None),
             Err(f) => (f.0, Some(f.1)),
@@ -88,6 +89,8 @@ impl Job {
         if let Err(e) = self.store.update_import(&self.record) {
             tracing::error!(import = %self.record.id, error = %e, "saving the finished import failed");
         }
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(import = %self.record.id, rows = self.record.rows, ms, status = self.record.status.as_str(), "import finished");
         self.record
     }
 

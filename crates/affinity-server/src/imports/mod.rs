@@ -132,6 +132,7 @@ where
     let id = format!("imp_{}", crate::auth::random_hex(8));
     let (spool, failures) = files(&state.data_dir, &id);
     tokio::fs::create_dir_all(folder(&state.data_dir)).await.map_err(ApiError::internal)?;
+    let spool_started = std::time::Instant::now();
     let (hash, bytes) = match spool_upload(&mut upload, &spool).await {
         Ok(v) => v,
         Err(e) => {
@@ -139,6 +140,7 @@ where
             return Err(e);
         }
     };
+    tracing::info!(import = %id, bytes, ms = spool_started.elapsed().as_millis() as u64, "upload received");
     if let Err(e) = check_header(&spool, options.format, &spec).await {
         let _ = tokio::fs::remove_file(&spool).await;
         return Err(e);
