@@ -97,7 +97,9 @@ impl Columns {
             let field = Field::parse(name).filter(|f| !kinds.contains(&Column::Field(*f)));
             let kind = match field {
                 Some(f) => Column::Field(f),
-                None if spec.parameters.contains(name.trim()) => Column::Parameter(name.trim().to_string()),
+                None if spec.parameters.contains(&name.trim().to_ascii_lowercase()) => {
+                    Column::Parameter(name.trim().to_ascii_lowercase())
+                }
                 None => {
                     ignored.push(name.clone());
                     Column::Ignored

@@ -16,6 +16,7 @@
 //! Claiming and queueing happen with no `.await` between them, so a request dropped by its client never leaves a
 //! claim behind or an event unapplied. Erasures pass through both threads in order with appends.
 
+use std::hash::BuildHasher;
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
 
@@ -76,9 +77,11 @@ pub struct Ingest {
 
 /// Events of a dry run so far, for duplicate checks within the file.
 #[derive(Default)]
+///
+/// Keeps 64-bit hashes, not the events: 8 bytes a row (a false duplicate needs a 64-bit collision).
 pub struct DryRunSeen {
-    ids: std::collections::HashSet<String>,
-    events: std::collections::HashSet<(String, i64, u64)>,
+    ids: std::collections::HashSet<u64>,
+    events: std::collections::HashSet<u64>,
 }
 
 /// A batch queued by [`Ingest::submit`].
@@ -158,12 +161,13 @@ impl Ingest {
             .iter()
             .map(|e| {
                 let fp = e.fingerprint();
-                let key = (e.customer.clone(), e.ts, fp);
-                let duplicate = v.is_stored(e, fp)
-                    || e.client_id.as_ref().is_some_and(|id| seen.ids.contains(id))
-                    || seen.events.contains(&key);
+                let hasher = foldhash::fast::FixedState::with_seed(7);
+                let key = hasher.hash_one((&e.customer, fp));
+                let id = e.client_id.as_ref().map(|id| hasher.hash_one(id));
+                let duplicate =
+                    v.is_stored(e, fp) || id.is_some_and(|id| seen.ids.contains(&id)) || seen.events.contains(&key);
                 if !duplicate {
-                    seen.ids.extend(e.client_id.clone());
+                    seen.ids.extend(id);
                     seen.events.insert(key);
                 }
                 duplicate

@@ -78,13 +78,13 @@ pub trait Store: Send + Sync + 'static {
     fn import(&self, project: &str, id: &str) -> Result<Option<ImportRecord>>;
     /// A project's imports, newest first.
     fn imports(&self, project: &str) -> Result<Vec<ImportRecord>>;
-    /// The newest finished, stored (not dry-run) import of this content for this interaction type.
-    fn import_by_content(
+    /// Every import of this content for this interaction type (any status, dry runs too), oldest first.
+    fn imports_by_content(
         &self,
         project: &str,
         interaction: Option<&str>,
         hash: &[u8; 32],
-    ) -> Result<Option<ImportRecord>>;
+    ) -> Result<Vec<ImportRecord>>;
     /// Marks every running import `interrupted` (at start-up: they died with the previous process); returns them.
     fn interrupt_running_imports(&self, at: i64) -> Result<Vec<ImportRecord>>;
 }

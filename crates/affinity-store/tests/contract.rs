@@ -110,15 +110,15 @@ fn imports(s: &dyn Store) {
     assert!(matches!(s.insert_import(&first), Err(StoreError::Conflict(_))));
     let second = ImportRecord { id: "imp_2".into(), created_at: 20, interaction: None, ..first.clone() };
     s.insert_import(&second).unwrap();
-    assert_eq!(s.import_by_content("a", Some("purchase"), &[7; 32]).unwrap(), None, "still running");
+    assert_eq!(s.imports_by_content("a", Some("purchase"), &[7; 32]).unwrap(), vec![first.clone()], "any status");
     first.status = ImportStatus::Done;
     first.rows = 5;
     first.report = Some("{}".into());
     first.finished_at = Some(11);
     s.update_import(&first).unwrap();
     assert_eq!(s.import("a", "imp_1").unwrap(), Some(first.clone()));
-    assert_eq!(s.import_by_content("a", Some("purchase"), &[7; 32]).unwrap(), Some(first.clone()));
-    assert_eq!(s.import_by_content("a", None, &[7; 32]).unwrap(), None, "another interaction type");
+    assert_eq!(s.imports_by_content("a", Some("purchase"), &[7; 32]).unwrap(), vec![first.clone()]);
+    assert_eq!(s.imports_by_content("a", None, &[7; 32]).unwrap(), vec![second.clone()], "by interaction type");
     assert_eq!(s.imports("a").unwrap().iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["imp_2", "imp_1"]);
     let interrupted = s.interrupt_running_imports(30).unwrap();
     assert_eq!(interrupted.len(), 1);

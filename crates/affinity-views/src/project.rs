@@ -18,8 +18,9 @@ pub struct Entry {
     pub ts: i64,
     /// Interned item id, `u32::MAX` when the event has no item.
     pub item: u32,
-    /// The upper 32 bits of [`Event::fingerprint`] (which covers the interaction type): two different events of
-    /// one customer at the same millisecond collide with probability 2^-32.
+    /// The upper 32 bits of [`Event::fingerprint`] (which covers the interaction type, quantity, price and
+    /// parameters). Duplicates must also match customer, date and item, so two different events collide only
+    /// when they share all three, with probability 2^-32.
     pub fingerprint: u32,
 }
 
@@ -138,7 +139,7 @@ impl ProjectView {
         let id_taken =
             e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id) || self.claimed_ids.contains(id));
         if id_taken
-            || self.duplicate_in(c, e.ts, fingerprint).is_some()
+            || self.duplicate_in(c, e, fingerprint).is_some()
             || self.claimed_events.contains(&(c, e.ts, fingerprint))
         {
             return None;
@@ -153,7 +154,7 @@ impl ProjectView {
     /// Whether an event with `e`'s client id, or one identical to `e`, is stored (applied).
     pub fn is_stored(&self, e: &Event, fingerprint: u64) -> bool {
         e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id))
-            || self.duplicate_of(&e.customer, e.ts, fingerprint).is_some()
+            || self.duplicate_of(e, fingerprint).is_some()
     }
 
     /// Ends the claim on an event that was not stored.
@@ -170,20 +171,23 @@ impl ProjectView {
         self.apply_to(c, seq, e, fingerprint);
     }
 
-    /// The seq of a stored event of customer slot `c` with this date and fingerprint.
-    pub fn duplicate_in(&self, c: u32, ts: i64, fingerprint: u64) -> Option<u64> {
+    /// The seq of a stored event of customer slot `c` identical to `e` (same date, same item, same
+    /// fingerprint).
+    pub fn duplicate_in(&self, c: u32, e: &Event, fingerprint: u64) -> Option<u64> {
+        let item = match &e.item {
+            None => NO_ITEM,
+            // An item never seen cannot be in a stored event.
+            Some(i) => self.items.get(i)?,
+        };
         let h = self.histories.get(c as usize)?;
-        let from = h.partition_point(|x| x.ts < ts);
+        let from = h.partition_point(|x| x.ts < e.ts);
         let fp = short(fingerprint);
-        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fp).map(|x| x.seq)
+        h[from..].iter().take_while(|x| x.ts == e.ts).find(|x| x.item == item && x.fingerprint == fp).map(|x| x.seq)
     }
 
-    /// The seq of a stored event identical to one with this customer, date and fingerprint.
-    pub fn duplicate_of(&self, customer: &str, ts: i64, fingerprint: u64) -> Option<u64> {
-        let h = &self.histories[self.customers.get(customer)? as usize];
-        let from = h.partition_point(|x| x.ts < ts);
-        let fp = short(fingerprint);
-        h[from..].iter().take_while(|x| x.ts == ts).find(|x| x.fingerprint == fp).map(|x| x.seq)
+    /// The seq of a stored event identical to `e` (of the same customer).
+    pub fn duplicate_of(&self, e: &Event, fingerprint: u64) -> Option<u64> {
+        self.duplicate_in(self.customers.get(&e.customer)?, e, fingerprint)
     }
 
     /// The seq of the stored event with this client event id.
@@ -307,10 +311,12 @@ mod tests {
         let mut v = ProjectView::default();
         let e = ev("u", "i", 10, Some("c1"));
         v.apply(7, &e);
-        assert_eq!(v.duplicate_of("u", 10, e.fingerprint()), Some(7));
-        assert_eq!(v.duplicate_of("u", 11, e.fingerprint()), None);
-        assert_eq!(v.duplicate_of("other", 10, e.fingerprint()), None);
-        assert_eq!(v.duplicate_of("u", 10, ev("u", "j", 10, None).fingerprint()), None);
+        assert_eq!(v.duplicate_of(&e, e.fingerprint()), Some(7));
+        assert_eq!(v.duplicate_of(&ev("u", "i", 11, None), e.fingerprint()), None, "another time");
+        assert_eq!(v.duplicate_of(&ev("other", "i", 10, None), e.fingerprint()), None, "another customer");
+        let j = ev("u", "j", 10, None);
+        assert_eq!(v.duplicate_of(&j, j.fingerprint()), None, "another item");
+        assert_eq!(v.duplicate_of(&j, e.fingerprint()), None, "another item, even if fingerprints collided");
         assert_eq!(v.client_id("c1"), Some(7));
     }
 
@@ -332,7 +338,7 @@ mod tests {
         v.apply_claimed(ca, 1, &a, fa);
         assert_eq!(v.claim(&a, fa), None, "stored now");
         assert!(v.is_stored(&a, fa));
-        assert_eq!(v.duplicate_of("u", 10, fa), Some(1));
+        assert_eq!(v.duplicate_of(&a, fa), Some(1));
     }
 
     #[test]

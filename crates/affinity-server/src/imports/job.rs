@@ -47,7 +47,8 @@ pub struct Job {
     pub format: Format,
     pub spec: ColumnSpec,
     pub types: Arc<Vec<InteractionType>>,
-    pub started_ms: i64,
+    /// The date given to rows without a timestamp (epoch ms): the first upload of these bytes.
+    pub default_date_ms: i64,
     pub max_failures: usize,
     pub progress: Arc<Progress>,
 }
@@ -98,14 +99,20 @@ impl Job {
         let file = File::open(&self.spool).map_err(|e| fail(None, format!("reading the upload: {e}")))?;
         let counting = Counting { inner: file, count: self.progress.clone() };
         let default_event = self.record.interaction.clone();
-        let opened =
-            FileReader::open(Box::new(counting), self.format, &self.spec, default_event.as_deref(), self.started_ms);
+        let opened = FileReader::open(
+            Box::new(counting),
+            self.format,
+            &self.spec,
+            default_event.as_deref(),
+            self.default_date_ms,
+        );
         let reader = match opened {
             Ok(r) => r,
             Err(HeaderError::Empty) => return Ok(ReportBuilder::new(self.max_failures).finish()),
             Err(e) => return Err(fail(None, e.to_string())),
         };
         let columns = reader.columns().clone();
+        let now = affinity_core::date::now_ms();
         let mut ignored_columns = Vec::new();
         let mut read_failure = None;
         // Flexible: a row with too many fields keeps them all; short rows are padded so that `row_number` and
@@ -129,12 +136,14 @@ impl Job {
         let progress = self.progress.clone();
         let outcome = std::thread::scope(|scope| -> Result<(), Box<Failed>> {
             let read = scope.spawn(move || read_rows(reader, chunks_tx, recycled, &progress));
+            // Owned here, so that leaving early drops it and the reader thread, blocked on a full channel, ends.
+            let chunks = chunks;
             for mut chunk in chunks.iter() {
                 for row in chunk.iter_mut() {
                     let event = std::mem::replace(&mut row.event, Err(String::new()));
                     let failure = match event {
                         Err(message) => Some((None, None, message, "invalid_row".to_string(), None)),
-                        Ok(mut raw) => match validate_mut(&mut raw, &self.types, self.started_ms) {
+                        Ok(mut raw) => match validate_mut(&mut raw, &self.types, now) {
                             Ok(event) => {
                                 batch.push(event);
                                 None
@@ -147,7 +156,8 @@ impl Job {
                         },
                     };
                     if let Some((user_id, item_id, error, code, field)) = failure {
-                        write_failure(&mut failures, &row.original, width, row.number, &error);
+                        write_failure(&mut failures, &row.original, width, row.number, &error)
+                            .map_err(|e| fail(Some(report.counts()), e))?;
                         self.progress.failed.fetch_add(1, Ordering::Relaxed);
                         let row_number = row.number;
                         report.failed(|timestamp| FailedItem {
@@ -162,9 +172,12 @@ impl Job {
                     }
                     if batch.len() == BATCH {
                         let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        pending.push_back(self.send(&project, events, &mut seen).map_err(|e| fail(None, e))?);
+                        pending.push_back(
+                            self.send(&project, events, &mut seen).map_err(|e| fail(Some(report.counts()), e))?,
+                        );
                         while pending.len() > IN_FLIGHT {
-                            self.settle(pending.pop_front(), &mut report).map_err(|e| fail(None, e))?;
+                            self.settle(pending.pop_front(), &mut report)
+                                .map_err(|e| fail(Some(report.counts()), e))?;
                         }
                         if saved.elapsed() >= SAVE_EVERY {
                             self.save(&report);
@@ -183,12 +196,12 @@ impl Job {
         });
         outcome?;
         if !batch.is_empty() {
-            pending.push_back(self.send(&project, batch, &mut seen).map_err(|e| fail(None, e))?);
+            pending.push_back(self.send(&project, batch, &mut seen).map_err(|e| fail(Some(report.counts()), e))?);
         }
         while !pending.is_empty() {
-            self.settle(pending.pop_front(), &mut report).map_err(|e| fail(None, e))?;
+            self.settle(pending.pop_front(), &mut report).map_err(|e| fail(Some(report.counts()), e))?;
         }
-        let _ = failures.flush();
+        failures.flush().map_err(|e| fail(Some(report.counts()), format!("writing the failures file: {e}")))?;
         let mut report = report.finish();
         report.ignored_columns = Some(ignored_columns);
         match read_failure {
@@ -334,7 +347,14 @@ fn read_rows(
     (reader.ignored_columns(), error)
 }
 
-fn write_failure(w: &mut csv::Writer<File>, original: &Owned, width: usize, row_number: u64, error: &str) {
+/// Writes a failed row; an error here fails the import (a failed row must never be lost).
+fn write_failure(
+    w: &mut csv::Writer<File>,
+    original: &Owned,
+    width: usize,
+    row_number: u64,
+    error: &str,
+) -> Result<(), String> {
     let number = row_number.to_string();
     let result = match original {
         Owned::Fields(record) => {
@@ -343,7 +363,5 @@ fn write_failure(w: &mut csv::Writer<File>, original: &Owned, width: usize, row_
         }
         Owned::Line(line) => w.write_record([&line[..], number.as_bytes(), error.as_bytes()]),
     };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "writing a failed row to the failures file failed");
-    }
+    result.map_err(|e| format!("writing the failures file: {e}"))
 }

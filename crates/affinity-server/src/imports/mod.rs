@@ -146,6 +146,11 @@ where
         return Err(e);
     }
     let now = affinity_core::date::now_ms();
+    let (p, i) = (project.to_string(), options.interaction.clone());
+    let earlier = state.blocking(move |s| s.imports_by_content(&p, i.as_deref(), &hash)).await?;
+    // Rows without a timestamp get the time of the first upload of these bytes, so that uploading the same file
+    // again (after an interruption, with force=true) yields identical events, skipped as duplicates.
+    let started_ms = earlier.first().map_or(now, |first| first.created_at);
     let mut record = ImportRecord {
         id: id.clone(),
         project: project.to_string(),
@@ -160,19 +165,20 @@ where
         created_at: now,
         finished_at: None,
     };
-    if !options.force && !options.dry_run {
-        let (p, i) = (project.to_string(), options.interaction.clone());
-        if let Some(previous) = state.blocking(move |s| s.import_by_content(&p, i.as_deref(), &hash)).await? {
-            let _ = tokio::fs::remove_file(&spool).await;
-            let _ = tokio::fs::copy(failures_file(&state.data_dir, &previous.id), &failures).await;
-            record.status = ImportStatus::Done;
-            record.rows = previous.rows;
-            record.report = previous.report.as_deref().and_then(|r| already_imported(r, &previous.id));
-            record.finished_at = Some(now);
-            let r = record.clone();
-            state.blocking(move |s| s.insert_import(&r)).await?;
-            return Ok(record);
-        }
+    let previous = earlier.iter().rev().find(|r| r.status == ImportStatus::Done && !r.dry_run);
+    if !options.force
+        && !options.dry_run
+        && let Some(previous) = previous
+    {
+        let _ = tokio::fs::remove_file(&spool).await;
+        let _ = tokio::fs::copy(failures_file(&state.data_dir, &previous.id), &failures).await;
+        record.status = ImportStatus::Done;
+        record.rows = previous.rows;
+        record.report = previous.report.as_deref().and_then(|r| already_imported(r, &previous.id));
+        record.finished_at = Some(now);
+        let r = record.clone();
+        state.blocking(move |s| s.insert_import(&r)).await?;
+        return Ok(record);
     }
     let r = record.clone();
     state.blocking(move |s| s.insert_import(&r)).await?;
@@ -193,41 +199,32 @@ where
         format: options.format,
         spec,
         types,
-        started_ms: now,
+        default_date_ms: started_ms,
         max_failures: options.max_failures,
         progress,
     };
     let imports = state.imports.clone();
+    let store = state.store.clone();
+    let mut failed = record.clone();
     tokio::spawn(async move {
         let id = job.record.id.clone();
         let finished = match tokio::task::spawn_blocking(move || job.run()).await {
-            Ok(r) => Some(r),
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(import = %id, error = %e, "import job panicked");
-                None
+                failed.status = ImportStatus::Failed;
+                failed.error = Some("the import stopped on an internal error".into());
+                failed.finished_at = Some(affinity_core::date::now_ms());
+                if let Err(e) = store.update_import(&failed) {
+                    tracing::error!(import = %id, error = %e, "saving the failed import failed");
+                }
+                failed
             }
         };
-        let _ = done_tx.send(finished.or(Some(record_failed(&id))));
+        let _ = done_tx.send(Some(finished));
         imports.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     });
     Ok(record)
-}
-
-fn record_failed(id: &str) -> ImportRecord {
-    ImportRecord {
-        id: id.to_string(),
-        project: String::new(),
-        interaction: None,
-        status: ImportStatus::Failed,
-        dry_run: false,
-        content_hash: None,
-        bytes: 0,
-        rows: 0,
-        report: None,
-        error: Some("the import stopped on an internal error".into()),
-        created_at: 0,
-        finished_at: None,
-    }
 }
 
 /// The report of a byte-identical re-upload: every valid row skipped, the same failures.

@@ -19,6 +19,9 @@ use crate::error::{ApiError, Code};
 use crate::imports::{self, DEFAULT_MAX_FAILURES, Options};
 use crate::state::AppState;
 
+/// The most failed rows a report may list (`max_failures`); all of them are in the failures CSV anyway.
+const MAX_FAILURES_LIMIT: usize = 10_000;
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ImportQuery {
     /// Interaction type of every row; may be omitted when the file has an `event` column.
@@ -149,8 +152,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let max_failures = match q.max_failures.as_deref().map(str::trim) {
         None | Some("") => DEFAULT_MAX_FAILURES,
-        Some(m) => m.parse().map_err(|_| {
-            ApiError::field(Code::Problem(ProblemKind::InvalidField), "max_failures", "max_failures must be a number")
+        Some(m) => m.parse::<usize>().ok().filter(|m| *m <= MAX_FAILURES_LIMIT).ok_or_else(|| {
+            let message = format!("max_failures must be a number from 0 to {MAX_FAILURES_LIMIT}");
+            ApiError::field(Code::Problem(ProblemKind::InvalidField), "max_failures", message)
         })?,
     };
     let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
@@ -181,8 +185,8 @@ pub async fn create(
     if wait && record.status == ImportStatus::Running {
         let finished = state.imports.wait(&record.id).await;
         let record = match finished {
-            Some(r) if !r.project.is_empty() => r,
-            _ => state
+            Some(r) => r,
+            None => state
                 .blocking(move |s| s.import(&project, &record.id))
                 .await?
                 .ok_or_else(|| ApiError::internal("import vanished"))?,

@@ -117,12 +117,12 @@ pub(super) fn by_content(
     project: &str,
     interaction: Option<&str>,
     hash: &[u8; 32],
-) -> Result<Option<ImportRecord>> {
+) -> Result<Vec<ImportRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM imports WHERE project = ?1 AND content_hash = ?2 AND interaction IS ?3
-         AND status = 'done' AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1"
+         ORDER BY created_at, rowid"
     );
-    Ok(query(s, &sql, params![project, &hash[..], interaction])?.into_iter().next())
+    query(s, &sql, params![project, &hash[..], interaction])
 }
 
 pub(super) fn interrupt_running(s: &SqliteStore, at: i64) -> Result<Vec<ImportRecord>> {

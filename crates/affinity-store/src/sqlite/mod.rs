@@ -162,12 +162,12 @@ impl crate::Store for SqliteStore {
     fn imports(&self, project: &str) -> Result<Vec<affinity_core::ImportRecord>> {
         imports::list(self, project)
     }
-    fn import_by_content(
+    fn imports_by_content(
         &self,
         project: &str,
         interaction: Option<&str>,
         hash: &[u8; 32],
-    ) -> Result<Option<affinity_core::ImportRecord>> {
+    ) -> Result<Vec<affinity_core::ImportRecord>> {
         imports::by_content(self, project, interaction, hash)
     }
     fn interrupt_running_imports(&self, at: i64) -> Result<Vec<affinity_core::ImportRecord>> {

@@ -69,7 +69,7 @@ async fn every_error_kind_row_by_row() {
         failures(&done),
         vec![
             (2, "Missing required field: item_id".to_string()),
-            (3, "Invalid price: -5".to_string()),
+            (3, "Invalid purchase amount: -5".to_string()),
             (4, "Timestamp format invalid".to_string()),
             (5, "Invalid quantity: 0".to_string()),
             (6, "Row has 3 fields, header has 5".to_string()),
@@ -91,7 +91,10 @@ async fn every_error_kind_row_by_row() {
     assert_eq!(header, ["user_id", "item_id", "timestamp", "quantity", "price", "row_number", "error"]);
     let rows: Vec<csv::ByteRecord> = reader.byte_records().map(|r| r.expect("record")).collect();
     assert_eq!(rows.len(), 7);
-    assert_eq!(rows[1], csv::ByteRecord::from(vec!["u3", "i3", "2025-08-22", "1", "-5", "3", "Invalid price: -5"]));
+    assert_eq!(
+        rows[1],
+        csv::ByteRecord::from(vec!["u3", "i3", "2025-08-22", "1", "-5", "3", "Invalid purchase amount: -5"])
+    );
     assert_eq!(&rows[5][1], b"\xff\xfe", "the original bytes, even invalid UTF-8");
 
     // Imported events read back like any other.
