@@ -46,6 +46,8 @@ type AppendReply = oneshot::Sender<AppendResult>;
 struct Claimed {
     view: Arc<RwLock<ProjectView>>,
     project: Arc<str>,
+    /// The import storing these events, if any.
+    import: Option<Arc<str>>,
     events: Vec<Event>,
     fingerprints: Vec<u64>,
     /// Per event: its customer slot when claimed, `None` for a duplicate.
@@ -128,19 +130,24 @@ impl Ingest {
 
     /// Stores `events` of `project` durably; one outcome per event, in order.
     pub async fn append(&self, project: Arc<str>, events: Vec<Event>) -> Result<Vec<Outcome>, IngestError> {
-        self.submit(project, events)?.wait().await
+        self.submit(project, None, events)?.wait().await
     }
 
     /// Claims `events` and queues them for writing without waiting; the answer comes through the returned
     /// [`Submitted`]. Lets a caller keep several batches in flight (file imports).
-    pub fn submit(&self, project: Arc<str>, events: Vec<Event>) -> Result<Submitted, IngestError> {
+    pub fn submit(
+        &self,
+        project: Arc<str>,
+        import: Option<Arc<str>>,
+        events: Vec<Event>,
+    ) -> Result<Submitted, IngestError> {
         let fingerprints: Vec<u64> = events.iter().map(Event::fingerprint).collect();
         let view = self.views.project(&project);
         let (reply, rx) = oneshot::channel();
         // Claim and queue under one lock: requests reach the writer in the order they claimed.
         let mut v = view.write().unwrap_or_else(|e| e.into_inner());
         let claims = events.iter().zip(&fingerprints).map(|(e, &fp)| v.claim(e, fp)).collect();
-        let job = Job::Append(Claimed { view: view.clone(), project, events, fingerprints, claims, reply });
+        let job = Job::Append(Claimed { view: view.clone(), project, import, events, fingerprints, claims, reply });
         if let Err(mpsc::SendError(Job::Append(c))) = self.tx.send(job) {
             for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
                 if let Some(slot) = claim {
@@ -221,10 +228,15 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                         Err(_) => break,
                     }
                 }
-                let rows: Vec<(&str, &Event)> = group
+                let rows: Vec<(&str, Option<&str>, &Event)> = group
                     .iter()
                     .flat_map(|c| {
-                        c.events.iter().zip(&c.claims).filter(|(_, k)| k.is_some()).map(|(e, _)| (&*c.project, e))
+                        let source = (&*c.project, c.import.as_deref());
+                        c.events
+                            .iter()
+                            .zip(&c.claims)
+                            .filter(|(_, k)| k.is_some())
+                            .map(move |(e, _)| (source.0, source.1, e))
                     })
                     .collect();
                 let result = if rows.is_empty() {

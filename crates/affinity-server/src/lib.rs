@@ -93,10 +93,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     .await
     .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
     let catalog = state::Catalog::load(&*store)?;
-    for interrupted in store.interrupt_running_imports(affinity_core::date::now_ms())? {
-        tracing::warn!(import = %interrupted.id, rows = interrupted.rows, "import interrupted by the previous stop");
-        let _ = std::fs::remove_file(imports::folder(&config.data_dir).join(format!("{}.upload", interrupted.id)));
-    }
+    imports::recover(&*store, &config.data_dir)?;
     let keys = auth::Keyring::new(&master, store.active_keys()?);
     tracing::info!(events, ms = started.elapsed().as_millis() as u64, "views rebuilt from the event log");
     let views = Arc::new(views);

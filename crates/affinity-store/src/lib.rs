@@ -60,9 +60,11 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a custom interaction type (name, parameters, archived). Errors: [`StoreError::NotFound`].
     fn update_interaction_type(&self, project: &str, ty: &InteractionType) -> Result<()>;
 
-    /// Appends events in one transaction (one fsync) and returns their sequence numbers, in order.
-    /// `received_at` is epoch ms.
-    fn append_events(&self, events: &[(&str, &Event)], received_at: i64) -> Result<Vec<u64>>;
+    /// Appends events in one transaction (one fsync) and returns their sequence numbers, in order. Each row is
+    /// `(project, import id or None, event)`; `received_at` is epoch ms.
+    fn append_events(&self, events: &[(&str, Option<&str>, &Event)], received_at: i64) -> Result<Vec<u64>>;
+    /// How many stored events an import stored (a scan of the log: for restarts, not for hot paths).
+    fn count_import_events(&self, import: &str) -> Result<u64>;
     /// Up to `limit` events with `seq > after`, in log order.
     fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>>;
     /// The events with these sequence numbers, in the order given; missing ones are left out.

@@ -61,10 +61,10 @@ fn interaction_types(s: &dyn Store) {
 
 fn the_event_log(s: &dyn Store) {
     let (e1, e2, e3) = (event("u1", 10), event("u2", 20), event("u1", 30));
-    let seqs = s.append_events(&[("a", &e1), ("a", &e2)], 100).unwrap();
+    let seqs = s.append_events(&[("a", None, &e1), ("a", None, &e2)], 100).unwrap();
     assert_eq!(seqs.len(), 2);
     assert!(seqs[0] < seqs[1]);
-    let more = s.append_events(&[("b", &e3)], 101).unwrap();
+    let more = s.append_events(&[("b", None, &e3)], 101).unwrap();
     assert!(more[0] > seqs[1]);
     let all = s.scan_events(0, 10).unwrap();
     assert_eq!(all.iter().map(|l| &l.event).collect::<Vec<_>>(), vec![&e1, &e2, &e3]);
@@ -75,19 +75,22 @@ fn the_event_log(s: &dyn Store) {
     assert_eq!(picked.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![more[0], seqs[0]]);
     // Erasing the newest event must not let its sequence number be reused.
     assert_eq!(s.delete_events(&[more[0], 12345]).unwrap(), 1);
-    let next = s.append_events(&[("b", &e3)], 102).unwrap();
+    let next = s.append_events(&[("b", None, &e3)], 102).unwrap();
     assert!(next[0] > more[0], "sequence numbers are never reused");
 }
 
 fn large_appends_number_every_event(s: &dyn Store) {
     let events: Vec<Event> = (0..1000).map(|i| event(&format!("u{}", i % 7), i)).collect();
-    let rows: Vec<(&str, &Event)> = events.iter().map(|e| ("a", e)).collect();
+    let rows: Vec<(&str, Option<&str>, &Event)> =
+        events.iter().enumerate().map(|(i, e)| ("a", (i % 2 == 0).then_some("imp_1"), e)).collect();
     let seqs = s.append_events(&rows[..1], 1).unwrap();
     let more = s.append_events(&rows[1..], 1).unwrap();
     let all: Vec<u64> = seqs.into_iter().chain(more).collect();
     let scanned = s.scan_events(0, 2000).unwrap();
     assert_eq!(scanned.iter().map(|l| l.seq).collect::<Vec<_>>(), all, "returned seqs are the stored ones, in order");
     assert!(scanned.iter().zip(&events).all(|(l, e)| l.event == *e));
+    assert_eq!(s.count_import_events("imp_1").unwrap(), 500);
+    assert_eq!(s.count_import_events("imp_2").unwrap(), 0);
 }
 
 fn imports(s: &dyn Store) {
@@ -175,7 +178,7 @@ fn sqlite_reopens_with_the_same_data() {
     {
         let s = SqliteStore::open(&path).unwrap();
         s.create_project(&project("a"), &[]).unwrap();
-        s.append_events(&[("a", &event("u", 1))], 1).unwrap();
+        s.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.projects().unwrap().len(), 1);

@@ -219,7 +219,8 @@ impl Job {
         if self.record.dry_run {
             return Ok(Pending::Checked(self.ingest.check(project, &events, seen)));
         }
-        self.ingest.submit(project.clone(), events).map(Pending::Stored).map_err(|e| e.to_string())
+        let import = Some(self.record.id.as_str().into());
+        self.ingest.submit(project.clone(), import, events).map(Pending::Stored).map_err(|e| e.to_string())
     }
 
     fn settle(&self, pending: Option<Pending>, report: &mut ReportBuilder) -> Result<(), String> {

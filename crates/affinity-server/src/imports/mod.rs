@@ -227,6 +227,30 @@ where
     Ok(record)
 }
 
+/// At start-up: marks the imports that were running when the previous process stopped `interrupted`, with
+/// `succeeded` set to exactly the events each stored (counted in the log), and removes their uploads.
+pub fn recover(store: &dyn affinity_store::Store, data_dir: &Path) -> Result<(), affinity_store::StoreError> {
+    for mut import in store.interrupt_running_imports(affinity_core::date::now_ms())? {
+        let stored = store.count_import_events(&import.id)?;
+        let mut report: Report = import
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_else(|| affinity_core::ReportBuilder::new(0).finish());
+        report.succeeded = stored;
+        report.processed = report.processed.max(report.succeeded + report.skipped + report.failed);
+        report.success_rate = affinity_core::report::percent(report.succeeded, report.processed);
+        report.completion_rate = affinity_core::report::percent(report.succeeded + report.skipped, report.processed);
+        import.rows = import.rows.max(report.processed);
+        import.status = ImportStatus::Interrupted;
+        import.report = serde_json::to_string(&report).ok();
+        store.update_import(&import)?;
+        tracing::warn!(import = %import.id, stored, "import interrupted by the previous stop");
+        let _ = std::fs::remove_file(files(data_dir, &import.id).0);
+    }
+    Ok(())
+}
+
 /// The report of a byte-identical re-upload: every valid row skipped, the same failures.
 fn already_imported(previous: &str, previous_id: &str) -> Option<String> {
     let mut r: Report = serde_json::from_str(previous).ok()?;

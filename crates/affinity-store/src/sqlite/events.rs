@@ -9,27 +9,28 @@ use crate::{LogEntry, Result};
 /// SQLite's default limit on bound parameters is 32766; stay well below it when deleting by seq.
 const DELETE_CHUNK: usize = 10_000;
 
-/// Rows per multi-row INSERT: fewer statement executions per event, 10 bound values per row.
+/// Rows per multi-row INSERT: fewer statement executions per event, 11 bound values per row.
 const INSERT_CHUNK: usize = 32;
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at) VALUES ",
+        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at, \
+         import_id) VALUES ",
     );
     for i in 0..rows {
-        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?)" });
+        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?,?)" });
     }
     sql
 }
 
-pub(super) fn append(s: &SqliteStore, events: &[(&str, &Event)], received_at: i64) -> Result<Vec<u64>> {
+pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], received_at: i64) -> Result<Vec<u64>> {
     s.write(|c| {
         let tx = c.transaction()?;
         let mut seqs = Vec::with_capacity(events.len());
         for chunk in events.chunks(INSERT_CHUNK) {
             let mut st = tx.prepare_cached(&insert_sql(chunk.len()))?;
             let mut at = 1;
-            for (project, e) in chunk {
+            for (project, import, e) in chunk {
                 st.raw_bind_parameter(at, project)?;
                 st.raw_bind_parameter(at + 1, &e.event)?;
                 st.raw_bind_parameter(at + 2, &e.customer)?;
@@ -40,7 +41,8 @@ pub(super) fn append(s: &SqliteStore, events: &[(&str, &Event)], received_at: i6
                 st.raw_bind_parameter(at + 7, &e.params)?;
                 st.raw_bind_parameter(at + 8, &e.client_id)?;
                 st.raw_bind_parameter(at + 9, received_at)?;
-                at += 10;
+                st.raw_bind_parameter(at + 10, import)?;
+                at += 11;
             }
             st.raw_execute()?;
             // A multi-row INSERT into an AUTOINCREMENT table assigns consecutive rowids inside one transaction
@@ -109,5 +111,11 @@ pub(super) fn delete(s: &SqliteStore, seqs: &[u64]) -> Result<usize> {
         }
         tx.commit()?;
         Ok(n)
+    })
+}
+
+pub(super) fn count_import(s: &SqliteStore, import: &str) -> Result<u64> {
+    s.read(|c| {
+        Ok(c.query_row("SELECT count(*) FROM events WHERE import_id = ?1", [import], |r| r.get::<_, i64>(0))? as u64)
     })
 }

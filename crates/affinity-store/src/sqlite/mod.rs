@@ -16,8 +16,11 @@ use rusqlite::Connection;
 use crate::{Result, StoreError};
 
 /// The schema migrations, in order; `user_version` holds how many are applied.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/sqlite/0001_init.sql"), include_str!("../../migrations/sqlite/0002_imports.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_imports.sql"),
+    include_str!("../../migrations/sqlite/0003_event_imports.sql"),
+];
 
 /// Readers kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -138,8 +141,15 @@ impl crate::Store for SqliteStore {
     fn update_interaction_type(&self, project: &str, ty: &affinity_core::InteractionType) -> Result<()> {
         catalog::update_interaction_type(self, project, ty)
     }
-    fn append_events(&self, events: &[(&str, &affinity_core::Event)], received_at: i64) -> Result<Vec<u64>> {
+    fn append_events(
+        &self,
+        events: &[(&str, Option<&str>, &affinity_core::Event)],
+        received_at: i64,
+    ) -> Result<Vec<u64>> {
         events::append(self, events, received_at)
+    }
+    fn count_import_events(&self, import: &str) -> Result<u64> {
+        events::count_import(self, import)
     }
     fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<crate::LogEntry>> {
         events::scan(self, after, limit)

@@ -289,7 +289,7 @@ async fn answers_202_at_once_and_multipart_uploads() {
 #[tokio::test]
 async fn an_interrupted_import_completes_on_reupload() {
     let (s, k) = shop().await;
-    let rows = 300_000;
+    let rows = 1_000_000;
     let mut csv = String::from("user_id,item_id,timestamp\n");
     for i in 0..rows {
         csv += &format!("u{},i{},{}\n", i % 5000, i % 777, 1_700_000_000 + i);
@@ -310,6 +310,7 @@ async fn an_interrupted_import_completes_on_reupload() {
     assert_eq!(after["status"], "interrupted");
     let stored_before = stored(&s, &k).await;
     assert!(stored_before < rows, "killed before the end");
+    assert_eq!(after["report"]["succeeded"].as_u64(), Some(stored_before), "the rows stored so far: {after}");
     let done = import(&s, &k, "interaction=view&force=true", csv.as_bytes()).await;
     let (processed, succeeded, skipped, failed) = counts(&done);
     assert_eq!((processed, failed), (rows, 0));
