@@ -1,5 +1,6 @@
-//! `affinity import`: streams a file to `POST /v1/projects/{project}/imports?wait=true` with a progress bar on a
-//! terminal, prints the finished import's report.
+//! `affinity import`: streams a file to `POST /v1/projects/{project}/imports`, follows the import with
+//! `GET …/imports/{id}` (a progress bar on a terminal: bytes while uploading, then rows and rows/s), and prints
+//! the finished import's report.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -40,10 +41,15 @@ pub struct ImportArgs {
 pub async fn run(args: ImportArgs) -> i32 {
     match upload(&args).await {
         Ok(import) => {
-            println!("{}", serde_json::to_string_pretty(&import).unwrap_or_default());
-            match (import["status"].as_str(), import["report"]["failed"].as_u64()) {
-                (Some("done"), Some(0)) => 0,
-                (Some("done"), Some(_)) => 2,
+            println!("{}", serde_json::to_string_pretty(&import["report"]).unwrap_or_default());
+            let status = import["status"].as_str().unwrap_or("");
+            if status != "done" {
+                let why = import["error"].as_str().unwrap_or("");
+                eprintln!("affinity import: the import ended {status}: {why}");
+            }
+            match (status, import["report"]["failed"].as_u64()) {
+                ("done", Some(0)) => 0,
+                ("done", Some(_)) => 2,
                 _ => 1,
             }
         }
@@ -78,7 +84,7 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
     let base = lower.strip_suffix(".gz").unwrap_or(&lower);
     let content_type =
         if base.ends_with(".jsonl") || base.ends_with(".ndjson") { "application/x-ndjson" } else { "text/csv" };
-    let mut query: Vec<(&str, String)> = vec![("wait", "true".into()), ("filename", name.clone())];
+    let mut query: Vec<(&str, String)> = vec![("filename", name.clone())];
     if let Some(i) = &args.interaction {
         query.push(("interaction", i.clone()));
     }
@@ -92,8 +98,9 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
         query.push(("max_failures", m.to_string()));
     }
     let url = format!("{}/v1/projects/{}/imports", args.url.trim_end_matches('/'), args.project);
-    let mut request = reqwest::Client::new()
-        .post(url)
+    let client = reqwest::Client::new();
+    let mut request = client
+        .post(&url)
         .query(&query)
         .header("x-api-key", &args.key)
         .header("content-type", content_type)
@@ -103,15 +110,35 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
     }
     let started = std::time::Instant::now();
     let response = request.send().await.with_context(|| format!("cannot reach the server at {}", args.url))?;
-    bar.finish_and_clear();
     let status = response.status();
-    let body: Value = response.json().await.context("reading the server's answer")?;
+    let mut import: Value = response.json().await.context("reading the server's answer")?;
     if !status.is_success() {
-        bail!("the server answered {status}: {body}");
+        bar.finish_and_clear();
+        bail!("the server answered {status}: {import}");
     }
-    if let Some(rows) = body["progress"]["rows"].as_u64() {
+    // Follow the import: rows read and rows/s, until it ends.
+    let id = import["id"].as_str().unwrap_or_default().to_string();
+    bar.set_style(
+        ProgressStyle::with_template("{bytes}/{total_bytes} {bar:40} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let processing = std::time::Instant::now();
+    while import["status"] == "running" {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let answer = client.get(format!("{url}/{id}")).header("x-api-key", &args.key).send().await;
+        let answer = answer.with_context(|| format!("following import {id}"))?;
+        if !answer.status().is_success() {
+            bail!("the server answered {} for import {id}", answer.status());
+        }
+        import = answer.json().await.context("reading the import's status")?;
+        let rows = import["progress"]["rows"].as_u64().unwrap_or(0);
+        bar.set_position(import["progress"]["bytes"].as_u64().unwrap_or(0));
+        let rate = rows as f64 / processing.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!("{rows} rows, {rate:.0} rows/s"));
+    }
+    bar.finish_and_clear();
+    if let Some(rows) = import["progress"]["rows"].as_u64() {
         let secs = started.elapsed().as_secs_f64();
         eprintln!("{rows} rows in {secs:.2} s ({:.0} rows/s)", rows as f64 / secs.max(1e-9));
     }
-    Ok(body)
+    Ok(import)
 }
