@@ -119,7 +119,8 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
     // Follow the import: rows read and rows/s, until it ends.
     let id = import["id"].as_str().unwrap_or_default().to_string();
     bar.set_style(
-        ProgressStyle::with_template("{bytes}/{total_bytes} {bar:40} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bytes}/{total_bytes} {bar:40} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let processing = std::time::Instant::now();
     while import["status"] == "running" {

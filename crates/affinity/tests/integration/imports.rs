@@ -318,3 +318,43 @@ async fn an_interrupted_import_completes_on_reupload() {
     assert_eq!(succeeded + skipped, rows);
     assert_eq!(stored(&s, &k).await, rows, "complete, no duplicates");
 }
+
+/// Property: for any file, through the real server, `processed = succeeded + skipped + failed` and the events
+/// stored grow by exactly `succeeded`.
+#[test]
+fn property_counts_add_up_and_match_the_store() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let s = Server::start();
+    let k = rt.block_on(s.project("shop-1"));
+    let row = (0..4u8, 0..3u8, -1..3i8, any::<bool>(), "[a-z,;\"\\n]{0,4}");
+    let mut runner = TestRunner::new(Config { cases: 24, ..Config::default() });
+    runner
+        .run(&prop::collection::vec(row, 0..30), |rows| {
+            let mut csv = String::from("user_id,item_id,quantity,timestamp,note\n");
+            for (c, i, q, dated, note) in &rows {
+                let date = if *dated { "2025-03-01" } else { "" };
+                csv += &format!("u{c},i{i},{q},{date},{note}\n");
+            }
+            rt.block_on(async {
+                let before = stored(&s, &k).await;
+                let (status, done) = s
+                    .upload(
+                        "shop-1",
+                        &k.admin,
+                        "wait=true&force=true&interaction=purchase",
+                        &[],
+                        csv.clone().into_bytes(),
+                    )
+                    .await;
+                prop_assert_eq!(status, StatusCode::OK);
+                let (processed, succeeded, skipped, failed) = counts(&done);
+                prop_assert_eq!(processed, succeeded + skipped + failed, "{}", done);
+                prop_assert_eq!(stored(&s, &k).await - before, succeeded, "{}", done);
+                Ok(())
+            })
+        })
+        .expect("property");
+}
