@@ -174,15 +174,17 @@ impl ProjectView {
     /// The seq of a stored event of customer slot `c` identical to `e` (same date, same item, same
     /// fingerprint).
     pub fn duplicate_in(&self, c: u32, e: &Event, fingerprint: u64) -> Option<u64> {
-        let item = match &e.item {
-            None => NO_ITEM,
-            // An item never seen cannot be in a stored event.
-            Some(i) => self.items.get(i)?,
-        };
         let h = self.histories.get(c as usize)?;
         let from = h.partition_point(|x| x.ts < e.ts);
         let fp = short(fingerprint);
-        h[from..].iter().take_while(|x| x.ts == e.ts).find(|x| x.item == item && x.fingerprint == fp).map(|x| x.seq)
+        let mut same = h[from..].iter().take_while(|x| x.ts == e.ts).filter(|x| x.fingerprint == fp).peekable();
+        same.peek()?;
+        // Only now, with a candidate, look the item up (an item never seen cannot be in a stored event).
+        let item = match &e.item {
+            None => NO_ITEM,
+            Some(i) => self.items.get(i)?,
+        };
+        same.find(|x| x.item == item).map(|x| x.seq)
     }
 
     /// The seq of a stored event identical to `e` (of the same customer).
