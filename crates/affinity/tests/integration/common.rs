@@ -183,6 +183,23 @@ impl Drop for Server {
     }
 }
 
+/// A server with project `shop-1` and its custom type `loan_application`, one parameter of each type.
+pub async fn shop() -> (Server, Keys) {
+    let s = Server::start();
+    let k = s.project("shop-1").await;
+    let (status, _) = s
+        .post(
+            "/v1/projects/shop-1/interactions",
+            &k.admin,
+            json!({"id":"loan_application","name":"Loan application","parameters":[
+                {"id":"amount","type":"number","required":true},{"id":"product","type":"item"},
+                {"id":"approved","type":"boolean"},{"id":"due","type":"date"},{"id":"channel","type":"text"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    (s, k)
+}
+
 pub struct Keys {
     pub ingest: String,
     pub admin: String,

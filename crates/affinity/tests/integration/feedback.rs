@@ -3,22 +3,6 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-async fn shop() -> (Server, Keys) {
-    let s = Server::start();
-    let k = s.project("shop-1").await;
-    let (status, _) = s
-        .post(
-            "/v1/projects/shop-1/interactions",
-            &k.admin,
-            json!({"id":"loan_application","name":"Loan application","parameters":[
-                {"id":"amount","type":"number","required":true},{"id":"product","type":"item"},
-                {"id":"approved","type":"boolean"},{"id":"due","type":"date"},{"id":"channel","type":"text"}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    (s, k)
-}
-
 #[tokio::test]
 async fn the_seed_example_then_its_duplicate() {
     let (s, k) = shop().await;

@@ -5,22 +5,6 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-async fn shop() -> (Server, Keys) {
-    let s = Server::start();
-    let k = s.project("shop-1").await;
-    let (status, _) = s
-        .post(
-            "/v1/projects/shop-1/interactions",
-            &k.admin,
-            json!({"id":"loan_application","name":"Loan application","parameters":[
-                {"id":"amount","type":"number","required":true},{"id":"product","type":"item"},
-                {"id":"approved","type":"boolean"},{"id":"due","type":"date"},{"id":"channel","type":"text"}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    (s, k)
-}
-
 /// Uploads a CSV for `purchase` and waits for the finished import.
 async fn import(s: &Server, k: &Keys, query: &str, body: &[u8]) -> Value {
     let (status, body) = s.upload("shop-1", &k.admin, &format!("wait=true&{query}"), &[], body.to_vec()).await;
