@@ -11,6 +11,77 @@ use crate::columns::{Column, ColumnSpec, Columns, Field, HeaderError};
 
 /// Buffer size for reading files, in bytes.
 const BUFFER: usize = 256 * 1024;
+/// Longest row (or header), in bytes: a longer one stops the file (memory stays bounded even when a quote is
+/// never closed and the rest of the file would become one field).
+pub const MAX_ROW_BYTES: usize = 16 << 20;
+
+/// Passes bytes through, failing once more than [`MAX_ROW_BYTES`] go by without the end of a row: a newline
+/// outside a quoted field (CSV, RFC 4180: a quote opens a field only at its start, `""` inside is a quote), or
+/// any newline (JSON Lines).
+struct RowGuard<R> {
+    inner: R,
+    csv: bool,
+    state: Quote,
+    since_row: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    /// Outside quotes; `true` at the start of a field.
+    Out(bool),
+    In,
+    /// A quote inside a quoted field: the end of the field, or the first half of `""`.
+    Seen,
+}
+
+impl<R> RowGuard<R> {
+    fn new(inner: R, csv: bool) -> Self {
+        RowGuard { inner, csv, state: Quote::Out(true), since_row: 0 }
+    }
+
+    /// Advances over one byte; `true` when it ends a row.
+    fn step(&mut self, b: u8) -> bool {
+        if !self.csv {
+            return b == b'\n';
+        }
+        let outside = |b: u8| match b {
+            b'\n' => (Quote::Out(true), true),
+            b',' | b';' | b'\t' => (Quote::Out(true), false),
+            _ => (Quote::Out(false), false),
+        };
+        let (next, ends) = match (self.state, b) {
+            (Quote::Out(true), b'"') => (Quote::In, false),
+            (Quote::Out(_), b) => outside(b),
+            (Quote::In, b'"') => (Quote::Seen, false),
+            (Quote::In, _) => (Quote::In, false),
+            (Quote::Seen, b'"') => (Quote::In, false),
+            (Quote::Seen, b) => outside(b),
+        };
+        self.state = next;
+        ends
+    }
+}
+
+impl<R: Read> Read for RowGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if self.step(b) {
+                self.since_row = 0;
+            } else {
+                self.since_row += 1;
+            }
+        }
+        if self.since_row > MAX_ROW_BYTES {
+            return Err(io::Error::other(format!(
+                "a row longer than {} MiB (a quote that is never closed?)",
+                MAX_ROW_BYTES >> 20
+            )));
+        }
+        Ok(n)
+    }
+}
+
 /// Most distinct unknown JSON Lines keys listed as ignored.
 const MAX_IGNORED: usize = 100;
 
@@ -93,7 +164,8 @@ impl FileReader {
         default_date: i64,
     ) -> Result<FileReader, HeaderError> {
         let unreadable = |e: io::Error| HeaderError::Unreadable(e.to_string());
-        let mut input = decompressed(read).map_err(unreadable)?;
+        let guarded = RowGuard::new(decompressed(read).map_err(unreadable)?, format == Format::Csv);
+        let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(BUFFER, guarded));
         let head = input.fill_buf().map_err(unreadable)?;
         if head.starts_with(b"\xEF\xBB\xBF") {
             input.consume(3);

@@ -2,6 +2,7 @@ use std::collections::HashSet;
 use std::io::Write;
 
 use super::*;
+use crate::reader::MAX_ROW_BYTES;
 use affinity_core::catalog::builtins;
 use affinity_core::event::validate;
 use affinity_core::{InteractionType, ParamType, Parameter, Problem, ProblemKind};
@@ -64,6 +65,31 @@ fn a_one_mebibyte_field() {
     let got = rows(csv.as_bytes(), Format::Csv);
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].1.as_ref().map(|(_, i)| i.len()), Ok(1 << 20));
+}
+
+#[test]
+fn a_quote_never_closed_stops_the_file_not_the_memory() {
+    let mut csv = b"user_id,item_id\nu1,i1\nu2,\"never closed\n".to_vec();
+    let line = b"u3,i3\n".repeat(MAX_ROW_BYTES / 6 + 10);
+    csv.extend_from_slice(&line);
+    let mut r = reader(&csv, Format::Csv, &ColumnSpec::default()).expect("header");
+    assert!(r.next_row().expect("row 1").is_ok());
+    let err = r.next_row().expect("row 2").err().expect("too long");
+    assert!(err.to_string().contains("never closed"), "{err}");
+}
+
+#[test]
+fn inch_marks_in_unquoted_fields_are_not_quotes() {
+    // `12" screen` does not open a quote: the rows after it are rows, however many.
+    let mut csv = b"user_id,item_id,title\nu1,i1,12\" screen\n".to_vec();
+    csv.extend_from_slice(&b"u3,i3,x\n".repeat(MAX_ROW_BYTES / 8 + 10));
+    let mut r = reader(&csv, Format::Csv, &ColumnSpec::default()).expect("header");
+    let mut n = 0;
+    while let Some(row) = r.next_row() {
+        row.expect("readable");
+        n += 1;
+    }
+    assert_eq!(n, MAX_ROW_BYTES as u64 / 8 + 11);
 }
 
 #[test]
