@@ -64,9 +64,33 @@ async fn import_prints_the_report_and_exits_by_outcome() {
     assert_eq!(out.status.code(), Some(2), "some rows failed: {}", String::from_utf8_lossy(&out.stdout));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
     assert_eq!(report["failed_items"][0]["error"], "Missing required field: item_id");
+    // A gzip file by its name, and a dry run that stores nothing.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"user_id,item_id\nz1,i1\n").unwrap();
+    std::fs::write(dir.path().join("more.csv.gz"), gz.finish().unwrap()).unwrap();
+    let dry = Command::new(env!("CARGO_BIN_EXE_affinity"))
+        .args([
+            "import",
+            "--project",
+            "shop-1",
+            "--interaction",
+            "view",
+            "--dry-run",
+            "--url",
+            &s.url,
+            "--key",
+            &k.admin,
+        ])
+        .arg(dir.path().join("more.csv.gz"))
+        .output()
+        .expect("running affinity import --dry-run");
+    assert_eq!(dry.status.code(), Some(0), "{}", String::from_utf8_lossy(&dry.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&dry.stdout).expect("the report on stdout");
+    assert_eq!(report["succeeded"], 1);
+    assert_eq!(run("more.csv.gz", "view").status.code(), Some(0));
     let out = run("good.csv", "teleport");
     assert_eq!(out.status.code(), Some(1), "the import itself failed");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_event"));
     let (_, stats) = s.get("/v1/projects/shop-1/stats", &k.admin).await;
-    assert_eq!(stats["events"], 3);
+    assert_eq!(stats["events"], 4, "2 + 1 from the JSON Lines file + 1 from the gzip file; the dry run stored nothing");
 }
