@@ -40,8 +40,10 @@ pub struct ImportArgs {
 /// Runs the import; returns the process exit code.
 pub async fn run(args: ImportArgs) -> i32 {
     match upload(&args).await {
-        Ok(import) => {
-            println!("{}", serde_json::to_string_pretty(&import["report"]).unwrap_or_default());
+        Ok((import, text)) => {
+            // The report exactly as the server wrote it, in the seed's field order.
+            let report = serde_json::from_str::<Final>(&text).ok().and_then(|f| f.report).map(|r| r.get().to_string());
+            println!("{}", report.unwrap_or_else(|| import["report"].to_string()));
             let status = import["status"].as_str().unwrap_or("");
             if status != "done" {
                 let why = import["error"].as_str().unwrap_or("");
@@ -60,7 +62,7 @@ pub async fn run(args: ImportArgs) -> i32 {
     }
 }
 
-async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
+async fn upload(args: &ImportArgs) -> anyhow::Result<(Value, String)> {
     let file = tokio::fs::File::open(&args.file).await.with_context(|| format!("opening {}", args.file.display()))?;
     let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_string();
@@ -111,7 +113,8 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
     let started = std::time::Instant::now();
     let response = request.send().await.with_context(|| format!("cannot reach the server at {}", args.url))?;
     let status = response.status();
-    let mut import: Value = response.json().await.context("reading the server's answer")?;
+    let mut text = response.text().await.context("reading the server's answer")?;
+    let mut import: Value = serde_json::from_str(&text).context("reading the server's answer")?;
     if !status.is_success() {
         bar.finish_and_clear();
         bail!("the server answered {status}: {import}");
@@ -130,7 +133,8 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
         if !answer.status().is_success() {
             bail!("the server answered {} for import {id}", answer.status());
         }
-        import = answer.json().await.context("reading the import's status")?;
+        text = answer.text().await.context("reading the import's status")?;
+        import = serde_json::from_str(&text).context("reading the import's status")?;
         let rows = import["progress"]["rows"].as_u64().unwrap_or(0);
         bar.set_position(import["progress"]["bytes"].as_u64().unwrap_or(0));
         let rate = rows as f64 / processing.elapsed().as_secs_f64().max(1e-9);
@@ -141,5 +145,12 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<Value> {
         let secs = started.elapsed().as_secs_f64();
         eprintln!("{rows} rows in {secs:.2} s ({:.0} rows/s)", rows as f64 / secs.max(1e-9));
     }
-    Ok(import)
+    Ok((import, text))
+}
+
+/// The report of a finished import, as raw JSON.
+#[derive(serde::Deserialize)]
+struct Final<'a> {
+    #[serde(borrow)]
+    report: Option<&'a serde_json::value::RawValue>,
 }
