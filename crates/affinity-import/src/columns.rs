@@ -149,6 +149,17 @@ impl Columns {
         .to_string()
     }
 
+    /// The customer and item of a row that could not be read as an event (wrong field count, invalid UTF-8
+    /// elsewhere), from their columns when those hold readable text; for the report.
+    pub fn ids_of(&self, record: &csv::ByteRecord) -> (Option<String>, Option<String>) {
+        let find = |f: Field| {
+            let at = self.kinds.iter().position(|k| *k == Column::Field(f))?;
+            let text = std::str::from_utf8(record.get(at)?).ok()?.trim();
+            (!text.is_empty()).then(|| text.to_string())
+        };
+        (find(Field::Customer), find(Field::Item))
+    }
+
     /// The file's own name for an API field (`item` → `item_id`), for error messages.
     pub fn file_name(&self, api_name: &str) -> Option<&str> {
         self.kinds.iter().zip(&self.names).find_map(|(k, n)| match k {

@@ -142,7 +142,13 @@ impl Job {
                 for row in chunk.iter_mut() {
                     let event = std::mem::replace(&mut row.event, Err(String::new()));
                     let failure = match event {
-                        Err(message) => Some((None, None, message, "invalid_row".to_string(), None)),
+                        Err(message) => {
+                            let (user_id, item_id) = match &row.original {
+                                Owned::Fields(record) => columns.ids_of(record),
+                                Owned::Line(_) => (None, None),
+                            };
+                            Some((user_id, item_id, message, "invalid_row".to_string(), None))
+                        }
                         Ok(mut raw) => match validate_mut(&mut raw, &self.types, now) {
                             Ok(event) => {
                                 batch.push(event);

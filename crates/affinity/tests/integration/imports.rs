@@ -63,6 +63,9 @@ async fn every_error_kind_row_by_row() {
     );
     let first = &done["report"]["failed_items"][0];
     assert_eq!((first["user_id"].as_str(), first["item_id"].as_str()), (Some("u2"), None));
+    let short_row = &done["report"]["failed_items"][4];
+    assert_eq!((short_row["user_id"].as_str(), short_row["item_id"].as_str()), (Some("u6"), Some("i6")));
+    assert_eq!(short_row["code"], "invalid_row");
     assert!(first["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
     assert_eq!(stored(&s, &k).await, 1, "the report's counts equal what is stored");
 
