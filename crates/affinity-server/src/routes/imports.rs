@@ -186,10 +186,7 @@ pub async fn create(
         let finished = state.imports.wait(&record.id).await;
         let record = match finished {
             Some(r) => r,
-            None => state
-                .blocking(move |s| s.import(&project, &record.id))
-                .await?
-                .ok_or_else(|| ApiError::internal("import vanished"))?,
+            None => find(&state, project, &record.id).await?,
         };
         return Ok(Json(info(&state, record)).into_response());
     }
@@ -197,6 +194,12 @@ pub async fn create(
         return Ok(Json(info(&state, record)).into_response());
     }
     Ok((StatusCode::ACCEPTED, Json(info(&state, record))).into_response())
+}
+
+/// The import `id` of `project`, or 404.
+async fn find(state: &AppState, project: String, id: &str) -> Result<ImportRecord, ApiError> {
+    let i = id.to_string();
+    state.blocking(move |s| s.import(&project, &i)).await?.ok_or_else(|| ApiError::not_found(format!("import {id}")))
 }
 
 /// One import, with live progress while it runs.
@@ -210,9 +213,7 @@ pub async fn get(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<ImportInfo>, ApiError> {
-    let i = id.clone();
-    let record = state.blocking(move |s| s.import(&project, &i)).await?;
-    let record = record.ok_or_else(|| ApiError::not_found(format!("import {id}")))?;
+    let record = find(&state, project, &id).await?;
     Ok(Json(info(&state, record)))
 }
 
@@ -239,11 +240,7 @@ pub async fn failures(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let i = id.clone();
-    state
-        .blocking(move |s| s.import(&project, &i))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("import {id}")))?;
+    find(&state, project, &id).await?;
     let body = match tokio::fs::File::open(imports::failures_file(&state.data_dir, &id)).await {
         Ok(file) => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
         // No failures file: the file was empty or had no data rows that could fail.
