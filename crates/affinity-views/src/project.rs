@@ -24,6 +24,15 @@ pub struct Entry {
     pub fingerprint: u32,
 }
 
+/// The counter of `kind` in `counts`, growing it as needed (kinds are interned by claims and by applies).
+fn slot_of(counts: &mut Vec<u64>, kind: u32) -> &mut u64 {
+    let i = kind as usize;
+    if i >= counts.len() {
+        counts.resize(i + 1, 0);
+    }
+    &mut counts[i]
+}
+
 fn short(fingerprint: u64) -> u32 {
     (fingerprint >> 32) as u32
 }
@@ -66,7 +75,10 @@ pub struct ProjectView {
     /// Claims of events being committed: they count as stored in duplicate checks until applied or released.
     claimed_ids: HashSet<Box<str>, RandomState>,
     claimed_events: HashSet<(u32, i64, u64), RandomState>,
+    /// Stored events per interned interaction type (may be shorter than `kinds`: read with `.get`).
     kind_counts: Vec<u64>,
+    /// Claimed (in-flight) events per interned interaction type (the same).
+    claimed_kinds: Vec<u64>,
     item_counts: Vec<u32>,
     events: u64,
     active_customers: u64,
@@ -108,10 +120,7 @@ impl ProjectView {
             None => NO_ITEM,
         };
         let kind = self.kinds.intern(&e.event);
-        if kind as usize == self.kind_counts.len() {
-            self.kind_counts.push(0);
-        }
-        self.kind_counts[kind as usize] += 1;
+        *slot_of(&mut self.kind_counts, kind) += 1;
         let entry = Entry { seq, ts: e.ts, fingerprint: short(fingerprint), item };
         let h = &mut self.histories[c as usize];
         if h.is_empty() {
@@ -148,6 +157,8 @@ impl ProjectView {
             self.claimed_ids.insert(id.as_str().into());
         }
         self.claimed_events.insert((c, e.ts, fingerprint));
+        let kind = self.kinds.intern(&e.event);
+        *slot_of(&mut self.claimed_kinds, kind) += 1;
         Some(c)
     }
 
@@ -163,6 +174,9 @@ impl ProjectView {
             self.claimed_ids.remove(id.as_str());
         }
         self.claimed_events.remove(&(c, e.ts, fingerprint));
+        if let Some(n) = self.kinds.get(&e.event).and_then(|k| self.claimed_kinds.get_mut(k as usize)) {
+            *n = n.saturating_sub(1);
+        }
     }
 
     /// Adds a claimed event once it is committed with sequence number `seq`, ending its claim.
@@ -237,7 +251,9 @@ impl ProjectView {
         };
         for e in events {
             if let Some(k) = self.kinds.get(&e.event) {
-                self.kind_counts[k as usize] = self.kind_counts[k as usize].saturating_sub(1);
+                if let Some(n) = self.kind_counts.get_mut(k as usize) {
+                    *n = n.saturating_sub(1);
+                }
             }
             if let Some(id) = &e.client_id {
                 self.client_ids.remove(id.as_str());
@@ -262,13 +278,19 @@ impl ProjectView {
 
     /// Events of interaction type `kind`.
     pub fn events_of_type(&self, kind: &str) -> u64 {
-        self.kinds.get(kind).map_or(0, |k| self.kind_counts[k as usize])
+        self.kinds.get(kind).and_then(|k| self.kind_counts.get(k as usize)).copied().unwrap_or(0)
+    }
+
+    /// Events of interaction type `kind` claimed and on their way to the store.
+    pub fn pending_of_type(&self, kind: &str) -> u64 {
+        self.kinds.get(kind).and_then(|k| self.claimed_kinds.get(k as usize)).copied().unwrap_or(0)
     }
 
     pub fn stats(&self) -> Stats {
         let mut events_by_type: Vec<(String, u64)> = (0..self.kinds.len())
-            .filter(|&k| self.kind_counts[k] > 0)
-            .map(|k| (self.kinds.name(k as u32).to_string(), self.kind_counts[k]))
+            .filter_map(|k| Some((k, *self.kind_counts.get(k)?)))
+            .filter(|&(_, n)| n > 0)
+            .map(|(k, n)| (self.kinds.name(k as u32).to_string(), n))
             .collect();
         events_by_type.sort();
         Stats { events_by_type, events: self.events, customers: self.active_customers, items: self.active_items }
@@ -337,7 +359,9 @@ mod tests {
         v.release(cc, &c, c.fingerprint());
         assert!(v.claim(&c, c.fingerprint()).is_some(), "released claims free the event");
         assert!(!v.is_stored(&a, fa));
+        assert_eq!((v.pending_of_type("view"), v.events_of_type("view")), (2, 0), "a and c are in flight");
         v.apply_claimed(ca, 1, &a, fa);
+        assert_eq!((v.pending_of_type("view"), v.events_of_type("view")), (1, 1));
         assert_eq!(v.claim(&a, fa), None, "stored now");
         assert!(v.is_stored(&a, fa));
         assert_eq!(v.duplicate_of(&a, fa), Some(1));

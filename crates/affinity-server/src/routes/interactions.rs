@@ -174,7 +174,12 @@ pub async fn update(
     let _edit = entry.edit.lock().await;
     let old = custom(&entry, &id)?;
     let new = to_type(id, def, old.archived)?;
-    let has_events = info(&state, &project, old.clone()).events > 0;
+    // Stored events, and events of the type on their way to the store.
+    let has_events = {
+        let view = state.views.project(&project);
+        let v = view.read().unwrap_or_else(|p| p.into_inner());
+        v.events_of_type(&old.id) + v.pending_of_type(&old.id) > 0
+    };
     check_update(&old, &new, has_events).map_err(|c| ApiError::new(Code::InteractionInUse, c.to_string()))?;
     save(&state, &entry, new).await
 }
