@@ -250,10 +250,8 @@ impl ProjectView {
             return 0;
         };
         for e in events {
-            if let Some(k) = self.kinds.get(&e.event) {
-                if let Some(n) = self.kind_counts.get_mut(k as usize) {
-                    *n = n.saturating_sub(1);
-                }
+            if let Some(n) = self.kinds.get(&e.event).and_then(|k| self.kind_counts.get_mut(k as usize)) {
+                *n = n.saturating_sub(1);
             }
             if let Some(id) = &e.client_id {
                 self.client_ids.remove(id.as_str());
