@@ -16,13 +16,8 @@ echo "generating $rows rows..."
 python3 bench/gen_purchases.py "$rows" "$csv"
 echo "file: $(du -h "$csv" | cut -f1)"
 
-AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --addr 127.0.0.1:0 --data-dir "$work/data" \
-  > "$work/out.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/out.log" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^affinity listening on //p' "$work/out.log")
-admin=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'content-type: application/json' \
-  -d '{"id":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["admin"])')
+. bench/server.sh
+start_bench_server "$work/data"
 
 sync
 t0=$(date +%s.%N)

@@ -12,15 +12,8 @@ command -v wrk >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; $
 cargo build --release --quiet
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
-AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --addr 127.0.0.1:0 --data-dir "$dir" \
-  > "$dir/out.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$dir/out.log" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^affinity listening on //p' "$dir/out.log")
-created=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'content-type: application/json' \
-  -d '{"id":"bench"}')
-key=$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["ingest"])')
-admin=$(echo "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["admin"])')
+. bench/server.sh
+start_bench_server "$dir/data"
 echo "machine: $(nproc) cores; server and wrk share them"
 echo "== single events, 64 connections, ${secs}s"
 AFFINITY_KEY=$key RUN=single BATCH=0 wrk -t2 -c64 -d"${secs}s" -s bench/feedback.lua "$url" | grep -E "RESULT|Non-2xx|Socket"

@@ -199,6 +199,9 @@ fn arb_cell() -> impl Strategy<Value = String> {
     ]
 }
 
+// These check that the reader never panics on any CSV or bytes; that every row lands in exactly one count is
+// checked for real, through the server and the store, by the integration test
+// `imports::property_counts_add_up_and_match_the_store`.
 proptest! {
     #[test]
     fn csv_never_panics_and_counts_add_up(
