@@ -61,9 +61,11 @@ pub trait Store: Send + Sync + 'static {
     fn update_interaction_type(&self, project: &str, ty: &InteractionType) -> Result<()>;
 
     /// Appends events in one transaction (one fsync) and returns their sequence numbers, in order. Each row is
-    /// `(project, import id or None, event)`; `received_at` is epoch ms.
+    /// `(project, import id or None, event)`; each import's count of stored events grows in the same transaction.
+    /// `received_at` is epoch ms.
     fn append_events(&self, events: &[(&str, Option<&str>, &Event)], received_at: i64) -> Result<Vec<u64>>;
-    /// How many stored events an import stored (a scan of the log: for restarts, not for hot paths).
+    /// How many events an import stored (0 for an unknown import), exact even after a crash: the count is
+    /// committed with the events. Events erased later still count.
     fn count_import_events(&self, import: &str) -> Result<u64>;
     /// Up to `limit` events with `seq > after`, in log order.
     fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>>;

@@ -27,6 +27,23 @@ fn event(customer: &str, ts: i64) -> Event {
     }
 }
 
+fn import_record(id: &str, project: &str) -> ImportRecord {
+    ImportRecord {
+        id: id.into(),
+        project: project.into(),
+        interaction: Some("purchase".into()),
+        status: ImportStatus::Running,
+        dry_run: false,
+        content_hash: Some([7; 32]),
+        bytes: 0,
+        rows: 0,
+        report: None,
+        error: None,
+        created_at: 10,
+        finished_at: None,
+    }
+}
+
 fn projects_and_keys(s: &dyn Store) {
     s.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
     assert!(matches!(s.create_project(&project("a"), &[]), Err(StoreError::Conflict(_))));
@@ -80,6 +97,9 @@ fn the_event_log(s: &dyn Store) {
 }
 
 fn large_appends_number_every_event(s: &dyn Store) {
+    s.create_project(&project("a"), &[]).unwrap();
+    let mut import = import_record("imp_1", "a");
+    s.insert_import(&import).unwrap();
     let events: Vec<Event> = (0..1000).map(|i| event(&format!("u{}", i % 7), i)).collect();
     let rows: Vec<(&str, Option<&str>, &Event)> =
         events.iter().enumerate().map(|(i, e)| ("a", (i % 2 == 0).then_some("imp_1"), e)).collect();
@@ -91,24 +111,15 @@ fn large_appends_number_every_event(s: &dyn Store) {
     assert!(scanned.iter().zip(&events).all(|(l, e)| l.event == *e));
     assert_eq!(s.count_import_events("imp_1").unwrap(), 500);
     assert_eq!(s.count_import_events("imp_2").unwrap(), 0);
+    import.status = ImportStatus::Done;
+    import.rows = 1000;
+    s.update_import(&import).unwrap();
+    assert_eq!(s.count_import_events("imp_1").unwrap(), 500, "updating the import keeps its count");
 }
 
 fn imports(s: &dyn Store) {
     s.create_project(&project("a"), &[]).unwrap();
-    let mut first = ImportRecord {
-        id: "imp_1".into(),
-        project: "a".into(),
-        interaction: Some("purchase".into()),
-        status: ImportStatus::Running,
-        dry_run: false,
-        content_hash: Some([7; 32]),
-        bytes: 0,
-        rows: 0,
-        report: None,
-        error: None,
-        created_at: 10,
-        finished_at: None,
-    };
+    let mut first = import_record("imp_1", "a");
     s.insert_import(&first).unwrap();
     assert!(matches!(s.insert_import(&first), Err(StoreError::Conflict(_))));
     let second = ImportRecord { id: "imp_2".into(), created_at: 20, interaction: None, ..first.clone() };
@@ -183,4 +194,36 @@ fn sqlite_reopens_with_the_same_data() {
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.projects().unwrap().len(), 1);
     assert_eq!(s.scan_events(0, 10).unwrap().len(), 1);
+}
+
+/// A database written by the schema of version 3 (import ids on event rows) keeps its import counts when opened.
+#[test]
+fn sqlite_migration_4_moves_import_counts_to_the_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("affinity.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../migrations/sqlite/0001_init.sql"),
+            include_str!("../migrations/sqlite/0002_imports.sql"),
+            include_str!("../migrations/sqlite/0003_event_imports.sql"),
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO projects VALUES ('a', 'Shop a', 1);
+             INSERT INTO imports (id, project, status, dry_run, created_at) VALUES ('imp_1', 'a', 'running', 0, 1);
+             INSERT INTO imports (id, project, status, dry_run, created_at) VALUES ('imp_2', 'a', 'done', 0, 2);
+             INSERT INTO events (project, event, customer, ts, received_at, import_id)
+               VALUES ('a', 'view', 'u', 1, 1, 'imp_1'), ('a', 'view', 'w', 1, 1, 'imp_1'), ('a', 'view', 'x', 1, 1, NULL);",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.count_import_events("imp_1").unwrap(), 2);
+    assert_eq!(s.count_import_events("imp_2").unwrap(), 0);
+    assert_eq!(s.scan_events(0, 10).unwrap().len(), 3, "events are kept");
+    s.append_events(&[("a", Some("imp_2"), &event("y", 5))], 6).unwrap();
+    assert_eq!(s.count_import_events("imp_2").unwrap(), 1);
 }

@@ -1,7 +1,7 @@
 //! The event log table.
 
 use affinity_core::Event;
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use crate::{LogEntry, Result};
@@ -9,18 +9,35 @@ use crate::{LogEntry, Result};
 /// SQLite's default limit on bound parameters is 32766; stay well below it when deleting by seq.
 const DELETE_CHUNK: usize = 10_000;
 
-/// Rows per multi-row INSERT: fewer statement executions per event, 11 bound values per row.
+/// Rows per multi-row INSERT: fewer statement executions per event, 10 bound values per row.
 const INSERT_CHUNK: usize = 32;
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at, \
-         import_id) VALUES ",
+        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at) \
+         VALUES ",
     );
     for i in 0..rows {
-        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?,?)" });
+        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?)" });
     }
     sql
+}
+
+/// Adds `n` to the stored-event count of each import in `rows`, in the caller's transaction.
+fn count_imports(tx: &rusqlite::Transaction, rows: &[(&str, Option<&str>, &Event)]) -> rusqlite::Result<()> {
+    // A group holds the batches of a few imports at most: a short list beats a map.
+    let mut counts: Vec<(&str, i64)> = Vec::new();
+    for import in rows.iter().filter_map(|r| r.1) {
+        match counts.iter_mut().find(|(id, _)| *id == import) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((import, 1)),
+        }
+    }
+    let mut st = tx.prepare_cached("UPDATE imports SET stored = stored + ?2 WHERE id = ?1")?;
+    for (import, n) in counts {
+        st.execute(params![import, n])?;
+    }
+    Ok(())
 }
 
 pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], received_at: i64) -> Result<Vec<u64>> {
@@ -30,7 +47,7 @@ pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], r
         for chunk in events.chunks(INSERT_CHUNK) {
             let mut st = tx.prepare_cached(&insert_sql(chunk.len()))?;
             let mut at = 1;
-            for (project, import, e) in chunk {
+            for (project, _, e) in chunk {
                 st.raw_bind_parameter(at, project)?;
                 st.raw_bind_parameter(at + 1, &e.event)?;
                 st.raw_bind_parameter(at + 2, &e.customer)?;
@@ -41,8 +58,7 @@ pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], r
                 st.raw_bind_parameter(at + 7, &e.params)?;
                 st.raw_bind_parameter(at + 8, &e.client_id)?;
                 st.raw_bind_parameter(at + 9, received_at)?;
-                st.raw_bind_parameter(at + 10, import)?;
-                at += 11;
+                at += 10;
             }
             st.raw_execute()?;
             // A multi-row INSERT into an AUTOINCREMENT table assigns consecutive rowids inside one transaction
@@ -51,6 +67,7 @@ pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], r
             let first = last + 1 - chunk.len() as u64;
             seqs.extend(first..=last);
         }
+        count_imports(&tx, events)?;
         tx.commit()?;
         Ok(seqs)
     })
@@ -116,6 +133,8 @@ pub(super) fn delete(s: &SqliteStore, seqs: &[u64]) -> Result<usize> {
 
 pub(super) fn count_import(s: &SqliteStore, import: &str) -> Result<u64> {
     s.read(|c| {
-        Ok(c.query_row("SELECT count(*) FROM events WHERE import_id = ?1", [import], |r| r.get::<_, i64>(0))? as u64)
+        let stored =
+            c.query_row("SELECT stored FROM imports WHERE id = ?1", [import], |r| r.get::<_, i64>(0)).optional()?;
+        Ok(stored.unwrap_or(0) as u64)
     })
 }

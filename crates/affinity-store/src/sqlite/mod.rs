@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_imports.sql"),
     include_str!("../../migrations/sqlite/0003_event_imports.sql"),
+    include_str!("../../migrations/sqlite/0004_import_counts.sql"),
 ];
 
 /// Readers kept open for reuse.
