@@ -9,14 +9,18 @@ pub mod date;
 pub mod event;
 pub mod ids;
 pub mod import;
+pub mod item;
 pub mod problem;
 pub mod project;
 pub mod raw;
 pub mod report;
+pub mod settings;
 
 pub use catalog::{InteractionType, ParamType, Parameter};
 pub use event::{Event, ParamValue};
 pub use import::{ImportRecord, ImportStatus};
+pub use item::Item;
 pub use problem::{Problem, ProblemKind};
 pub use project::{ApiKey, Project, Scope};
 pub use report::{FailedItem, Report, ReportBuilder};
+pub use settings::Settings;

@@ -5,7 +5,7 @@
 //! The trait is synchronous: callers run it on blocking threads (the ingest writer thread, `spawn_blocking`), which
 //! keeps a later PostgreSQL implementation free to use its own connection pool.
 
-use affinity_core::{ApiKey, Event, ImportRecord, InteractionType, Project};
+use affinity_core::{ApiKey, Event, ImportRecord, InteractionType, Item, Project, Settings};
 
 pub mod sqlite;
 
@@ -38,6 +38,19 @@ pub struct LogEntry {
     pub seq: u64,
     pub project: String,
     pub event: Event,
+}
+
+/// A trained model as stored: the newest of its kind per project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRecord {
+    /// `popular`, `similar`, `bought_together`, `ease`, `item_knn`…
+    pub kind: String,
+    /// Epoch ms UTC.
+    pub trained_at: i64,
+    /// JSON: fit duration, sizes, last evaluation.
+    pub meta: String,
+    /// The parameters in the model's own binary layout.
+    pub data: Vec<u8>,
 }
 
 /// The durable store. Every write returns only once it is on disk.
@@ -91,4 +104,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ImportRecord>>;
     /// Marks every running import `interrupted` (at start-up: they died with the previous process); returns them.
     fn interrupt_running_imports(&self, at: i64) -> Result<Vec<ImportRecord>>;
+
+    /// Inserts or replaces catalog items of a project, in one transaction. `at` is epoch ms.
+    fn put_items(&self, project: &str, items: &[Item], at: i64) -> Result<()>;
+    /// One catalog item.
+    fn item(&self, project: &str, id: &str) -> Result<Option<Item>>;
+    /// Deletes a catalog item; `false` when there was none.
+    fn delete_item(&self, project: &str, id: &str) -> Result<bool>;
+    /// Up to `limit` items with ids after `after`, by id (byte order).
+    fn items(&self, project: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>>;
+    /// A project's settings, `None` when never set (the defaults apply).
+    fn settings(&self, project: &str) -> Result<Option<Settings>>;
+    /// Replaces a project's settings. `at` is epoch ms.
+    fn put_settings(&self, project: &str, settings: &Settings, at: i64) -> Result<()>;
+    /// Replaces the project's model of `model.kind`.
+    fn save_model(&self, project: &str, model: &ModelRecord) -> Result<()>;
+    /// A project's stored models, by kind.
+    fn models(&self, project: &str) -> Result<Vec<ModelRecord>>;
 }

@@ -227,3 +227,49 @@ fn sqlite_migration_4_moves_import_counts_to_the_imports() {
     s.append_events(&[("a", Some("imp_2"), &event("y", 5))], 6).unwrap();
     assert_eq!(s.count_import_events("imp_2").unwrap(), 1);
 }
+
+fn items_settings_and_models(s: &dyn Store) {
+    use affinity_store::ModelRecord;
+    s.create_project(&project("a"), &[]).unwrap();
+    let item = |id: &str, available| affinity_core::Item {
+        id: id.into(),
+        title: Some(format!("Item {id}")),
+        categories: vec!["grocery".into(), "rice".into()],
+        price: Some(3.5),
+        available,
+        properties: [("brand".to_string(), serde_json::json!("Acme")), ("kg".to_string(), serde_json::json!(1))]
+            .into_iter()
+            .collect(),
+    };
+    s.put_items("a", &[item("b", true), item("a", true), item("c", false)], 1).unwrap();
+    s.put_items("a", &[item("a", false)], 2).unwrap();
+    assert_eq!(s.item("a", "a").unwrap(), Some(item("a", false)), "replaced");
+    assert_eq!(s.item("b", "a").unwrap(), None, "another project");
+    let ids = |after| s.items("a", after, 2).unwrap().into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(None), ["a", "b"]);
+    assert_eq!(ids(Some("b")), ["c"]);
+    assert!(s.delete_item("a", "b").unwrap());
+    assert!(!s.delete_item("a", "b").unwrap());
+    assert_eq!(ids(None), ["a", "c"]);
+
+    assert_eq!(s.settings("a").unwrap(), None);
+    let mut settings = affinity_core::Settings::default();
+    settings.half_life_days = Some(30.0);
+    s.put_settings("a", &settings, 3).unwrap();
+    settings.weights.insert("view".into(), 0.5);
+    s.put_settings("a", &settings, 4).unwrap();
+    assert_eq!(s.settings("a").unwrap(), Some(settings));
+
+    let model = |kind: &str, at| ModelRecord { kind: kind.into(), trained_at: at, meta: "{}".into(), data: vec![1, 2] };
+    s.save_model("a", &model("ease", 5)).unwrap();
+    s.save_model("a", &model("popular", 5)).unwrap();
+    s.save_model("a", &model("ease", 6)).unwrap();
+    assert_eq!(s.models("a").unwrap(), vec![model("ease", 6), model("popular", 5)]);
+    assert!(s.models("b").unwrap().is_empty());
+}
+
+#[test]
+fn sqlite_items_settings_and_models() {
+    let (_d, s) = sqlite();
+    items_settings_and_models(&s);
+}

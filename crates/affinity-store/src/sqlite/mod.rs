@@ -7,6 +7,7 @@
 mod catalog;
 mod events;
 mod imports;
+mod items;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -21,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_imports.sql"),
     include_str!("../../migrations/sqlite/0003_event_imports.sql"),
     include_str!("../../migrations/sqlite/0004_import_counts.sql"),
+    include_str!("../../migrations/sqlite/0005_items_settings_models.sql"),
 ];
 
 /// Readers kept open for reuse.
@@ -121,6 +123,30 @@ fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
 }
 
 impl crate::Store for SqliteStore {
+    fn put_items(&self, project: &str, items: &[affinity_core::Item], at: i64) -> Result<()> {
+        items::put(self, project, items, at)
+    }
+    fn item(&self, project: &str, id: &str) -> Result<Option<affinity_core::Item>> {
+        items::get(self, project, id)
+    }
+    fn delete_item(&self, project: &str, id: &str) -> Result<bool> {
+        items::delete(self, project, id)
+    }
+    fn items(&self, project: &str, after: Option<&str>, limit: usize) -> Result<Vec<affinity_core::Item>> {
+        items::page(self, project, after, limit)
+    }
+    fn settings(&self, project: &str) -> Result<Option<affinity_core::Settings>> {
+        items::settings(self, project)
+    }
+    fn put_settings(&self, project: &str, settings: &affinity_core::Settings, at: i64) -> Result<()> {
+        items::put_settings(self, project, settings, at)
+    }
+    fn save_model(&self, project: &str, model: &crate::ModelRecord) -> Result<()> {
+        items::save_model(self, project, model)
+    }
+    fn models(&self, project: &str) -> Result<Vec<crate::ModelRecord>> {
+        items::models(self, project)
+    }
     fn create_project(&self, project: &affinity_core::Project, keys: &[affinity_core::ApiKey]) -> Result<()> {
         catalog::create_project(self, project, keys)
     }

@@ -1,0 +1,170 @@
+//! Per-project recommendation settings (issue 4): how much each interaction type counts, how fast interactions
+//! fade, what a customer's recommendations leave out, and when models retrain.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::InteractionType;
+use crate::problem::{Problem, ProblemKind};
+
+/// Weights of the built-in interaction types when the settings do not name them; custom types weigh 0.
+pub const DEFAULT_WEIGHTS: [(&str, f64); 4] = [("purchase", 4.0), ("cart", 3.0), ("like", 2.0), ("view", 1.0)];
+
+/// When models retrain on their own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RetrainPolicy {
+    /// Retrain once this many events arrived since the last training (`null`: never on count).
+    #[serde(default = "default_after_events")]
+    pub after_events: Option<u64>,
+    /// Retrain this many minutes after the last training if any event arrived since (`null`: never on time).
+    #[serde(default = "default_every_minutes")]
+    pub every_minutes: Option<u64>,
+}
+
+fn default_after_events() -> Option<u64> {
+    Some(10_000)
+}
+
+fn default_every_minutes() -> Option<u64> {
+    Some(60)
+}
+
+impl Default for RetrainPolicy {
+    fn default() -> Self {
+        RetrainPolicy { after_events: default_after_events(), every_minutes: default_every_minutes() }
+    }
+}
+
+/// A project's settings. Every field has a default, so `{}` is valid and `PUT` replaces the whole document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Weight of each interaction type, >= 0. Built-ins default to purchase 4, cart 3, like 2, view 1; custom types
+    /// weigh 0 (are ignored by models) until set.
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
+    /// Half-life of an interaction's weight, in days, counted back from the project's newest event (so an old
+    /// dataset does not fade to nothing); `null`: no decay.
+    #[serde(default)]
+    pub half_life_days: Option<f64>,
+    /// Interaction types whose items are left out of a customer's recommendations unless the request says
+    /// otherwise (`exclude=`).
+    #[serde(default = "default_exclude")]
+    pub exclude: Vec<String>,
+    /// Two purchases by one customer at most this many hours apart are "bought together".
+    #[serde(default = "default_bought_together_hours")]
+    pub bought_together_window_hours: f64,
+    #[serde(default)]
+    pub retrain: RetrainPolicy,
+}
+
+fn default_exclude() -> Vec<String> {
+    vec!["purchase".into()]
+}
+
+fn default_bought_together_hours() -> f64 {
+    24.0
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            weights: BTreeMap::new(),
+            half_life_days: None,
+            exclude: default_exclude(),
+            bought_together_window_hours: default_bought_together_hours(),
+            retrain: RetrainPolicy::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The weight of interaction type `kind`: the one set, else the built-in default, else 0.
+    pub fn weight(&self, kind: &str) -> f64 {
+        if let Some(w) = self.weights.get(kind) {
+            return *w;
+        }
+        DEFAULT_WEIGHTS.iter().find(|(k, _)| *k == kind).map_or(0.0, |(_, w)| *w)
+    }
+
+    /// Checks the values and that every interaction type named exists in `types`. Errors name the field
+    /// (`weights.loan`, `exclude[1]`, `half_life_days`).
+    pub fn check(&self, types: &[InteractionType]) -> Result<(), Problem> {
+        let known = |k: &str| types.iter().any(|t| t.id == k);
+        let invalid = |field: String, message: String| Err(Problem::new(ProblemKind::InvalidField, field, message));
+        for (kind, w) in &self.weights {
+            if !known(kind) {
+                return Err(Problem::new(
+                    ProblemKind::UnknownEvent,
+                    format!("weights.{kind}"),
+                    format!("Unknown interaction type: {kind}"),
+                ));
+            }
+            if !w.is_finite() || *w < 0.0 {
+                return invalid(format!("weights.{kind}"), format!("Invalid weight for {kind}: {w} (a number >= 0)"));
+            }
+        }
+        for (i, kind) in self.exclude.iter().enumerate() {
+            if !known(kind) {
+                return Err(Problem::new(
+                    ProblemKind::UnknownEvent,
+                    format!("exclude[{i}]"),
+                    format!("Unknown interaction type: {kind}"),
+                ));
+            }
+        }
+        if let Some(h) = self.half_life_days
+            && !(h.is_finite() && h > 0.0)
+        {
+            return invalid("half_life_days".into(), format!("Invalid half_life_days: {h} (a number of days > 0)"));
+        }
+        let w = self.bought_together_window_hours;
+        if !(w.is_finite() && w > 0.0) {
+            return invalid(
+                "bought_together_window_hours".into(),
+                format!("Invalid bought_together_window_hours: {w} (a number of hours > 0)"),
+            );
+        }
+        if self.retrain.after_events == Some(0) {
+            return invalid("retrain.after_events".into(), "Invalid retrain.after_events: 0 (at least 1)".into());
+        }
+        if self.retrain.every_minutes == Some(0) {
+            return invalid("retrain.every_minutes".into(), "Invalid retrain.every_minutes: 0 (at least 1)".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::builtins;
+
+    #[test]
+    fn defaults_follow_the_issue() {
+        let s: Settings = serde_json::from_str("{}").unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!([s.weight("purchase"), s.weight("cart"), s.weight("like"), s.weight("view")], [4.0, 3.0, 2.0, 1.0]);
+        assert_eq!(s.weight("loan"), 0.0, "custom types weigh 0 until set");
+        assert_eq!(s.exclude, ["purchase"]);
+        assert!(s.check(&builtins()).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let field = |json: &str| {
+            let s: Settings = serde_json::from_str(json).unwrap();
+            s.check(&builtins()).unwrap_err().field
+        };
+        assert_eq!(field(r#"{"weights":{"view":-1}}"#), Some("weights.view".into()));
+        assert_eq!(field(r#"{"weights":{"loan":1}}"#), Some("weights.loan".into()));
+        assert_eq!(field(r#"{"exclude":["purchase","nope"]}"#), Some("exclude[1]".into()));
+        assert_eq!(field(r#"{"half_life_days":0}"#), Some("half_life_days".into()));
+        assert_eq!(field(r#"{"retrain":{"after_events":0}}"#), Some("retrain.after_events".into()));
+        assert!(serde_json::from_str::<Settings>(r#"{"weight":{}}"#).is_err(), "unknown fields are refused");
+    }
+}
