@@ -26,9 +26,23 @@ pub struct Views {
 }
 
 impl Views {
-    /// Builds the views of every project from the whole event log; returns them with the number of events read.
+    /// Builds the views of every project from its catalog and the whole event log; returns them with the number
+    /// of events read.
     pub fn rebuild(store: &dyn Store) -> Result<(Views, u64), StoreError> {
         let views = Views::default();
+        for project in store.projects()? {
+            let view = views.project(&project.id);
+            let mut view = view.write().unwrap_or_else(|p| p.into_inner());
+            let mut after: Option<String> = None;
+            loop {
+                let page = store.items(&project.id, after.as_deref(), REBUILD_PAGE)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id.clone());
+                for item in page {
+                    view.put_item(item);
+                }
+            }
+        }
         let mut after = 0;
         let mut count = 0;
         loop {

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use affinity_core::Event;
+use affinity_core::{Event, Item};
 use foldhash::fast::RandomState;
 
 use crate::Interner;
@@ -13,7 +13,9 @@ const NO_ITEM: u32 = u32::MAX;
 /// One event in a customer's history: 24 bytes. The full event is read from the store by `seq` when needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
-    pub seq: u64,
+    /// The sequence number (upper 48 bits) and the interned interaction type (lower 16 bits), so that the entry
+    /// stays at 24 bytes; ordering by this field orders by sequence number.
+    seq_kind: u64,
     /// When it happened, epoch ms UTC.
     pub ts: i64,
     /// Interned item id, `u32::MAX` when the event has no item.
@@ -22,6 +24,35 @@ pub struct Entry {
     /// parameters). Duplicates must also match customer, date and item, so two different events collide only
     /// when they share all three, with probability 2^-32.
     pub fingerprint: u32,
+}
+
+/// Sequence numbers must stay below 2^48 (281 trillion events) to share a word with the interaction type.
+const SEQ_BITS: u32 = 48;
+
+impl Entry {
+    fn new(seq: u64, kind: u32, ts: i64, item: u32, fingerprint: u32) -> Entry {
+        debug_assert!(seq < 1 << SEQ_BITS && kind <= u32::from(u16::MAX));
+        Entry { seq_kind: (seq << (64 - SEQ_BITS)) | u64::from(kind as u16), ts, item, fingerprint }
+    }
+
+    /// The event's sequence number in the log.
+    pub fn seq(&self) -> u64 {
+        self.seq_kind >> (64 - SEQ_BITS)
+    }
+
+    /// The interned interaction type (see [`ProjectView::kind_name`]).
+    pub fn kind(&self) -> u32 {
+        u32::from(self.seq_kind as u16)
+    }
+
+    /// The item's dense id, `None` for an event without an item.
+    pub fn item(&self) -> Option<u32> {
+        (self.item != NO_ITEM).then_some(self.item)
+    }
+
+    fn key(&self) -> (i64, u64) {
+        (self.ts, self.seq_kind)
+    }
 }
 
 /// The counter of `kind` in `counts`, growing it as needed (kinds are interned by claims and by applies).
@@ -35,12 +66,6 @@ fn slot_of(counts: &mut Vec<u64>, kind: u32) -> &mut u64 {
 
 fn short(fingerprint: u64) -> u32 {
     (fingerprint >> 32) as u32
-}
-
-impl Entry {
-    fn key(&self) -> (i64, u64) {
-        (self.ts, self.seq)
-    }
 }
 
 /// A position in a customer's history, newest first: the page after it holds the events strictly older than
@@ -80,6 +105,9 @@ pub struct ProjectView {
     /// Claimed (in-flight) events per interned interaction type (the same).
     claimed_kinds: Vec<u64>,
     item_counts: Vec<u32>,
+    /// Catalog items by dense item id (the same ids as events'); `None` for items events name but the catalog lacks.
+    catalog: Vec<Option<Box<Item>>>,
+    catalog_len: usize,
     events: u64,
     active_customers: u64,
     active_items: u64,
@@ -107,10 +135,7 @@ impl ProjectView {
     pub fn apply_to(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
         let item = match &e.item {
             Some(i) => {
-                let id = self.items.intern(i);
-                if id as usize == self.item_counts.len() {
-                    self.item_counts.push(0);
-                }
+                let id = self.item_slot(i);
                 if self.item_counts[id as usize] == 0 {
                     self.active_items += 1;
                 }
@@ -121,7 +146,7 @@ impl ProjectView {
         };
         let kind = self.kinds.intern(&e.event);
         *slot_of(&mut self.kind_counts, kind) += 1;
-        let entry = Entry { seq, ts: e.ts, fingerprint: short(fingerprint), item };
+        let entry = Entry::new(seq, kind, e.ts, item, short(fingerprint));
         let h = &mut self.histories[c as usize];
         if h.is_empty() {
             self.active_customers += 1;
@@ -198,7 +223,7 @@ impl ProjectView {
             None => NO_ITEM,
             Some(i) => self.items.get(i)?,
         };
-        same.find(|x| x.item == item).map(|x| x.seq)
+        same.find(|x| x.item == item).map(|x| x.seq())
     }
 
     /// The seq of a stored event identical to `e` (of the same customer).
@@ -213,7 +238,7 @@ impl ProjectView {
 
     /// The seqs of a customer's events, oldest first.
     pub fn customer_seqs(&self, customer: &str) -> Vec<u64> {
-        self.history(customer).iter().map(|e| e.seq).collect()
+        self.history(customer).iter().map(Entry::seq).collect()
     }
 
     /// A customer's history, oldest first (empty for an unknown customer).
@@ -234,12 +259,12 @@ impl ProjectView {
     ) -> (Vec<u64>, Option<HistoryCursor>) {
         let h = self.history(customer);
         let end = match before {
-            Some(c) => h.partition_point(|x| x.key() < (c.ts, c.seq)),
+            Some(c) => h.partition_point(|x| (x.ts, x.seq()) < (c.ts, c.seq)),
             None => h.len(),
         };
         let start = end.saturating_sub(limit);
-        let page: Vec<u64> = h[start..end].iter().rev().map(|e| e.seq).collect();
-        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts, seq: h[start].seq });
+        let page: Vec<u64> = h[start..end].iter().rev().map(Entry::seq).collect();
+        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts, seq: h[start].seq() });
         (page, next)
     }
 
@@ -282,6 +307,98 @@ impl ProjectView {
     /// Events of interaction type `kind` claimed and on their way to the store.
     pub fn pending_of_type(&self, kind: &str) -> u64 {
         self.kinds.get(kind).and_then(|k| self.claimed_kinds.get(k as usize)).copied().unwrap_or(0)
+    }
+
+    /// The dense id of item `id`, assigning one if it is new.
+    fn item_slot(&mut self, id: &str) -> u32 {
+        let i = self.items.intern(id);
+        if i as usize == self.item_counts.len() {
+            self.item_counts.push(0);
+            self.catalog.push(None);
+        }
+        i
+    }
+
+    /// Adds or replaces a catalog item.
+    pub fn put_item(&mut self, item: Item) {
+        let i = self.item_slot(&item.id) as usize;
+        if self.catalog[i].is_none() {
+            self.catalog_len += 1;
+        }
+        self.catalog[i] = Some(Box::new(item));
+    }
+
+    /// Removes a catalog item (its events stay).
+    pub fn remove_item(&mut self, id: &str) {
+        if let Some(i) = self.items.get(id)
+            && self.catalog[i as usize].take().is_some()
+        {
+            self.catalog_len -= 1;
+        }
+    }
+
+    /// The catalog entry of dense item id `i`.
+    pub fn catalog_item(&self, i: u32) -> Option<&Item> {
+        self.catalog.get(i as usize)?.as_deref()
+    }
+
+    /// Items in the catalog.
+    pub fn catalog_len(&self) -> usize {
+        self.catalog_len
+    }
+
+    /// Whether item `i` may be recommended: it is in the catalog and available, or the project has no catalog at
+    /// all (then every item its events name may be).
+    pub fn recommendable(&self, i: u32) -> bool {
+        match self.catalog.get(i as usize) {
+            Some(Some(item)) => item.available,
+            _ => self.catalog_len == 0 && self.item_counts.get(i as usize).is_some_and(|&n| n > 0),
+        }
+    }
+
+    /// Number of dense item ids (items named by events or in the catalog).
+    pub fn items_len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The id of dense item `i`.
+    pub fn item_name(&self, i: u32) -> &str {
+        self.items.name(i)
+    }
+
+    /// The dense id of item `id`, if events or the catalog named it.
+    pub fn item_id(&self, id: &str) -> Option<u32> {
+        self.items.get(id)
+    }
+
+    /// Number of interned interaction types.
+    pub fn kinds_len(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// The interaction type id of an [`Entry::kind`].
+    pub fn kind_name(&self, k: u32) -> &str {
+        self.kinds.name(k)
+    }
+
+    /// Number of dense customer ids.
+    pub fn customers_len(&self) -> usize {
+        self.histories.len()
+    }
+
+    /// The history of dense customer `c`, oldest first.
+    pub fn history_of(&self, c: u32) -> &[Entry] {
+        self.histories.get(c as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The newest event's time over all customers, epoch ms (`None` without events).
+    pub fn newest_ts(&self) -> Option<i64> {
+        self.histories.iter().filter_map(|h| h.last().map(|e| e.ts)).max()
+    }
+
+    /// Events stored.
+    pub fn events(&self) -> u64 {
+        self.events
     }
 
     pub fn stats(&self) -> Stats {
@@ -378,5 +495,39 @@ mod tests {
         assert_eq!(v.client_id("c1"), None);
         assert_eq!(v.erase("u", &[]), 0);
         assert_eq!(v.erase("nobody", &[]), 0);
+    }
+
+    #[test]
+    fn entries_carry_their_type_and_the_catalog_decides_what_is_recommendable() {
+        let mut v = ProjectView::default();
+        let mut cart = ev("u", "i", 5, None);
+        cart.event = "cart".into();
+        v.apply(1, &ev("u", "i", 1, None));
+        v.apply((1 << 47) + 3, &cart);
+        let h = v.history("u");
+        assert_eq!(
+            h.iter().map(|e| (e.seq(), v.kind_name(e.kind()))).collect::<Vec<_>>(),
+            [(1, "view"), ((1 << 47) + 3, "cart")]
+        );
+        let i = v.item_id("i").unwrap();
+        assert!(v.recommendable(i), "without a catalog, every item events name");
+        let item = |id: &str, available| Item {
+            id: id.into(),
+            title: None,
+            categories: vec![],
+            price: None,
+            available,
+            properties: Default::default(),
+        };
+        v.put_item(item("j", true));
+        let j = v.item_id("j").unwrap();
+        assert!(v.recommendable(j) && !v.recommendable(i), "with a catalog, only its available items");
+        v.put_item(item("i", false));
+        assert!(!v.recommendable(i));
+        v.put_item(item("i", true));
+        assert!(v.recommendable(i) && v.catalog_len() == 2);
+        v.remove_item("j");
+        assert!(!v.recommendable(j) && v.catalog_len() == 1);
+        assert_eq!(v.stats().items, 1, "catalog items without events are not counted as active");
     }
 }

@@ -1,0 +1,88 @@
+//! What training reads from a project's view: the weighted, decayed interaction matrix, popularity per window, and
+//! the purchases (for "bought together"). Extraction is one pass over the histories under the view's read lock;
+//! training itself then runs without it.
+
+use affinity_core::Settings;
+use affinity_views::ProjectView;
+
+use crate::matrix::Matrix;
+
+/// Popularity windows computed at training, as `(name, length in ms)`; `all` has no limit.
+pub const WINDOWS: [(&str, i64); 5] =
+    [("all", i64::MAX), ("1d", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000), ("90d", 90 * 86_400_000)];
+
+/// One purchase: `(customer row, item column, epoch ms)`.
+pub type Purchase = (u32, u32, i64);
+
+/// The training input of one project.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingData {
+    /// Item ids by column (the view's dense item ids at extraction time).
+    pub items: Vec<String>,
+    /// Customers × items; a cell is Σ weight(type) · 2^(-age / half-life) over the customer's events with the
+    /// item, divided by the largest type weight (so a dataset of one interaction type is binary).
+    pub matrix: Matrix,
+    /// Per window of [`WINDOWS`], per item column: the weighted, decayed count of events within the window.
+    pub popularity: Vec<Vec<f64>>,
+    /// Purchases sorted by customer then time.
+    pub purchases: Vec<Purchase>,
+    /// Events read.
+    pub events: u64,
+}
+
+/// How much an event of a given age counts: 1 at age 0, 1/2 at one half-life. Ages are measured back from the
+/// project's newest event, so that a historical dataset keeps its relative weights.
+fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
+    match half_life_days {
+        Some(h) => (-(age_ms.max(0) as f64) / (h * 86_400_000.0) * std::f64::consts::LN_2).exp(),
+        None => 1.0,
+    }
+}
+
+/// Reads everything training needs from `view`.
+pub fn extract(view: &ProjectView, settings: &Settings) -> TrainingData {
+    let items: Vec<String> = (0..view.items_len() as u32).map(|i| view.item_name(i).to_string()).collect();
+    let kinds: Vec<f64> = (0..view.kinds_len() as u32).map(|k| settings.weight(view.kind_name(k))).collect();
+    let max_weight = kinds.iter().copied().fold(0.0, f64::max);
+    let newest = view.newest_ts().unwrap_or(0);
+    let mut triples = Vec::with_capacity(view.events() as usize);
+    let mut popularity = vec![vec![0.0; items.len()]; WINDOWS.len()];
+    let mut purchases = Vec::new();
+    let purchase = (0..kinds.len() as u32).find(|&k| view.kind_name(k) == "purchase");
+    let mut events = 0;
+    for c in 0..view.customers_len() as u32 {
+        for e in view.history_of(c) {
+            events += 1;
+            let Some(item) = e.item() else { continue };
+            let w = kinds.get(e.kind() as usize).copied().unwrap_or(0.0);
+            if w <= 0.0 {
+                continue;
+            }
+            let age = newest - e.ts;
+            let value = w * decay(age, settings.half_life_days);
+            triples.push((c, item, (value / max_weight) as f32));
+            for (p, (_, length)) in popularity.iter_mut().zip(WINDOWS) {
+                if age <= length {
+                    p[item as usize] += value;
+                }
+            }
+            if Some(e.kind()) == purchase {
+                purchases.push((c, item, e.ts));
+            }
+        }
+    }
+    let matrix = Matrix::from_triples(view.customers_len(), items.len(), triples);
+    TrainingData { items, matrix, popularity, purchases, events }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decay_halves_at_the_half_life() {
+        assert_eq!(decay(123, None), 1.0);
+        assert!((decay(2 * 86_400_000, Some(2.0)) - 0.5).abs() < 1e-12);
+        assert!((decay(0, Some(2.0)) - 1.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,87 @@
+//! EASE: "Embarrassingly Shallow Autoencoders for Sparse Data" (Steck, WWW 2019), section 3.1: the item-item
+//! weight matrix `B` that best reconstructs `X` from `X · B` under an L2 penalty `λ` with `diag(B) = 0` has the
+//! closed form `P = (XᵀX + λI)⁻¹`, `B_ij = -P_ij / P_jj` (`i ≠ j`). A customer's scores are `x_u · B`.
+//!
+//! The Gram matrix is accumulated from the sparse rows (cost: the sum over customers of their item count squared)
+//! and inverted by Cholesky with faer, in `f32`. Memory is about `8 · n²` bytes for `n` items during training and
+//! `4 · n²` after, which is why [`crate::model`] uses EASE only up to [`MAX_ITEMS`] items.
+
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{Mat, Side};
+use rayon::prelude::*;
+
+use crate::matrix::Matrix;
+
+/// Largest catalog EASE trains on (about 1.2 GB for `B` and the same again while inverting).
+pub const MAX_ITEMS: usize = 12_000;
+
+/// The L2 penalty used unless another is given; Steck's value for MovieLens-20M and Netflix.
+pub const DEFAULT_LAMBDA: f32 = 500.0;
+
+/// A trained EASE model: `b` is `n × n`, row-major (`b[i * n + j]` is how much item `i` in a history speaks for
+/// item `j`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ease {
+    pub n: usize,
+    pub b: Vec<f32>,
+}
+
+/// Why EASE could not be fitted.
+#[derive(Debug, thiserror::Error)]
+pub enum EaseError {
+    #[error("{0} items is more than EASE handles ({MAX_ITEMS})")]
+    TooManyItems(usize),
+    #[error("the Gram matrix is not positive definite")]
+    NotPositiveDefinite,
+}
+
+impl Ease {
+    /// Fits `B` on `x` (customers × items) with penalty `lambda` (> 0).
+    pub fn fit(x: &Matrix, lambda: f32) -> Result<Ease, EaseError> {
+        let n = x.cols;
+        if n > MAX_ITEMS {
+            return Err(EaseError::TooManyItems(n));
+        }
+        // XᵀX, column-major; each thread fills a band of columns, reading every customer's row.
+        let mut gram = vec![0f32; n * n];
+        let band = n.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        gram.par_chunks_mut(n * band).enumerate().for_each(|(t, chunk)| {
+            let first = t * band;
+            for r in 0..x.rows {
+                let (items, values) = x.row(r);
+                for (&j, &vj) in items.iter().zip(values) {
+                    let j = j as usize;
+                    if j < first || j >= first + band {
+                        continue;
+                    }
+                    let col = &mut chunk[(j - first) * n..(j - first + 1) * n];
+                    for (&i, &vi) in items.iter().zip(values) {
+                        col[i as usize] += vi * vj;
+                    }
+                }
+            }
+        });
+        let mut g = Mat::<f32>::from_fn(n, n, |i, j| gram[j * n + i]);
+        drop(gram);
+        for d in 0..n {
+            g[(d, d)] += lambda;
+        }
+        let p = g.llt(Side::Lower).map_err(|_| EaseError::NotPositiveDefinite)?.inverse();
+        drop(g);
+        let mut b = vec![0f32; n * n];
+        b.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+            // P is symmetric, so row i of P is its column i, contiguous.
+            let pi = p.col_as_slice(i);
+            for j in 0..n {
+                row[j] = if i == j { 0.0 } else { -pi[j] / p[(j, j)] };
+            }
+        });
+        Ok(Ease { n, b })
+    }
+
+    /// Row `i` of `B`: what item `i` in a history adds to each item's score.
+    pub fn row(&self, i: u32) -> &[f32] {
+        let i = i as usize;
+        &self.b[i * self.n..(i + 1) * self.n]
+    }
+}

@@ -1,0 +1,238 @@
+//! A project's trained models, served together: popularity per window, similar items, bought together, and the
+//! personalized model.
+//!
+//! **Which personalized model.** EASE (Steck, WWW 2019) is the most accurate simple model for implicit feedback on
+//! catalogs up to some ten thousand items, but it holds a dense `n × n` matrix and inverts it in `O(n³)`. Up to
+//! [`crate::ease::MAX_ITEMS`] items affinity trains EASE (12,000 items: about 0.6 GB and well under a minute on 2
+//! cores); above, it scores with item-kNN over the cosine neighbour lists it trains anyway for similar items (memory
+//! and time grow with the interactions, not with `n²`).
+//!
+//! Models index items by their own column numbers and keep the item ids, so a model stays valid when the views
+//! renumber items after a restart.
+
+use std::collections::HashMap;
+
+use affinity_core::Settings;
+
+use crate::data::{TrainingData, WINDOWS};
+use crate::ease::{DEFAULT_LAMBDA, Ease, MAX_ITEMS};
+use crate::neighbors::{NEIGHBORS, Neighbors, bought_together, similar, top_k};
+
+/// The personalized model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Personal {
+    Ease(Ease),
+    /// Scores with the similar-items lists.
+    ItemKnn,
+}
+
+/// Facts about a training run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Info {
+    /// `ease` or `item_knn`.
+    pub model: String,
+    /// Epoch ms UTC.
+    pub trained_at: i64,
+    /// Wall time of the fit, ms.
+    pub fit_ms: u64,
+    /// Events read.
+    pub events: u64,
+    /// Distinct (customer, item) pairs with a positive weight.
+    pub interactions: u64,
+    pub customers: u64,
+    pub items: u64,
+}
+
+/// Everything a project serves from.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// Item ids by column.
+    pub items: Vec<String>,
+    index: HashMap<String, u32>,
+    /// Per window of [`WINDOWS`]: items with events in it, most popular first.
+    pub popular: Vec<Vec<(u32, f32)>>,
+    pub similar: Neighbors,
+    pub together: Neighbors,
+    pub personal: Personal,
+    pub info: Info,
+}
+
+/// One recommended item: column, score, and the history column that contributed most (the reason).
+pub type Scored = (u32, f32, Option<u32>);
+
+impl Trained {
+    /// Trains every model on `data`. `trained_at` is epoch ms.
+    pub fn train(data: TrainingData, settings: &Settings, trained_at: i64) -> Trained {
+        let started = std::time::Instant::now();
+        let TrainingData { items, matrix, popularity, purchases, events } = data;
+        let popular = popularity
+            .iter()
+            .map(|p| top_k(p.iter().enumerate().map(|(i, &s)| (i as u32, s as f32)), p.len()))
+            .collect();
+        let similar = similar(&matrix, NEIGHBORS);
+        let window_ms = (settings.bought_together_window_hours * 3_600_000.0) as i64;
+        let together = bought_together(&purchases, items.len(), window_ms, NEIGHBORS);
+        let personal = if items.len() <= MAX_ITEMS && matrix.nnz() > 0 {
+            match Ease::fit(&matrix, DEFAULT_LAMBDA) {
+                Ok(e) => Personal::Ease(e),
+                Err(_) => Personal::ItemKnn,
+            }
+        } else {
+            Personal::ItemKnn
+        };
+        let customers = (0..matrix.rows).filter(|&r| !matrix.row(r).0.is_empty()).count() as u64;
+        let active_items = popularity.first().map_or(0, |p| p.iter().filter(|&&s| s > 0.0).count()) as u64;
+        let info = Info {
+            model: match personal {
+                Personal::Ease(_) => "ease".into(),
+                Personal::ItemKnn => "item_knn".into(),
+            },
+            trained_at,
+            fit_ms: started.elapsed().as_millis() as u64,
+            events,
+            interactions: matrix.nnz() as u64,
+            customers,
+            items: active_items,
+        };
+        let index = items.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
+        Trained { items, index, popular, similar, together, personal, info }
+    }
+
+    /// The column of item `id`.
+    pub fn column(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// The popularity list of window `name` (`all`, `1d`, `7d`, `30d`, `90d`).
+    pub fn popular(&self, window: &str) -> Option<&[(u32, f32)]> {
+        let w = WINDOWS.iter().position(|(n, _)| *n == window)?;
+        self.popular.get(w).map(Vec::as_slice)
+    }
+
+    /// The best `n` items for a history of `(column, weight)` pairs, among columns `accept` allows, best first.
+    pub fn recommend(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<Scored> {
+        let cols = self.items.len();
+        let mut scores = vec![0f32; cols];
+        match &self.personal {
+            Personal::Ease(e) => {
+                for &(i, w) in history {
+                    for (s, b) in scores.iter_mut().zip(e.row(i)) {
+                        *s += w * b;
+                    }
+                }
+            }
+            Personal::ItemKnn => {
+                for &(i, w) in history {
+                    for &(j, sim) in self.similar.of(i) {
+                        scores[j as usize] += w * sim;
+                    }
+                }
+            }
+        }
+        let best = top_k(scores.iter().enumerate().map(|(j, &s)| (j as u32, s)).filter(|&(j, _)| accept(j)), n);
+        best.into_iter().map(|(j, s)| (j, s, self.reason(history, j))).collect()
+    }
+
+    /// The history column that adds most to `j`'s score.
+    fn reason(&self, history: &[(u32, f32)], j: u32) -> Option<u32> {
+        let contribution = |i: u32, w: f32| match &self.personal {
+            Personal::Ease(e) => w * e.row(i)[j as usize],
+            Personal::ItemKnn => w * self.similar.of(i).iter().find(|p| p.0 == j).map_or(0.0, |p| p.1),
+        };
+        history
+            .iter()
+            .map(|&(i, w)| (i, contribution(i, w)))
+            .filter(|&(_, c)| c > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use affinity_core::Event;
+    use affinity_views::ProjectView;
+
+    use super::*;
+    use crate::data::extract;
+
+    fn event(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
+        Event {
+            event: kind.into(),
+            customer: customer.into(),
+            item: Some(item.into()),
+            ts,
+            quantity: None,
+            price: None,
+            params: None,
+            client_id: None,
+        }
+    }
+
+    /// Two disjoint taste clusters: customers of cluster A view items a0..a3, those of B items b0..b3, each
+    /// customer all but one of their cluster's items.
+    fn clusters() -> ProjectView {
+        let mut v = ProjectView::default();
+        let mut seq = 0;
+        for cluster in ["a", "b"] {
+            for c in 0..4 {
+                for i in (0..4).filter(|&i| i != c) {
+                    seq += 1;
+                    v.apply(seq, &event("view", &format!("{cluster}-c{c}"), &format!("{cluster}{i}"), seq as i64));
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn tastes_stay_in_their_cluster() {
+        let v = clusters();
+        let t = Trained::train(extract(&v, &Settings::default()), &Settings::default(), 0);
+        assert_eq!(t.info.model, "ease");
+        assert_eq!((t.info.customers, t.info.items, t.info.interactions), (8, 8, 24));
+        let a0 = t.column("a0").unwrap();
+        let recs = t.recommend(&[(a0, 1.0)], 3, |j| j != a0);
+        let names: Vec<&str> = recs.iter().map(|r| t.items[r.0 as usize].as_str()).collect();
+        assert_eq!(names.len(), 3);
+        assert!(names.iter().all(|n| n.starts_with('a')), "{names:?}");
+        assert!(recs.iter().all(|r| r.2 == Some(a0)), "the reason is the one history item");
+        let similar: Vec<&str> = t.similar.of(a0).iter().map(|p| t.items[p.0 as usize].as_str()).collect();
+        assert_eq!(similar.len(), 3, "only the items of its own cluster: {similar:?}");
+        assert!(similar.iter().all(|n| n.starts_with('a')));
+    }
+
+    #[test]
+    fn item_knn_gives_the_same_clusters() {
+        let v = clusters();
+        let mut t = Trained::train(extract(&v, &Settings::default()), &Settings::default(), 0);
+        t.personal = Personal::ItemKnn;
+        let b1 = t.column("b1").unwrap();
+        let recs = t.recommend(&[(b1, 1.0)], 10, |j| j != b1);
+        assert_eq!(recs.len(), 3);
+        assert!(recs.iter().all(|r| t.items[r.0 as usize].starts_with('b')));
+    }
+
+    #[test]
+    fn weights_decide_popularity_and_baskets_come_from_purchases() {
+        let mut v = ProjectView::default();
+        v.apply(1, &event("view", "u1", "viewed", 0));
+        v.apply(2, &event("view", "u2", "viewed", 0));
+        v.apply(3, &event("purchase", "u1", "rice", 1_000));
+        v.apply(4, &event("purchase", "u1", "curry", 2_000));
+        v.apply(5, &event("purchase", "u2", "rice", 3_000));
+        v.apply(6, &event("purchase", "u2", "curry", 4_000));
+        v.apply(7, &event("purchase", "u2", "soap", 10 * 86_400_000));
+        let s = Settings::default();
+        let t = Trained::train(extract(&v, &s), &s, 0);
+        let popular: Vec<&str> = t.popular("all").unwrap().iter().map(|p| t.items[p.0 as usize].as_str()).collect();
+        assert_eq!(popular[..2], ["rice", "curry"], "two purchases (weight 4 each) beat two views; ties by column");
+        assert_eq!(popular.last(), Some(&"viewed"));
+        let recent: Vec<&str> = t.popular("1d").unwrap().iter().map(|p| t.items[p.0 as usize].as_str()).collect();
+        assert_eq!(recent, ["soap"], "within a day of the newest event");
+        let rice = t.column("rice").unwrap();
+        let together: Vec<(&str, f32)> =
+            t.together.of(rice).iter().map(|p| (t.items[p.0 as usize].as_str(), p.1)).collect();
+        assert_eq!(together, [("curry", 2.0)], "soap came ten days later");
+    }
+}

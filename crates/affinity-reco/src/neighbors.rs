@@ -1,0 +1,143 @@
+//! Item-to-item lists: "customers who interacted with this also …" (cosine similarity of item columns of the
+//! weighted interaction matrix; Sarwar et al., "Item-based collaborative filtering recommendation algorithms",
+//! WWW 2001, section 3.1.2) and "bought together" (purchases by the same customer within a time window).
+
+use rayon::prelude::*;
+
+use crate::data::Purchase;
+use crate::matrix::Matrix;
+
+/// Neighbours kept per item.
+pub const NEIGHBORS: usize = 100;
+
+/// Per item, its neighbours best first as `(item, score)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Neighbors {
+    pub lists: Vec<Vec<(u32, f32)>>,
+}
+
+impl Neighbors {
+    /// The neighbours of `item`, best first (empty for an unknown item).
+    pub fn of(&self, item: u32) -> &[(u32, f32)] {
+        self.lists.get(item as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Keeps the `k` best `(item, score)` of `scores` (score > 0), best first; ties go to the smaller item id.
+pub fn top_k(scores: impl Iterator<Item = (u32, f32)>, k: usize) -> Vec<(u32, f32)> {
+    let mut v: Vec<(u32, f32)> = scores.filter(|&(_, s)| s > 0.0).collect();
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if v.len() > k {
+        v.select_nth_unstable_by(k, order);
+        v.truncate(k);
+    }
+    v.sort_unstable_by(order);
+    v
+}
+
+/// Cosine similarity between item columns of `x` (customers × items), the `k` best per item. Cost: the sum over
+/// customers of their item count squared, spread over rayon's threads.
+pub fn similar(x: &Matrix, k: usize) -> Neighbors {
+    let by_item = x.transpose();
+    let norms: Vec<f32> =
+        (0..by_item.rows).map(|i| by_item.row(i).1.iter().map(|v| v * v).sum::<f32>().sqrt()).collect();
+    let lists = (0..by_item.rows)
+        .into_par_iter()
+        .map_init(
+            || (vec![0f32; x.cols], Vec::<u32>::new()),
+            |(acc, touched), i| {
+                let (customers, weights) = by_item.row(i);
+                for (&c, &wi) in customers.iter().zip(weights) {
+                    let (items, values) = x.row(c as usize);
+                    for (&j, &wj) in items.iter().zip(values) {
+                        if wi * wj == 0.0 {
+                            continue;
+                        }
+                        if acc[j as usize] == 0.0 {
+                            touched.push(j);
+                        }
+                        acc[j as usize] += wi * wj;
+                    }
+                }
+                let ni = norms[i];
+                let scores = touched.iter().filter(|&&j| j as usize != i).map(|&j| {
+                    let denominator = ni * norms[j as usize];
+                    (j, if denominator > 0.0 { acc[j as usize] / denominator } else { 0.0 })
+                });
+                let best = top_k(scores, k);
+                for &j in touched.iter() {
+                    acc[j as usize] = 0.0;
+                }
+                touched.clear();
+                best
+            },
+        )
+        .collect();
+    Neighbors { lists }
+}
+
+/// For each item, the items most often purchased by the same customer within `window_ms` of it (either side),
+/// counted once per pair of purchases, the `k` best per item. `purchases` are sorted by customer, then time.
+pub fn bought_together(purchases: &[Purchase], items: usize, window_ms: i64, k: usize) -> Neighbors {
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for (a, &(c, i, t)) in purchases.iter().enumerate() {
+        for &(c2, j, t2) in &purchases[a + 1..] {
+            if c2 != c || t2 - t > window_ms {
+                break;
+            }
+            if i != j {
+                pairs.push((i, j));
+                pairs.push((j, i));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    let mut lists = vec![Vec::new(); items];
+    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+        let counted = run.chunk_by(|a, b| a.1 == b.1).map(|same| (same[0].1, same.len() as f32));
+        lists[run[0].0 as usize] = top_k(counted, k);
+    }
+    Neighbors { lists }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_items_share_customers() {
+        // Customers 0 and 1 take items 0 and 1; customer 2 takes items 2 and 3; customer 3 takes 1 and 2.
+        let x = Matrix::from_triples(
+            4,
+            4,
+            vec![
+                (0, 0, 1.0),
+                (0, 1, 1.0),
+                (1, 0, 1.0),
+                (1, 1, 1.0),
+                (2, 2, 1.0),
+                (2, 3, 1.0),
+                (3, 1, 1.0),
+                (3, 2, 1.0),
+            ],
+        );
+        let n = similar(&x, 10);
+        assert_eq!(n.of(0).iter().map(|p| p.0).collect::<Vec<_>>(), [1], "item 0 only ever goes with item 1");
+        // cos(0, 1) = 2 / (sqrt(2) * sqrt(3))
+        assert!((n.of(0)[0].1 - 2.0 / (2f32.sqrt() * 3f32.sqrt())).abs() < 1e-6);
+        assert_eq!(n.of(1).iter().map(|p| p.0).collect::<Vec<_>>(), [0, 2]);
+        assert_eq!(n.of(3).iter().map(|p| p.0).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn bought_together_respects_the_window() {
+        let day = 86_400_000;
+        // Customer 0 buys 0 and 1 the same day, twice; 2 a month later. Customer 1 buys 0 and 2 together.
+        let purchases =
+            [(0, 0, 0), (0, 1, 10), (0, 0, 5 * day), (0, 1, 5 * day + 1), (0, 2, 40 * day), (1, 0, 0), (1, 2, 1)];
+        let n = bought_together(&purchases, 3, day, 10);
+        assert_eq!(n.of(0), [(1, 2.0), (2, 1.0)]);
+        assert_eq!(n.of(2), [(0, 1.0)], "item 2 of customer 0 came too late to count with item 1");
+        assert_eq!(top_k([(5, 1.0), (3, 1.0), (4, 2.0), (9, 0.0)].into_iter(), 2), [(4, 2.0), (3, 1.0)]);
+    }
+}
