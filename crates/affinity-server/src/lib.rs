@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 pub mod imports;
 pub mod ingest;
+pub mod reco;
 pub mod routes;
 pub mod state;
 
@@ -104,9 +105,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         catalog: Arc::new(catalog),
         keys: Arc::new(keys),
         imports: Arc::default(),
+        models: Arc::default(),
         limits: config.limits,
         data_dir: config.data_dir.clone(),
     };
+    reco::start_policy(state.clone());
     let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
     let addr = listener.local_addr().map_err(io("reading the bound address"))?;
     println!("data directory: {}", config.data_dir.display());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use affinity_core::catalog::builtins;
-use affinity_core::{InteractionType, Project};
+use affinity_core::{InteractionType, Project, Settings};
 use affinity_store::{Store, StoreError};
 use affinity_views::Views;
 
@@ -37,6 +37,7 @@ pub struct AppState {
     pub keys: Arc<Keyring>,
     pub ingest: Ingest,
     pub imports: Arc<crate::imports::Imports>,
+    pub models: Arc<crate::reco::Models>,
     pub limits: Limits,
     /// Where the database, the master key and import files live.
     pub data_dir: std::path::PathBuf,
@@ -68,18 +69,34 @@ pub struct Catalog {
 pub struct ProjectEntry {
     pub project: Project,
     types: RwLock<Arc<Vec<InteractionType>>>,
+    settings: RwLock<Arc<Settings>>,
     /// Held while a custom type is created or changed, so that checks and writes do not interleave.
     pub edit: tokio::sync::Mutex<()>,
 }
 
 impl ProjectEntry {
     fn new(project: Project) -> Self {
-        ProjectEntry { project, types: RwLock::new(Arc::new(builtins())), edit: tokio::sync::Mutex::new(()) }
+        ProjectEntry {
+            project,
+            types: RwLock::new(Arc::new(builtins())),
+            settings: RwLock::new(Arc::new(Settings::default())),
+            edit: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// A snapshot of the project's interaction types.
     pub fn types(&self) -> Arc<Vec<InteractionType>> {
         self.types.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A snapshot of the project's settings (the defaults until set).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the in-memory settings (after the store has them).
+    pub fn set_settings(&self, settings: Settings) {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
     }
 
     /// Adds or replaces a custom type.
@@ -99,7 +116,11 @@ impl Catalog {
     pub fn load(store: &dyn Store) -> Result<Catalog, StoreError> {
         let catalog = Catalog::default();
         for p in store.projects()? {
-            catalog.insert(p);
+            let settings = store.settings(&p.id)?;
+            let entry = catalog.insert(p);
+            if let Some(s) = settings {
+                entry.set_settings(s);
+            }
         }
         for (project, ty) in store.interaction_types()? {
             if let Some(entry) = catalog.get(&project) {

@@ -356,6 +356,11 @@ impl ProjectView {
         }
     }
 
+    /// Events naming dense item `i`.
+    pub fn item_events(&self, i: u32) -> u32 {
+        self.item_counts.get(i as usize).copied().unwrap_or(0)
+    }
+
     /// Number of dense item ids (items named by events or in the catalog).
     pub fn items_len(&self) -> usize {
         self.items.len()

@@ -5,7 +5,9 @@ pub mod customers;
 pub mod feedback;
 pub mod imports;
 pub mod interactions;
+pub mod items;
 pub mod projects;
+pub mod recommendations;
 pub mod system;
 
 use axum::Router;
@@ -28,8 +30,12 @@ use crate::state::AppState;
         feedback::feedback, feedback::project_feedback,
         customers::interactions, customers::erase, customers::stats,
         imports::create, imports::list, imports::get, imports::failures,
+        items::put, items::get, items::delete, items::list, items::get_settings, items::put_settings,
+        recommendations::for_user, recommendations::for_item, recommendations::popular, recommendations::for_session,
+        recommendations::train_now, recommendations::models,
     ),
-    components(schemas(affinity_core::Report, affinity_core::FailedItem)),
+    components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
+        affinity_core::settings::RetrainPolicy)),
     modifiers(&KeyHeader)
 )]
 pub struct ApiDoc;
@@ -69,6 +75,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/projects/{project}/imports/{id}", get(imports::get))
         .route("/v1/projects/{project}/imports/{id}/failures", get(imports::failures))
+        .route("/v1/projects/{project}/items", axum::routing::put(items::put).get(items::list))
+        .route("/v1/projects/{project}/items/{id}", get(items::get).delete(items::delete))
+        .route("/v1/projects/{project}/settings", get(items::get_settings).put(items::put_settings))
+        .route("/v1/projects/{project}/recommendations/users/{customer}", get(recommendations::for_user))
+        .route("/v1/projects/{project}/recommendations/items/{item}", get(recommendations::for_item))
+        .route("/v1/projects/{project}/recommendations/popular", get(recommendations::popular))
+        .route("/v1/projects/{project}/recommendations/session", post(recommendations::for_session))
+        .route("/v1/projects/{project}/models/train", post(recommendations::train_now))
+        .route("/v1/projects/{project}/models", get(recommendations::models))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

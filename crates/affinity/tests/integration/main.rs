@@ -11,4 +11,5 @@ mod feedback;
 mod imports;
 mod projects;
 mod readback;
+mod recommendations;
 mod system;

@@ -1,0 +1,171 @@
+//! Issue 4 over HTTP: catalog, settings, training, every recommendation endpoint with fallback, filters and the
+//! live-history rule.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn ids(v: &Value) -> Vec<String> {
+    v["items"].as_array().expect("an items array").iter().map(|i| str_of(&i["item"])).collect()
+}
+
+/// Two taste clusters (customers a-* view items a0..a3, b-* items b0..b3, each all but one), and baskets where
+/// rice always goes with curry.
+async fn clustered_shop(s: &Server, k: &Keys) {
+    let mut data = Vec::new();
+    for cluster in ["a", "b"] {
+        for c in 0..4 {
+            for i in (0..4).filter(|&i| i != c) {
+                data.push(json!({"event":"view","customer":format!("{cluster}-{c}"),"item":format!("{cluster}{i}"),
+                                 "date":format!("2026-01-0{}T10:00:00Z", i + 1)}));
+            }
+        }
+    }
+    for c in 0..3 {
+        data.push(json!({"event":"purchase","customer":format!("p-{c}"),"item":"rice","date":"2026-01-05T10:00:00Z"}));
+        data.push(json!({"event":"purchase","customer":format!("p-{c}"),"item":"curry","date":"2026-01-05T10:05:00Z"}));
+    }
+    let (status, report) = s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
+    assert_eq!((status, report["failed"].as_u64()), (StatusCode::OK, Some(0)), "{report}");
+}
+
+async fn train(s: &Server, k: &Keys) -> Value {
+    let (status, body) = s.post("/v1/projects/shop-1/models/train?wait=true", &k.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn recommendations_follow_tastes_baskets_and_live_history() {
+    let (s, k) = shop().await;
+    clustered_shop(&s, &k).await;
+    let trained = train(&s, &k).await;
+    assert_eq!(trained["models"]["personalized"]["model"], "ease");
+    assert_eq!(trained["models"]["personalized"]["customers"], 11);
+
+    // A customer of cluster A gets the A item they have not seen first, with a reason.
+    let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/a-0?n=1", &k.ingest).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(ids(&r), ["a0"]);
+    assert_eq!(r["model"], "ease");
+    assert!(r["fallback"].is_null());
+    assert!(str_of(&r["items"][0]["reason"]).starts_with("because you viewed a"), "{r}");
+
+    // Live: a new customer views b1 and at once gets B items, without retraining.
+    let (_, before) = s.get("/v1/projects/shop-1/recommendations/users/newbie?n=3", &k.ingest).await;
+    assert_eq!(before["fallback"], "popular", "no history yet");
+    assert_eq!(ids(&before).len(), 3);
+    s.event("shop-1", &k.ingest, json!({"event":"view","customer":"newbie","item":"b1","date":"2026-01-06"})).await;
+    let (_, after) = s.get("/v1/projects/shop-1/recommendations/users/newbie?n=3", &k.ingest).await;
+    assert!(after["fallback"].is_null(), "{after}");
+    assert!(ids(&after).iter().all(|i| i.starts_with('b') && i != "b1"), "{after}");
+
+    // Purchased items are left out by default, kept with exclude=.
+    let (_, p) = s.get("/v1/projects/shop-1/recommendations/users/p-0?n=20", &k.ingest).await;
+    assert!(!ids(&p).contains(&"rice".to_string()));
+    let (_, p) = s.get("/v1/projects/shop-1/recommendations/users/p-0?n=20&exclude=", &k.ingest).await;
+    assert!(ids(&p).contains(&"rice".to_string()), "{p}");
+
+    // Items: similar and bought together.
+    let (_, sim) = s.get("/v1/projects/shop-1/recommendations/items/a1?n=3", &k.ingest).await;
+    assert_eq!(sim["model"], "similar");
+    assert!(ids(&sim).iter().all(|i| i.starts_with('a') && i != "a1"), "{sim}");
+    let (_, bt) = s.get("/v1/projects/shop-1/recommendations/items/rice?kind=bought_together&n=1", &k.ingest).await;
+    assert_eq!(ids(&bt), ["curry"]);
+    assert_eq!(str_of(&bt["items"][0]["reason"]), "bought together with rice");
+    let (_, unknown) = s.get("/v1/projects/shop-1/recommendations/items/nothing?n=2", &k.ingest).await;
+    assert_eq!((unknown["fallback"].as_str(), ids(&unknown).len()), (Some("popular"), 2));
+
+    // Popular: purchases weigh 4, views 1.
+    let (_, pop) = s.get("/v1/projects/shop-1/recommendations/popular?n=2", &k.ingest).await;
+    let mut top = ids(&pop);
+    top.sort();
+    assert_eq!(top, ["curry", "rice"]);
+    let bad = s.get("/v1/projects/shop-1/recommendations/popular?window=2w", &k.ingest).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("window"));
+
+    // Session: an anonymous cart holding a2.
+    let (_, sess) =
+        s.post("/v1/projects/shop-1/recommendations/session", &k.ingest, json!({"items":["a2"],"n":2})).await;
+    assert!(ids(&sess).iter().all(|i| i.starts_with('a') && i != "a2"), "{sess}");
+}
+
+#[tokio::test]
+async fn the_catalog_decides_what_is_recommended() {
+    let (s, k) = shop().await;
+    clustered_shop(&s, &k).await;
+    let items = json!([
+        {"id":"a0","title":"A zero","categories":["alpha"],"available":true},
+        {"id":"a1","categories":["alpha"],"available":false},
+        {"id":"a2","categories":["alpha"],"price":3.5,"properties":{"brand":"Acme"}},
+        {"id":"a3","categories":["beta"]},
+        {"id":"b0"},{"id":"b1"},{"id":"b2"},{"id":"b3"},{"id":"rice"},
+        {"id":"bad","price":-1}
+    ]);
+    let (status, report) = s.put("/v1/projects/shop-1/items", &k.admin, items).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["succeeded"].as_u64(), report["failed"].as_u64()), (Some(9), Some(1)));
+    assert_eq!(report["failed_items"][0]["field"], "[9].price");
+    let (_, a2) = s.get("/v1/projects/shop-1/items/a2", &k.admin).await;
+    assert_eq!(a2["properties"]["brand"], "Acme");
+    let (_, page) = s.get("/v1/projects/shop-1/items?limit=5", &k.admin).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    let (_, rest) =
+        s.get(&format!("/v1/projects/shop-1/items?cursor={}", str_of(&page["next_cursor"])), &k.admin).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 4);
+    assert!(rest["next_cursor"].is_null());
+
+    train(&s, &k).await;
+    // a1 is unavailable and curry is not in the catalog: neither is ever recommended.
+    let (_, r) = s.get("/v1/projects/shop-1/recommendations/users/a-1?n=50&exclude=", &k.ingest).await;
+    let got = ids(&r);
+    assert!(!got.contains(&"a1".to_string()) && !got.contains(&"curry".to_string()), "{r}");
+    let (_, alpha) = s.get("/v1/projects/shop-1/recommendations/users/a-3?n=50&category=alpha", &k.ingest).await;
+    let mut got = ids(&alpha);
+    got.sort();
+    assert_eq!(got, ["a0", "a2"], "{alpha}");
+    assert_eq!(s.delete("/v1/projects/shop-1/items/a0", &k.admin).await.0, StatusCode::NO_CONTENT);
+    let (_, alpha) = s.get("/v1/projects/shop-1/recommendations/users/a-3?n=50&category=alpha", &k.ingest).await;
+    assert_eq!(ids(&alpha), ["a2"]);
+    assert_eq!(s.get("/v1/projects/shop-1/items/a0", &k.admin).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn settings_are_checked_and_change_the_weights() {
+    let (s, k) = shop().await;
+    let (status, defaults) = s.get("/v1/projects/shop-1/settings", &k.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(defaults["exclude"], json!(["purchase"]));
+    let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"weights":{"loan":1}})).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "unknown_event", Some("weights.loan"));
+    let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"half_life_days":-3})).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("half_life_days"));
+    // Views outweigh purchases once the weights say so.
+    let (status, _) =
+        s.put("/v1/projects/shop-1/settings", &k.admin, json!({"weights":{"view":10,"purchase":1}})).await;
+    assert_eq!(status, StatusCode::OK);
+    let data = json!([
+        {"event":"purchase","customer":"u1","item":"bought","date":"2026-01-01"},
+        {"event":"purchase","customer":"u2","item":"bought","date":"2026-01-01"},
+        {"event":"view","customer":"u3","item":"seen","date":"2026-01-01"}
+    ]);
+    s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
+    train(&s, &k).await;
+    let (_, pop) = s.get("/v1/projects/shop-1/recommendations/popular?n=1", &k.ingest).await;
+    assert_eq!(ids(&pop), ["seen"]);
+    let s = s.restart();
+    let (_, kept) = s.get("/v1/projects/shop-1/settings", &k.admin).await;
+    assert_eq!(kept["weights"]["view"], 10.0, "settings survive a restart");
+}
+
+#[tokio::test]
+async fn before_any_training_popular_items_come_from_the_views() {
+    let (s, k) = shop().await;
+    let (_, empty) = s.get("/v1/projects/shop-1/recommendations/users/u1", &k.ingest).await;
+    assert_eq!(ids(&empty).len(), 0, "no items exist yet");
+    s.event("shop-1", &k.ingest, json!({"event":"view","customer":"u1","item":"i1","date":"2026-01-01"})).await;
+    let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/u2", &k.ingest).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((ids(&r), r["fallback"].as_str()), (vec!["i1".to_string()], Some("popular")));
+}
