@@ -8,6 +8,7 @@
 
 pub mod data;
 pub mod ease;
+pub mod evaluate;
 pub mod matrix;
 pub mod metrics;
 pub mod model;

@@ -1,6 +1,7 @@
 //! The `affinity` command: `serve` runs the server; the other commands are clients of a running server.
 
 mod client;
+mod evaluate;
 mod import;
 
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ enum Command {
     /// Upload a file of interactions (CSV or JSON Lines, optionally gzip) to a running server; prints the report.
     /// Exits 0 when no row failed, 2 when some rows failed, 1 when the import itself failed.
     Import(import::ImportArgs),
+    /// Score the project's current models against held-out interactions (Recall@K, NDCG@K, coverage).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 #[derive(clap::Args)]
@@ -61,6 +64,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
+        Command::Evaluate(args) => runtime.block_on(evaluate::run(args)),
         Command::Import(args) => {
             let code = runtime.block_on(import::run(args));
             std::process::exit(code);

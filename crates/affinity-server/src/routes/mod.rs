@@ -32,7 +32,7 @@ use crate::state::AppState;
         imports::create, imports::list, imports::get, imports::failures,
         items::put, items::get, items::delete, items::list, items::get_settings, items::put_settings,
         recommendations::for_user, recommendations::for_item, recommendations::popular, recommendations::for_session,
-        recommendations::train_now, recommendations::models,
+        recommendations::train_now, recommendations::models, recommendations::evaluate,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
         affinity_core::settings::RetrainPolicy)),
@@ -84,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/recommendations/session", post(recommendations::for_session))
         .route("/v1/projects/{project}/models/train", post(recommendations::train_now))
         .route("/v1/projects/{project}/models", get(recommendations::models))
+        .route(
+            "/v1/projects/{project}/models/evaluate",
+            post(recommendations::evaluate).layer(DefaultBodyLimit::max(recommendations::MAX_TEST_BYTES)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -400,3 +400,100 @@ pub async fn models(
     state.project(&project)?;
     Ok(Json(status(&state, &project)))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EvaluateQuery {
+    /// Cut-offs, comma-separated (default `10,20,50`).
+    pub k: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Evaluation {
+    /// One row per model and K.
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<affinity_reco::evaluate::Scores>,
+    /// Test rows whose customer has no training history (not scored).
+    pub skipped_customers: usize,
+    pub test_rows: usize,
+}
+
+/// Largest test file, in bytes.
+pub const MAX_TEST_BYTES: usize = 256 << 20;
+
+/// Scores the current models against held-out interactions: the body is a CSV with `user_id` and `item_id`
+/// columns (or `customer`, `item`), like an upload. Every item is ranked for each test customer, their training
+/// items left out; Recall@K (normalised by min(K, held-out items)) and NDCG@K are averaged over customers.
+#[utoipa::path(post, path = "/v1/projects/{project}/models/evaluate", tag = "recommendations",
+    params(("project" = String, Path), EvaluateQuery), request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = Evaluation), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn evaluate(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Query(q): Query<EvaluateQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<Evaluation>, ApiError> {
+    state.project(&project)?;
+    let ks: Vec<usize> =
+        q.k.as_deref()
+            .unwrap_or("10,20,50")
+            .split(',')
+            .map(|k| k.trim().parse::<usize>().ok().filter(|k| (1..=MAX_N).contains(k)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Problem::new(ProblemKind::InvalidField, "k", "Invalid k: comma-separated numbers 1-1000"))?;
+    let pairs = read_test_file(&body)?;
+    let model = match state.models.project(&project).current() {
+        Some(m) => m,
+        None => train(&state, &project).await?,
+    };
+    let view = state.views.project(&project);
+    let settings = state.project(&project)?.settings();
+    let evaluation = tokio::task::spawn_blocking(move || {
+        let mut by_customer: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+        let mut unknown = std::collections::HashMap::new();
+        for (c, i) in &pairs {
+            let next = u32::MAX - unknown.len() as u32;
+            let col = model.column(i).unwrap_or_else(|| *unknown.entry(i.as_str()).or_insert(next));
+            by_customer.entry(c.as_str()).or_default().push(col);
+        }
+        let v = view.read().unwrap_or_else(|p| p.into_inner());
+        let mut cases = Vec::new();
+        let mut skipped = 0;
+        for (customer, mut relevant) in by_customer {
+            let live = live_history(&v, &model, &settings, customer, &[]);
+            if live.weighted.is_empty() {
+                skipped += 1;
+                continue;
+            }
+            relevant.sort_unstable();
+            relevant.dedup();
+            cases.push(affinity_reco::evaluate::Case { history: live.weighted, relevant });
+        }
+        drop(v);
+        let results = affinity_reco::evaluate::evaluate(&model, &cases, &ks);
+        Evaluation { results, skipped_customers: skipped, test_rows: pairs.len() }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Json(evaluation))
+}
+
+/// `(customer, item)` of each row of a CSV test file.
+fn read_test_file(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let bad = |m: String| ApiError::from(Problem { kind: ProblemKind::InvalidJson, field: None, message: m });
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
+    let headers = reader.headers().map_err(|e| bad(format!("Invalid test file: {e}")))?.clone();
+    let find = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
+    let customer = find(&["user_id", "customer"]).ok_or_else(|| bad("Test file lacks a user_id column".into()))?;
+    let item = find(&["item_id", "item"]).ok_or_else(|| bad("Test file lacks an item_id column".into()))?;
+    let mut pairs = Vec::new();
+    for (n, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| bad(format!("Invalid test file, row {}: {e}", n + 1)))?;
+        match (row.get(customer), row.get(item)) {
+            (Some(c), Some(i)) if !c.is_empty() && !i.is_empty() => pairs.push((c.to_string(), i.to_string())),
+            _ => return Err(bad(format!("Test file row {} lacks user_id or item_id", n + 1))),
+        }
+    }
+    Ok(pairs)
+}

@@ -169,3 +169,25 @@ async fn before_any_training_popular_items_come_from_the_views() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!((ids(&r), r["fallback"].as_str()), (vec!["i1".to_string()], Some("popular")));
 }
+
+#[tokio::test]
+async fn evaluation_scores_held_out_items() {
+    let (s, k) = shop().await;
+    clustered_shop(&s, &k).await;
+    train(&s, &k).await;
+    // Each customer of a cluster lacks exactly the item EASE ranks first for them; "nobody" has no history.
+    let test = "user_id,item_id\na-0,a0\na-1,a1\nb-2,b2\nnobody,a0\n";
+    let (status, r) =
+        s.raw("/v1/projects/shop-1/models/evaluate?k=1,5", &k.admin, Some("text/csv"), test.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!((r["test_rows"].as_u64(), r["skipped_customers"].as_u64()), (Some(4), Some(1)));
+    let ease_at_1 = r["results"].as_array().unwrap().iter().find(|x| x["model"] == "ease" && x["k"] == 1).unwrap();
+    assert_eq!((ease_at_1["recall"].as_f64(), ease_at_1["ndcg"].as_f64()), (Some(1.0), Some(1.0)), "{r}");
+    assert_eq!(ease_at_1["customers"], 3);
+    let bad =
+        s.raw("/v1/projects/shop-1/models/evaluate", &k.admin, Some("text/csv"), b"who,what\n1,2\n".to_vec()).await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST);
+    let bad =
+        s.raw("/v1/projects/shop-1/models/evaluate?k=0", &k.admin, Some("text/csv"), test.as_bytes().to_vec()).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("k"));
+}

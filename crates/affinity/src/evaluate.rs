@@ -1,0 +1,68 @@
+//! `affinity evaluate`: sends held-out interactions to `POST /v1/projects/{project}/models/evaluate` and prints
+//! Recall@K, NDCG@K and coverage per model, as a table or (`--json`) as the server's JSON.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    /// Project id.
+    #[arg(long)]
+    project: String,
+    /// Held-out interactions: a CSV with `user_id` and `item_id` columns, like an upload.
+    #[arg(long)]
+    test: PathBuf,
+    /// Cut-offs, comma-separated.
+    #[arg(long, default_value = "10,20,50")]
+    k: String,
+    /// Print the server's JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Base URL of the server.
+    #[arg(long, env = "AFFINITY_URL", default_value = "http://127.0.0.1:7700")]
+    url: String,
+    /// An admin key of the project.
+    #[arg(long, env = "AFFINITY_KEY", hide_env_values = true)]
+    key: String,
+}
+
+pub async fn run(args: EvaluateArgs) -> anyhow::Result<()> {
+    let body = std::fs::read(&args.test).with_context(|| format!("reading {}", args.test.display()))?;
+    let url = format!("{}/v1/projects/{}/models/evaluate?k={}", args.url.trim_end_matches('/'), args.project, args.k);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("x-api-key", &args.key)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .with_context(|| format!("sending to {url}"))?;
+    let status = response.status();
+    let text = response.text().await.context("reading the answer")?;
+    if !status.is_success() {
+        bail!("the server answered {status}: {text}");
+    }
+    if args.json {
+        println!("{text}");
+        return Ok(());
+    }
+    let v: Value = serde_json::from_str(&text).context("reading the answer")?;
+    println!("{:<10} {:>4} {:>9} {:>9} {:>9}", "model", "k", "recall", "ndcg", "coverage");
+    for r in v["results"].as_array().into_iter().flatten() {
+        println!(
+            "{:<10} {:>4} {:>9.4} {:>9.4} {:>9.4}",
+            r["model"].as_str().unwrap_or(""),
+            r["k"],
+            r["recall"].as_f64().unwrap_or(0.0),
+            r["ndcg"].as_f64().unwrap_or(0.0),
+            r["coverage"].as_f64().unwrap_or(0.0)
+        );
+    }
+    println!(
+        "customers scored: {}; without training history: {}",
+        v["results"][0]["customers"], v["skipped_customers"]
+    );
+    Ok(())
+}
