@@ -28,6 +28,7 @@ start_bench_server "$work/data"
 target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$work/train.csv" >/dev/null || true
 trained=$(curl -sf -X POST "$url/v1/projects/bench/models/train?wait=true" -H "x-api-key: $admin")
 fit_ms=$(echo "$trained" | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"]["personalized"]["fit_ms"])')
+echo "trained: $trained"
 model=$(echo "$trained" | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"]["personalized"]["model"])')
 target/release/affinity evaluate --url "$url" --key "$admin" --project bench --test "$work/test.csv" --k 20 --json > "$work/ours.json"
 python3 - "$work/ours.json" "$fit_ms" "$model" <<'PY'
