@@ -4,6 +4,7 @@
 Every rating becomes a purchase at its timestamp; interactions are split 80/20 at random with seed 0.
 Usage: ml_split.py DATA.inter TRAIN.csv TEST.csv
 """
+import csv
 import random
 import sys
 
@@ -20,7 +21,8 @@ rng = random.Random(0)
 rng.shuffle(rows)
 cut = int(len(rows) * 0.8)
 for path, part in ((train, rows[:cut]), (test, rows[cut:])):
-    with open(path, "w") as f:
-        f.write("user_id,item_id,timestamp\n")
-        f.writelines(f"u{a},m{b},{c}\n" for a, b, c in part)
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)  # MovieLens-1M's item ids are titles, some with commas: quote as needed
+        out.writerow(["user_id", "item_id", "timestamp"])
+        out.writerows((f"u{a}", f"m{b}", c) for a, b, c in part)
 print(f"{len(rows)} interactions: {cut} train, {len(rows) - cut} test", file=sys.stderr)

@@ -30,9 +30,9 @@ pub struct TrainingData {
     pub events: u64,
 }
 
-/// How much an event of a given age counts: 1 at age 0, 1/2 at one half-life. Ages are measured back from the
-/// project's newest event, so that a historical dataset keeps its relative weights.
-fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
+/// How much an event `age_ms` old counts: 1 at age 0, 1/2 at one half-life, always 1 without a half-life. Training
+/// measures ages back from the project's newest event, so that a historical dataset keeps its relative weights.
+pub fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
     match half_life_days {
         Some(h) => (-(age_ms.max(0) as f64) / (h * 86_400_000.0) * std::f64::consts::LN_2).exp(),
         None => 1.0,

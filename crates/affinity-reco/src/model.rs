@@ -33,8 +33,10 @@ pub struct Info {
     pub model: String,
     /// Epoch ms UTC.
     pub trained_at: i64,
-    /// Wall time of the fit, ms.
+    /// Wall time of the whole training, ms.
     pub fit_ms: u64,
+    /// Wall time of each model's fit, ms: `popular`, `similar`, `bought_together`, `personalized`.
+    pub fit_ms_by_model: std::collections::BTreeMap<String, u64>,
     /// Events read.
     pub events: u64,
     /// Distinct (customer, item) pairs with a positive weight.
@@ -64,14 +66,25 @@ impl Trained {
     /// Trains every model on `data`. `trained_at` is epoch ms.
     pub fn train(data: TrainingData, settings: &Settings, trained_at: i64) -> Trained {
         let started = std::time::Instant::now();
+        let mut fit_ms_by_model = std::collections::BTreeMap::new();
+        let mut timed = |name: &str, since: std::time::Instant| {
+            fit_ms_by_model.insert(name.to_string(), since.elapsed().as_millis() as u64);
+        };
         let TrainingData { items, matrix, popularity, purchases, events } = data;
+        let t = std::time::Instant::now();
         let popular = popularity
             .iter()
             .map(|p| top_k(p.iter().enumerate().map(|(i, &s)| (i as u32, s as f32)), p.len()))
             .collect();
+        timed("popular", t);
+        let t = std::time::Instant::now();
         let similar = similar(&matrix, NEIGHBORS);
+        timed("similar", t);
+        let t = std::time::Instant::now();
         let window_ms = (settings.bought_together_window_hours * 3_600_000.0) as i64;
         let together = bought_together(&purchases, items.len(), window_ms, NEIGHBORS);
+        timed("bought_together", t);
+        let t = std::time::Instant::now();
         let personal = if items.len() <= MAX_ITEMS && matrix.nnz() > 0 {
             match Ease::fit(&matrix, DEFAULT_LAMBDA) {
                 Ok(e) => Personal::Ease(e),
@@ -80,6 +93,7 @@ impl Trained {
         } else {
             Personal::ItemKnn
         };
+        timed("personalized", t);
         let customers = (0..matrix.rows).filter(|&r| !matrix.row(r).0.is_empty()).count() as u64;
         let active_items = popularity.first().map_or(0, |p| p.iter().filter(|&&s| s > 0.0).count()) as u64;
         let info = Info {
@@ -89,6 +103,7 @@ impl Trained {
             },
             trained_at,
             fit_ms: started.elapsed().as_millis() as u64,
+            fit_ms_by_model,
             events,
             interactions: matrix.nnz() as u64,
             customers,

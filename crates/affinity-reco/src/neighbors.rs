@@ -78,25 +78,45 @@ pub fn similar(x: &Matrix, k: usize) -> Neighbors {
 
 /// For each item, the items most often purchased by the same customer within `window_ms` of it (either side),
 /// counted once per pair of purchases, the `k` best per item. `purchases` are sorted by customer, then time.
+///
+/// Pairs are counted item by item into a dense accumulator, in parallel, never materialised: a customer who buys
+/// (or, in MovieLens, rates) hundreds of items in one day makes tens of thousands of pairs.
 pub fn bought_together(purchases: &[Purchase], items: usize, window_ms: i64, k: usize) -> Neighbors {
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for (a, &(c, i, t)) in purchases.iter().enumerate() {
-        for &(c2, j, t2) in &purchases[a + 1..] {
-            if c2 != c || t2 - t > window_ms {
-                break;
-            }
-            if i != j {
-                pairs.push((i, j));
-                pairs.push((j, i));
-            }
-        }
+    // Per item, the positions of its purchases.
+    let mut by_item: Vec<Vec<u32>> = vec![Vec::new(); items];
+    for (at, p) in purchases.iter().enumerate() {
+        by_item[p.1 as usize].push(at as u32);
     }
-    pairs.sort_unstable();
-    let mut lists = vec![Vec::new(); items];
-    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
-        let counted = run.chunk_by(|a, b| a.1 == b.1).map(|same| (same[0].1, same.len() as f32));
-        lists[run[0].0 as usize] = top_k(counted, k);
-    }
+    let lists = by_item
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || (vec![0f32; items], Vec::<u32>::new()),
+            |(acc, touched), (i, positions)| {
+                for &at in positions {
+                    let (c, _, t) = purchases[at as usize];
+                    let at = at as usize;
+                    let before = purchases[..at].iter().rev().take_while(|p| p.0 == c && t - p.2 <= window_ms);
+                    let after = purchases[at + 1..].iter().take_while(|p| p.0 == c && p.2 - t <= window_ms);
+                    for &(_, j, _) in before.chain(after) {
+                        if j as usize == i {
+                            continue;
+                        }
+                        if acc[j as usize] == 0.0 {
+                            touched.push(j);
+                        }
+                        acc[j as usize] += 1.0;
+                    }
+                }
+                let best = top_k(touched.iter().map(|&j| (j, acc[j as usize])), k);
+                for &j in touched.iter() {
+                    acc[j as usize] = 0.0;
+                }
+                touched.clear();
+                best
+            },
+        )
+        .collect();
     Neighbors { lists }
 }
 

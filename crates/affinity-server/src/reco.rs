@@ -159,9 +159,8 @@ pub fn live_history(
         if w <= 0.0 {
             continue;
         }
-        let decay = settings
-            .half_life_days
-            .map_or(1.0, |h| (-((newest - e.ts).max(0) as f64) / (h * 86_400_000.0) * std::f64::consts::LN_2).exp());
+        // Ages from the customer's newest event: scaling all of one customer's weights alike keeps the ranking.
+        let decay = affinity_reco::data::decay(newest - e.ts, settings.half_life_days);
         let slot = weights.entry(col).or_insert((0.0, 0.0, String::new()));
         slot.0 += (w * decay / max_weight) as f32;
         if w > slot.1 {

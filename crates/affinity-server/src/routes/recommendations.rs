@@ -351,15 +351,14 @@ fn status(state: &AppState, project: &str) -> ModelsStatus {
 
 fn describe(m: &Arc<Trained>) -> serde_json::Value {
     let i = &m.info;
-    let common = serde_json::json!({"trained_at": format_ms(i.trained_at), "fit_ms": i.fit_ms, "events": i.events,
-        "interactions": i.interactions, "customers": i.customers, "items": i.items});
-    let with = |kind: &str| {
-        let mut v = common.clone();
-        v["model"] = kind.into();
-        v
+    let one = |name: &str, model: &str| {
+        serde_json::json!({"model": model, "trained_at": format_ms(i.trained_at),
+            "fit_ms": i.fit_ms_by_model.get(name).copied().unwrap_or(0), "events": i.events,
+            "interactions": i.interactions, "customers": i.customers, "items": i.items})
     };
-    serde_json::json!({"personalized": with(&i.model), "similar": with("similar"),
-        "bought_together": with("bought_together"), "popular": with("popular")})
+    serde_json::json!({"personalized": one("personalized", &i.model), "similar": one("similar", "similar"),
+        "bought_together": one("bought_together", "bought_together"), "popular": one("popular", "popular"),
+        "total_fit_ms": i.fit_ms})
 }
 
 /// Trains every model of the project now.
@@ -482,7 +481,7 @@ pub async fn evaluate(
 /// `(customer, item)` of each row of a CSV test file.
 fn read_test_file(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let bad = |m: String| ApiError::from(Problem { kind: ProblemKind::InvalidJson, field: None, message: m });
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
+    let mut reader = csv::ReaderBuilder::new().from_reader(body);
     let headers = reader.headers().map_err(|e| bad(format!("Invalid test file: {e}")))?.clone();
     let find = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
     let customer = find(&["user_id", "customer"]).ok_or_else(|| bad("Test file lacks a user_id column".into()))?;
