@@ -6,6 +6,7 @@
 //! serving reads a customer's history live from the view and scores it with the trained parameters, so a new event
 //! changes the next answer without retraining.
 
+pub mod codec;
 pub mod data;
 pub mod ease;
 pub mod evaluate;

@@ -109,6 +109,18 @@ impl Trained {
             customers,
             items: active_items,
         };
+        Trained::assemble(items, popular, similar, together, personal, info)
+    }
+
+    /// A bundle from its parts (training, or reading a stored one).
+    pub(crate) fn assemble(
+        items: Vec<String>,
+        popular: Vec<Vec<(u32, f32)>>,
+        similar: Neighbors,
+        together: Neighbors,
+        personal: Personal,
+        info: Info,
+    ) -> Trained {
         let index = items.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         Trained { items, index, popular, similar, together, personal, info }
     }

@@ -109,6 +109,8 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         limits: config.limits,
         data_dir: config.data_dir.clone(),
     };
+    let models = reco::load(&state)?;
+    tracing::info!(projects = models, "stored models loaded");
     reco::start_policy(state.clone());
     let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
     let addr = listener.local_addr().map_err(io("reading the bound address"))?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use affinity_core::Settings;
 use affinity_reco::{Trained, extract};
+use affinity_store::{ModelRecord, StoreError};
 use affinity_views::ProjectView;
 
 use crate::error::ApiError;
@@ -81,10 +82,62 @@ pub async fn train(state: &AppState, project: &str) -> Result<Arc<Trained>, ApiE
     models.running.store(false, Ordering::Relaxed);
     let (trained, events) = result.map_err(ApiError::internal)?;
     let trained = Arc::new(trained);
+    persist(state, project, trained.clone()).await;
     tracing::info!(project, model = %trained.info.model, fit_ms = trained.info.fit_ms, "models trained");
     *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(trained.clone());
     models.events_at_training.store(events, Ordering::Relaxed);
     Ok(trained)
+}
+
+/// The kind under which a project's bundle of models is stored.
+const STORED_KIND: &str = "bundle";
+
+/// Stores the trained bundle, so that a restart serves at once. A failure is logged: serving goes on with the
+/// model in memory, and the next training tries again.
+async fn persist(state: &AppState, project: &str, trained: Arc<Trained>) {
+    let p = project.to_string();
+    let saved = state
+        .blocking(move |s| {
+            let meta = serde_json::to_string(&trained.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let record = ModelRecord {
+                kind: STORED_KIND.into(),
+                trained_at: trained.info.trained_at,
+                meta,
+                data: trained.to_bytes(),
+            };
+            s.save_model(&p, &record)
+        })
+        .await;
+    if let Err(e) = saved {
+        tracing::error!(project, error = %e.message, "storing the trained models failed");
+    }
+}
+
+/// At start-up: loads every project's stored models. A model that cannot be read is skipped (logged); the policy
+/// trains a new one.
+pub fn load(state: &AppState) -> Result<usize, StoreError> {
+    let mut loaded = 0;
+    for project in state.catalog.list() {
+        for record in state.store.models(&project.id)? {
+            if record.kind != STORED_KIND {
+                continue;
+            }
+            let trained = serde_json::from_str::<affinity_reco::Info>(&record.meta)
+                .map_err(|e| e.to_string())
+                .and_then(|info| Trained::from_bytes(&record.data, info).map_err(|e| e.to_string()));
+            match trained {
+                Ok(t) => {
+                    let models = state.models.project(&project.id);
+                    models.events_at_training.store(t.info.events, Ordering::Relaxed);
+                    models.last_training.store(t.info.trained_at, Ordering::Relaxed);
+                    *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(t));
+                    loaded += 1;
+                }
+                Err(e) => tracing::warn!(project = %project.id, error = %e, "stored models unreadable; will retrain"),
+            }
+        }
+    }
+    Ok(loaded)
 }
 
 /// Whether `project`'s policy asks for a training now: it has events and no model, or enough new events, or

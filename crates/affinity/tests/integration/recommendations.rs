@@ -191,3 +191,18 @@ async fn evaluation_scores_held_out_items() {
         s.raw("/v1/projects/shop-1/models/evaluate?k=0", &k.admin, Some("text/csv"), test.as_bytes().to_vec()).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("k"));
 }
+
+#[tokio::test]
+async fn a_restart_serves_the_stored_model_at_once() {
+    let (s, k) = shop().await;
+    clustered_shop(&s, &k).await;
+    let trained = train(&s, &k).await;
+    let at = trained["models"]["personalized"]["trained_at"].clone();
+    let (_, before) = s.get("/v1/projects/shop-1/recommendations/users/a-2?n=3", &k.ingest).await;
+    let s = s.restart();
+    let (status, models) = s.get("/v1/projects/shop-1/models", &k.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(models["models"]["personalized"]["trained_at"], at, "the same model, not a new training: {models}");
+    let (_, after) = s.get("/v1/projects/shop-1/recommendations/users/a-2?n=3", &k.ingest).await;
+    assert_eq!((after["model"].as_str(), ids(&after)), (Some("ease"), ids(&before)));
+}
