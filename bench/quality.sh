@@ -27,16 +27,16 @@ python3 bench/ml_split.py "$work/data.inter" "$work/train.csv" "$work/test.csv"
 start_bench_server "$work/data"
 target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$work/train.csv" >/dev/null || true
 trained=$(curl -sf -X POST "$url/v1/projects/bench/models/train?wait=true" -H "x-api-key: $admin")
-fit_ms=$(echo "$trained" | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"]["personalized"]["fit_ms"])')
-echo "trained: $trained"
+fit_ms=$(echo "$trained" | python3 -c 'import json,sys; m=json.load(sys.stdin)["models"]; print(m["personalized"]["fit_ms"], m["total_fit_ms"])')
 model=$(echo "$trained" | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"]["personalized"]["model"])')
 target/release/affinity evaluate --url "$url" --key "$admin" --project bench --test "$work/test.csv" --k 20 --json > "$work/ours.json"
 python3 - "$work/ours.json" "$fit_ms" "$model" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+personal, total = (int(x) / 1000 for x in sys.argv[2].split())
 for row in r["results"]:
     name = "affinity " + row["model"]
-    fit = f'{int(sys.argv[2]) / 1000:.2f} s (all models)' if row["model"] == sys.argv[3] else "-"
+    fit = f'{personal:.2f} s ({total:.2f} s with popular, similar, bought together)' if row["model"] == sys.argv[3] else "-"
     print(f'{name:<24} Recall@20 {row["recall"]:.4f}  NDCG@20 {row["ndcg"]:.4f}  fit {fit}')
 PY
 "$venv/bin/python" bench/peers.py "$work/train.csv" "$work/test.csv"

@@ -17,9 +17,6 @@ use crate::matrix::Matrix;
 /// Largest catalog EASE trains on (about 0.6 GB for `B`, 1.7 GB while inverting).
 pub const MAX_ITEMS: usize = 12_000;
 
-/// The L2 penalty used unless another is given; Steck's value for MovieLens-20M and Netflix.
-pub const DEFAULT_LAMBDA: f32 = 500.0;
-
 /// A trained EASE model: `b` is `n × n`, row-major (`b[i * n + j]` is how much item `i` in a history speaks for
 /// item `j`).
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +35,10 @@ pub enum EaseError {
 }
 
 impl Ease {
-    /// Fits `B` on `x` (customers × items) with penalty `lambda` (> 0).
-    pub fn fit(x: &Matrix, lambda: f32) -> Result<Ease, EaseError> {
+    /// Fits `B` on `x` (customers × items) with penalty `lambda` (> 0) and dropout emphasis `dropout` in [0, 1)
+    /// (0: plain EASE; else the full-rank EDLAE of Steck, NeurIPS 2020, section 3: item `i`'s penalty grows by
+    /// `dropout / (1 - dropout) · G_ii`, so popular items are held back more).
+    pub fn fit(x: &Matrix, lambda: f32, dropout: f32) -> Result<Ease, EaseError> {
         let n = x.cols;
         if n > MAX_ITEMS {
             return Err(EaseError::TooManyItems(n));
@@ -65,8 +64,9 @@ impl Ease {
         });
         let mut g = Mat::<f32>::from_fn(n, n, |i, j| gram[j * n + i]);
         drop(gram);
+        let emphasis = dropout / (1.0 - dropout);
         for d in 0..n {
-            g[(d, d)] += lambda;
+            g[(d, d)] += lambda + emphasis * g[(d, d)];
         }
         let p = g.llt(Side::Lower).map_err(|_| EaseError::NotPositiveDefinite)?.inverse();
         drop(g);
@@ -85,5 +85,27 @@ impl Ease {
     pub fn row(&self, i: u32) -> &[f32] {
         let i = i as usize;
         &self.b[i * self.n..(i + 1) * self.n]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closed_form_on_a_tiny_matrix() {
+        // Two customers; items 0 and 1 always together, item 2 alone.
+        let x = Matrix::from_triples(2, 3, vec![(0, 0, 1.0), (0, 1, 1.0), (1, 0, 1.0), (1, 1, 1.0), (1, 2, 1.0)]);
+        // G = [[2,2,1],[2,2,1],[1,1,1]] + λI with λ = 1; B_01 = -P_01 / P_11, checked against a hand inversion:
+        // G + I = [[3,2,1],[2,3,1],[1,1,2]], determinant 8, so P = 1/8 · [[5,-3,-1],[-3,5,-1],[-1,-1,5]]
+        // and B_01 = 3/5, B_21 = 1/5, B_02 = 1/5.
+        let e = Ease::fit(&x, 1.0, 0.0).unwrap();
+        assert_eq!(e.row(0)[0], 0.0, "diag(B) = 0");
+        for (got, want) in [(e.row(0)[1], 0.6), (e.row(2)[1], 0.2), (e.row(0)[2], 0.2)] {
+            assert!((got - want).abs() < 1e-5, "{got} against {want}");
+        }
+        // Dropout emphasis penalises each item by its own count: the weights shrink.
+        let d = Ease::fit(&x, 1.0, 0.5).unwrap();
+        assert!(d.row(0)[1] < e.row(0)[1] && d.row(0)[1] > 0.0);
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use affinity_core::Settings;
 
 use crate::data::{TrainingData, WINDOWS};
-use crate::ease::{DEFAULT_LAMBDA, Ease, MAX_ITEMS};
+use crate::ease::{Ease, MAX_ITEMS};
 use crate::neighbors::{NEIGHBORS, Neighbors, bought_together, similar, top_k};
 
 /// The personalized model.
@@ -86,7 +86,7 @@ impl Trained {
         timed("bought_together", t);
         let t = std::time::Instant::now();
         let personal = if items.len() <= MAX_ITEMS && matrix.nnz() > 0 {
-            match Ease::fit(&matrix, DEFAULT_LAMBDA) {
+            match Ease::fit(&matrix, settings.ease_lambda as f32, settings.ease_dropout as f32) {
                 Ok(e) => Personal::Ease(e),
                 Err(_) => Personal::ItemKnn,
             }
