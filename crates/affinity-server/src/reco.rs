@@ -20,10 +20,51 @@ use crate::state::AppState;
 /// How often the retraining policy is checked.
 const POLICY_TICK: Duration = Duration::from_secs(2);
 
+/// A trained bundle ready to serve: the models, and their item columns mapped to and from the view's dense item ids
+/// once, at install, instead of by id string on every request.
+pub struct Serving {
+    pub trained: Trained,
+    to_view: Vec<u32>,
+    from_view: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Serving {
+    /// Maps `trained`'s columns onto `view`'s item ids (which never change while the process runs).
+    pub fn new(trained: Trained, view: &ProjectView) -> Serving {
+        let to_view: Vec<u32> = trained.items.iter().map(|id| view.item_id(id).unwrap_or(NONE)).collect();
+        let mut from_view = vec![NONE; view.items_len()];
+        for (col, &i) in to_view.iter().enumerate() {
+            if i != NONE {
+                from_view[i as usize] = col as u32;
+            }
+        }
+        Serving { trained, to_view, from_view }
+    }
+
+    /// The view's id of model column `col`.
+    pub fn view_item(&self, col: u32) -> Option<u32> {
+        self.to_view.get(col as usize).copied().filter(|&i| i != NONE)
+    }
+
+    /// The model column of the view's item `i`; `None` for items the model has not seen.
+    pub fn column_of(&self, i: u32) -> Option<u32> {
+        self.from_view.get(i as usize).copied().filter(|&c| c != NONE)
+    }
+}
+
+impl std::ops::Deref for Serving {
+    type Target = Trained;
+    fn deref(&self) -> &Trained {
+        &self.trained
+    }
+}
+
 /// One project's models.
 #[derive(Default)]
 pub struct ProjectModels {
-    current: RwLock<Option<Arc<Trained>>>,
+    current: RwLock<Option<Arc<Serving>>>,
     training: tokio::sync::Mutex<()>,
     running: AtomicBool,
     /// The view's event count when the current model was trained.
@@ -34,7 +75,7 @@ pub struct ProjectModels {
 
 impl ProjectModels {
     /// The model serving now.
-    pub fn current(&self) -> Option<Arc<Trained>> {
+    pub fn current(&self) -> Option<Arc<Serving>> {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -62,7 +103,7 @@ impl Models {
 
 /// Trains every model of `project` from its current interactions and swaps them in; waits for a training already
 /// running to end first. Returns the new models.
-pub async fn train(state: &AppState, project: &str) -> Result<Arc<Trained>, ApiError> {
+pub async fn train(state: &AppState, project: &str) -> Result<Arc<Serving>, ApiError> {
     let entry = state.project(project)?;
     let models = state.models.project(project);
     let _one_at_a_time = models.training.lock().await;
@@ -76,7 +117,9 @@ pub async fn train(state: &AppState, project: &str) -> Result<Arc<Trained>, ApiE
             let v = view.read().unwrap_or_else(|p| p.into_inner());
             (extract(&v, &settings), v.events())
         };
-        (Trained::train(data, &settings, started), events)
+        let trained = Trained::train(data, &settings, started);
+        let serving = Serving::new(trained, &view.read().unwrap_or_else(|p| p.into_inner()));
+        (serving, events)
     })
     .await;
     models.running.store(false, Ordering::Relaxed);
@@ -94,7 +137,7 @@ const STORED_KIND: &str = "bundle";
 
 /// Stores the trained bundle, so that a restart serves at once. A failure is logged: serving goes on with the
 /// model in memory, and the next training tries again.
-async fn persist(state: &AppState, project: &str, trained: Arc<Trained>) {
+async fn persist(state: &AppState, project: &str, trained: Arc<Serving>) {
     let p = project.to_string();
     let saved = state
         .blocking(move |s| {
@@ -130,7 +173,9 @@ pub fn load(state: &AppState) -> Result<usize, StoreError> {
                     let models = state.models.project(&project.id);
                     models.events_at_training.store(t.info.events, Ordering::Relaxed);
                     models.last_training.store(t.info.trained_at, Ordering::Relaxed);
-                    *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(t));
+                    let serving =
+                        Serving::new(t, &state.views.project(&project.id).read().unwrap_or_else(|p| p.into_inner()));
+                    *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(serving));
                     loaded += 1;
                 }
                 Err(e) => tracing::warn!(project = %project.id, error = %e, "stored models unreadable; will retrain"),
@@ -180,53 +225,78 @@ pub fn start_policy(state: AppState) {
     });
 }
 
-/// A customer's (or session's) history in model columns: `(column, weight)` with each column once, and the
-/// columns to leave out of the answer. Events of types weighing 0 count neither way unless excluded.
+/// A customer's history in model columns: `(column, weight)` with each column once, and the columns to leave out
+/// of the answer. Events of types weighing 0 count neither way unless excluded.
 pub struct LiveHistory {
     pub weighted: Vec<(u32, f32)>,
     pub excluded: Vec<u32>,
-    /// Per column of `weighted`, the interaction type that weighed most (for reasons).
-    pub strongest: HashMap<u32, String>,
+    /// Per entry of `weighted`, the interned interaction type that weighed most (for reasons).
+    pub strongest: Vec<u32>,
+}
+
+impl LiveHistory {
+    /// The interned interaction type that weighed most for column `col`.
+    pub fn strongest_kind(&self, col: u32) -> Option<u32> {
+        let at = self.weighted.binary_search_by_key(&col, |p| p.0).ok()?;
+        self.strongest.get(at).copied()
+    }
 }
 
 /// Reads `customer`'s history from `view` as it is now.
 pub fn live_history(
     view: &ProjectView,
-    model: &Trained,
+    model: &Serving,
     settings: &Settings,
     customer: &str,
     exclude: &[String],
 ) -> LiveHistory {
     let max_weight = view_max_weight(view, settings);
-    let mut weights: HashMap<u32, (f32, f64, String)> = HashMap::new();
+    let kinds: Vec<(f64, bool)> = (0..view.kinds_len() as u32)
+        .map(|k| {
+            let name = view.kind_name(k);
+            (settings.weight(name), exclude.iter().any(|x| x == name))
+        })
+        .collect();
+    // (column, weight, kind weight, kind), merged by column below.
+    let mut cells: Vec<(u32, f32, f64, u32)> = Vec::new();
     let mut excluded = Vec::new();
-    let newest = view.history(customer).last().map_or(0, |e| e.ts);
-    for e in view.history(customer) {
-        let Some(item) = e.item() else { continue };
-        let Some(col) = model.column(view.item_name(item)) else { continue };
-        let kind = view.kind_name(e.kind());
-        if exclude.iter().any(|x| x == kind) {
+    let history = view.history(customer);
+    let newest = history.last().map_or(0, |e| e.ts);
+    for e in history {
+        let Some(col) = e.item().and_then(|i| model.column_of(i)) else { continue };
+        let (w, skip) = kinds.get(e.kind() as usize).copied().unwrap_or((0.0, false));
+        if skip {
             excluded.push(col);
         }
-        let w = settings.weight(kind);
         if w <= 0.0 {
             continue;
         }
         // Ages from the customer's newest event: scaling all of one customer's weights alike keeps the ranking.
         let decay = affinity_reco::data::decay(newest - e.ts, settings.half_life_days);
-        let slot = weights.entry(col).or_insert((0.0, 0.0, String::new()));
-        slot.0 += (w * decay / max_weight) as f32;
-        if w > slot.1 {
-            slot.1 = w;
-            slot.2 = kind.to_string();
-        }
+        cells.push((col, (w * decay / max_weight) as f32, w, e.kind()));
     }
     excluded.sort_unstable();
     excluded.dedup();
-    let mut weighted: Vec<(u32, f32)> = weights.iter().map(|(&c, &(w, _, _))| (c, w)).collect();
-    weighted.sort_unstable_by_key(|p| p.0);
-    let strongest = weights.into_iter().map(|(c, (_, _, k))| (c, k)).collect();
-    LiveHistory { weighted, excluded, strongest }
+    cells.sort_unstable_by_key(|c| c.0);
+    let mut weighted: Vec<(u32, f32)> = Vec::new();
+    let mut strongest: Vec<(f64, u32)> = Vec::new();
+    for (col, w, kind_weight, kind) in cells {
+        match weighted.last_mut() {
+            Some(last) if last.0 == col => {
+                last.1 += w;
+                if let Some(s) = strongest.last_mut()
+                    && kind_weight > s.0
+                {
+                    *s = (kind_weight, kind);
+                }
+            }
+            _ => {
+                weighted.push((col, w));
+                strongest.push((kind_weight, kind));
+            }
+        }
+    }
+    LiveHistory { weighted, excluded, strongest: strongest.into_iter().map(|s| s.1).collect() }
 }
 
 fn view_max_weight(view: &ProjectView, settings: &Settings) -> f64 {
