@@ -41,6 +41,49 @@ pub fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
 
 /// Reads everything training needs from `view`.
 pub fn extract(view: &ProjectView, settings: &Settings) -> TrainingData {
+    extract_with(view, settings, |_| false).0
+}
+
+/// How [`extract_split`] holds interactions out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Split {
+    /// Each event independently, with probability `fraction`, decided by a hash of `seed` and its sequence number.
+    Random { fraction: f64, seed: u64 },
+    /// The newest `fraction` of the events (by date).
+    Time { fraction: f64 },
+}
+
+/// Reads the training data from `view` with some events held out by `split`; returns it with the held-out
+/// `(customer row, item column)` pairs that count (positive weight, item not in the customer's training history),
+/// sorted and without duplicates.
+pub fn extract_split(view: &ProjectView, settings: &Settings, split: Split) -> (TrainingData, Vec<(u32, u32)>) {
+    let (data, held) = match split {
+        Split::Random { fraction, seed } => {
+            let hasher = foldhash::fast::FixedState::with_seed(seed);
+            let limit = (fraction.clamp(0.0, 1.0) * u64::MAX as f64) as u64;
+            extract_with(view, settings, |e| std::hash::BuildHasher::hash_one(&hasher, e.seq()) < limit)
+        }
+        Split::Time { fraction } => {
+            let mut dates: Vec<i64> =
+                (0..view.customers_len() as u32).flat_map(|c| view.history_of(c).iter().map(|e| e.ts)).collect();
+            let keep = ((1.0 - fraction.clamp(0.0, 1.0)) * dates.len() as f64) as usize;
+            let cutoff = if keep >= dates.len() { i64::MAX } else { *dates.select_nth_unstable(keep).1 };
+            extract_with(view, settings, |e| e.ts >= cutoff)
+        }
+    };
+    let mut held: Vec<(u32, u32)> =
+        held.into_iter().filter(|&(c, i)| data.matrix.row(c as usize).0.binary_search(&i).is_err()).collect();
+    held.sort_unstable();
+    held.dedup();
+    (data, held)
+}
+
+/// [`extract`], leaving out the events `hold_out` picks; returns them as `(customer row, item column)` pairs.
+fn extract_with(
+    view: &ProjectView,
+    settings: &Settings,
+    hold_out: impl Fn(&affinity_views::Entry) -> bool,
+) -> (TrainingData, Vec<(u32, u32)>) {
     let items: Vec<String> = (0..view.items_len() as u32).map(|i| view.item_name(i).to_string()).collect();
     let kinds: Vec<f64> = (0..view.kinds_len() as u32).map(|k| settings.weight(view.kind_name(k))).collect();
     let max_weight = kinds.iter().copied().fold(0.0, f64::max);
@@ -50,12 +93,17 @@ pub fn extract(view: &ProjectView, settings: &Settings) -> TrainingData {
     let mut purchases = Vec::new();
     let purchase = (0..kinds.len() as u32).find(|&k| view.kind_name(k) == "purchase");
     let mut events = 0;
+    let mut held = Vec::new();
     for c in 0..view.customers_len() as u32 {
         for e in view.history_of(c) {
             events += 1;
             let Some(item) = e.item() else { continue };
             let w = kinds.get(e.kind() as usize).copied().unwrap_or(0.0);
             if w <= 0.0 {
+                continue;
+            }
+            if hold_out(e) {
+                held.push((c, item));
                 continue;
             }
             let age = newest - e.ts;
@@ -72,7 +120,7 @@ pub fn extract(view: &ProjectView, settings: &Settings) -> TrainingData {
         }
     }
     let matrix = Matrix::from_triples(view.customers_len(), items.len(), triples);
-    TrainingData { items, matrix, popularity, purchases, events }
+    (TrainingData { items, matrix, popularity, purchases, events }, held)
 }
 
 #[cfg(test)]

@@ -12,8 +12,18 @@ pub struct EvaluateArgs {
     #[arg(long)]
     project: String,
     /// Held-out interactions: a CSV with `user_id` and `item_id` columns, like an upload.
-    #[arg(long)]
-    test: PathBuf,
+    #[arg(long, required_unless_present = "split", conflicts_with = "split")]
+    test: Option<PathBuf>,
+    /// Instead of a test file: hold out part of the project's own events, `random` or `time` (the newest), and
+    /// score models trained on the rest (the serving models are left alone).
+    #[arg(long, value_parser = ["random", "time"])]
+    split: Option<String>,
+    /// Share of the events held out by --split.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Seed of the random split.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Cut-offs, comma-separated.
     #[arg(long, default_value = "10,20,50")]
     k: String,
@@ -29,8 +39,14 @@ pub struct EvaluateArgs {
 }
 
 pub async fn run(args: EvaluateArgs) -> anyhow::Result<()> {
-    let body = std::fs::read(&args.test).with_context(|| format!("reading {}", args.test.display()))?;
-    let url = format!("{}/v1/projects/{}/models/evaluate?k={}", args.url.trim_end_matches('/'), args.project, args.k);
+    let base = format!("{}/v1/projects/{}/models/evaluate?k={}", args.url.trim_end_matches('/'), args.project, args.k);
+    let (url, body) = match (&args.test, &args.split) {
+        (Some(test), _) => (base, std::fs::read(test).with_context(|| format!("reading {}", test.display()))?),
+        (None, Some(split)) => {
+            (format!("{base}&split={split}&test_fraction={}&seed={}", args.test_fraction, args.seed), Vec::new())
+        }
+        (None, None) => bail!("give --test FILE or --split random|time"),
+    };
     let response = reqwest::Client::new()
         .post(&url)
         .header("x-api-key", &args.key)

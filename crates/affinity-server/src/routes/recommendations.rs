@@ -11,6 +11,7 @@ use std::sync::Arc;
 use affinity_core::Problem;
 use affinity_core::ProblemKind;
 use affinity_core::date::format_ms;
+use affinity_reco::Trained;
 use affinity_views::ProjectView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -422,6 +423,13 @@ pub async fn models(
 pub struct EvaluateQuery {
     /// Cut-offs, comma-separated (default `10,20,50`).
     pub k: Option<String>,
+    /// Instead of a test file: hold out `test_fraction` of the project's events, `random` (by `seed`) or `time`
+    /// (the newest), train fresh models on the rest (the serving models are left alone) and score those.
+    pub split: Option<String>,
+    /// Share of the events held out by `split`, in (0, 1); default 0.2.
+    pub test_fraction: Option<f64>,
+    /// Seed of the `random` split; default 0.
+    pub seed: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -459,6 +467,9 @@ pub async fn evaluate(
             .map(|k| k.trim().parse::<usize>().ok().filter(|k| (1..=MAX_N).contains(k)))
             .collect::<Option<_>>()
             .ok_or_else(|| Problem::new(ProblemKind::InvalidField, "k", "Invalid k: comma-separated numbers 1-1000"))?;
+    if let Some(split) = &q.split {
+        return evaluate_split(&state, &project, split, &q, ks).await.map(Json);
+    }
     let pairs = read_test_file(&body)?;
     let model = match state.models.project(&project).current() {
         Some(m) => m,
@@ -494,6 +505,68 @@ pub async fn evaluate(
     .await
     .map_err(ApiError::internal)?;
     Ok(Json(evaluation))
+}
+
+/// Scores models trained on the project's events minus a held-out part.
+async fn evaluate_split(
+    state: &AppState,
+    project: &str,
+    split: &str,
+    q: &EvaluateQuery,
+    ks: Vec<usize>,
+) -> Result<Evaluation, ApiError> {
+    use affinity_reco::data::{Split, extract_split};
+    let fraction = q.test_fraction.unwrap_or(0.2);
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Problem::new(
+            ProblemKind::InvalidField,
+            "test_fraction",
+            format!("Invalid test_fraction: {fraction} (between 0 and 1)"),
+        )
+        .into());
+    }
+    let split = match split {
+        "random" => Split::Random { fraction, seed: q.seed.unwrap_or(0) },
+        "time" => Split::Time { fraction },
+        other => {
+            return Err(Problem::new(
+                ProblemKind::InvalidField,
+                "split",
+                format!("Invalid split: {other} (random or time)"),
+            )
+            .into());
+        }
+    };
+    let view = state.views.project(project);
+    let settings = state.project(project)?.settings();
+    tokio::task::spawn_blocking(move || {
+        let (data, held) = extract_split(&view.read().unwrap_or_else(|p| p.into_inner()), &settings, split);
+        let test_rows = held.len();
+        let histories: Vec<Vec<(u32, f32)>> = held
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| {
+                let (cols, weights) = data.matrix.row(run[0].0 as usize);
+                cols.iter().copied().zip(weights.iter().copied()).collect()
+            })
+            .collect();
+        let relevant: Vec<Vec<u32>> =
+            held.chunk_by(|a, b| a.0 == b.0).map(|run| run.iter().map(|p| p.1).collect()).collect();
+        let model = Trained::train(data, &settings, affinity_core::date::now_ms());
+        let mut skipped = 0;
+        let cases: Vec<_> = histories
+            .into_iter()
+            .zip(relevant)
+            .filter(|(h, _)| {
+                skipped += usize::from(h.is_empty());
+                !h.is_empty()
+            })
+            .map(|(history, relevant)| affinity_reco::evaluate::Case { history, relevant })
+            .collect();
+        let results = affinity_reco::evaluate::evaluate(&model, &cases, &ks);
+        Evaluation { results, skipped_customers: skipped, test_rows }
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
 /// `(customer, item)` of each row of a CSV test file.

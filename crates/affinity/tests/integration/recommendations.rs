@@ -206,3 +206,30 @@ async fn a_restart_serves_the_stored_model_at_once() {
     let (_, after) = s.get("/v1/projects/shop-1/recommendations/users/a-2?n=3", &k.ingest).await;
     assert_eq!((after["model"].as_str(), ids(&after)), (Some("ease"), ids(&before)));
 }
+
+#[tokio::test]
+async fn evaluation_can_split_the_projects_own_events() {
+    let (s, k) = shop().await;
+    clustered_shop(&s, &k).await;
+    let eval = |q: &'static str| {
+        let s = &s;
+        let admin = k.admin.clone();
+        async move { s.raw(&format!("/v1/projects/shop-1/models/evaluate?{q}"), &admin, Some("text/csv"), vec![]).await }
+    };
+    // 30 events: views on days 1-4 (6 a day) and 6 purchases on day 5. The newest 20 % are the purchases, whose
+    // customers bought nothing else: all held out, none scorable.
+    let (status, time) = eval("split=time&test_fraction=0.2&k=5").await;
+    assert_eq!(status, StatusCode::OK, "{time}");
+    assert_eq!((time["test_rows"].as_u64(), time["skipped_customers"].as_u64()), (Some(6), Some(3)), "{time}");
+    let (_, first) = eval("split=random&test_fraction=0.3&seed=7&k=5").await;
+    let (_, again) = eval("split=random&test_fraction=0.3&seed=7&k=5").await;
+    assert_eq!(first["results"], again["results"], "a seed gives the same split");
+    let rows = first["test_rows"].as_u64().unwrap();
+    assert!(rows > 0 && rows < 30, "{first}");
+    let models: Vec<&str> = first["results"].as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["ease", "popular"]);
+    let bad = eval("split=sideways").await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("split"));
+    let bad = eval("split=random&test_fraction=1").await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("test_fraction"));
+}
