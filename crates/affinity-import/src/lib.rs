@@ -6,7 +6,8 @@
 //! Memory is bounded by the longest row, not the file: rows are read one at a time into reused buffers.
 
 mod columns;
+pub mod items;
 mod reader;
 
 pub use columns::{ColumnSpec, Columns, HeaderError};
-pub use reader::{FileReader, Format, Original, Row};
+pub use reader::{FileReader, Format, Original, Row, open_csv};

@@ -106,7 +106,7 @@ pub enum Original<'a> {
 }
 
 enum Kind {
-    Csv { reader: csv::Reader<Box<dyn BufRead + Send>>, record: ByteRecord },
+    Csv { reader: CsvReader, record: ByteRecord },
     Lines { reader: Box<dyn BufRead + Send>, line: Vec<u8>, spec: ColumnSpec, ignored: BTreeSet<String> },
 }
 
@@ -151,6 +151,42 @@ fn text(v: &[u8]) -> Option<&str> {
     std::str::from_utf8(v).ok()
 }
 
+/// Opens `read` as text: decompressed if gzip, with a guard on row length (CSV quoting understood when `csv`), the
+/// UTF-8 BOM skipped.
+fn open_text(read: Box<dyn Read + Send>, csv: bool) -> Result<Box<dyn BufRead + Send>, HeaderError> {
+    let unreadable = |e: io::Error| HeaderError::Unreadable(e.to_string());
+    let guarded = RowGuard::new(decompressed(read).map_err(unreadable)?, csv);
+    let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(BUFFER, guarded));
+    let head = input.fill_buf().map_err(unreadable)?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        input.consume(3);
+    }
+    Ok(input)
+}
+
+/// A CSV reader over a decompressed, BOM-stripped, row-guarded file.
+pub type CsvReader = csv::Reader<Box<dyn BufRead + Send>>;
+
+/// A CSV reader over `read` (gzip detected, BOM skipped, delimiter detected among `,` `;` and tab, rows of any
+/// width) and the header's column names, trimmed. Used for interaction files and item catalogs alike.
+///
+/// Errors: an empty file, a header that is not UTF-8, or a read error.
+pub fn open_csv(read: Box<dyn Read + Send>) -> Result<(CsvReader, Vec<String>), HeaderError> {
+    let mut input = open_text(read, true)?;
+    let delimiter = detect_delimiter(input.fill_buf().map_err(|e| HeaderError::Unreadable(e.to_string()))?);
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(input);
+    let mut header = ByteRecord::new();
+    if !reader.read_byte_record(&mut header).map_err(|e| HeaderError::Unreadable(e.to_string()))? {
+        return Err(HeaderError::Empty);
+    }
+    let names = header
+        .iter()
+        .map(|f| text(f).map(|s| s.trim().to_string()).ok_or(HeaderError::InvalidUtf8))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((reader, names))
+}
+
 impl FileReader {
     /// Opens a file: detects compression, reads and checks the CSV header (JSON Lines has none).
     ///
@@ -163,30 +199,14 @@ impl FileReader {
         default_event: Option<&str>,
         default_date: i64,
     ) -> Result<FileReader, HeaderError> {
-        let unreadable = |e: io::Error| HeaderError::Unreadable(e.to_string());
-        let guarded = RowGuard::new(decompressed(read).map_err(unreadable)?, format == Format::Csv);
-        let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(BUFFER, guarded));
-        let head = input.fill_buf().map_err(unreadable)?;
-        if head.starts_with(b"\xEF\xBB\xBF") {
-            input.consume(3);
-        }
         let (kind, columns) = match format {
             Format::Csv => {
-                let delimiter = detect_delimiter(input.fill_buf().map_err(unreadable)?);
-                let mut reader =
-                    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(input);
-                let mut header = ByteRecord::new();
-                if !reader.read_byte_record(&mut header).map_err(|e| HeaderError::Unreadable(e.to_string()))? {
-                    return Err(HeaderError::Empty);
-                }
-                let names = header
-                    .iter()
-                    .map(|f| text(f).map(|s| s.trim().to_string()).ok_or(HeaderError::InvalidUtf8))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let (reader, names) = open_csv(read)?;
                 let columns = Columns::new(names, spec)?;
                 (Kind::Csv { reader, record: ByteRecord::new() }, columns)
             }
             Format::JsonLines => {
+                let input = open_text(read, false)?;
                 let columns = Columns { names: Vec::new(), kinds: Vec::new(), ignored: Vec::new() };
                 let kind =
                     Kind::Lines { reader: input, line: Vec::new(), spec: spec.clone(), ignored: BTreeSet::new() };

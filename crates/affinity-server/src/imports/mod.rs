@@ -4,6 +4,7 @@
 //!
 //! Files live in `<data-dir>/imports/`: `<id>.upload` while the import runs, `<id>.failures.csv` afterwards.
 
+mod items;
 pub mod job;
 
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ pub struct Options {
     pub dry_run: bool,
     pub force: bool,
     pub max_failures: usize,
+    /// An item catalog file (`?kind=items`) instead of interactions.
+    pub items: bool,
 }
 
 /// Running imports, with their live progress and a way to wait for them.
@@ -107,6 +110,9 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    if options.items {
+        return items::start(state, project, options, upload).await;
+    }
     let types = state.project(project)?.types();
     let interaction = match options.interaction.as_deref().map(|id| (id, types.iter().find(|t| t.id == id))) {
         None => None,

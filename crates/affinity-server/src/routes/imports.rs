@@ -36,6 +36,9 @@ pub struct ImportQuery {
     pub max_failures: Option<String>,
     /// The file's name, when the body is the file itself (`.jsonl`/`.ndjson` mean JSON Lines).
     pub filename: Option<String>,
+    /// `interactions` (default) or `items`: a catalog CSV with `id`, `title`, `categories` (`|`-separated),
+    /// `price`, `available`, and any other column as a text property.
+    pub kind: Option<String>,
 }
 
 fn flag(v: &Option<String>, name: &str) -> Result<bool, ApiError> {
@@ -158,6 +161,14 @@ pub async fn create(
         })?,
     };
     let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
+    let items = match q.kind.as_deref().map(str::trim) {
+        None | Some("") | Some("interactions") => false,
+        Some("items") => true,
+        Some(other) => {
+            let message = format!("Invalid kind: {other} (interactions or items)");
+            return Err(ApiError::field(Code::Problem(ProblemKind::InvalidField), "kind", message));
+        }
+    };
     let (dry_run, force, wait) = (flag(&q.dry_run, "dry_run")?, flag(&q.force, "force")?, flag(&q.wait, "wait")?);
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let record = if content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data")) {
@@ -174,12 +185,12 @@ pub async fn create(
                 continue;
             }
             let format = format_of(field.content_type(), field.file_name().or(q.filename.as_deref()));
-            let options = Options { interaction, format, dry_run, force, max_failures };
+            let options = Options { interaction, format, dry_run, force, max_failures, items };
             break imports::start(&state, &project, options, field).await?;
         }
     } else {
         let format = format_of(content_type.as_deref(), q.filename.as_deref());
-        let options = Options { interaction, format, dry_run, force, max_failures };
+        let options = Options { interaction, format, dry_run, force, max_failures, items };
         imports::start(&state, &project, options, request.into_body().into_data_stream()).await?
     };
     if wait && record.status == ImportStatus::Running {

@@ -233,3 +233,42 @@ async fn evaluation_can_split_the_projects_own_events() {
     let bad = eval("split=random&test_fraction=1").await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("test_fraction"));
 }
+
+#[tokio::test]
+async fn items_upload_as_csv_through_the_import_endpoint() {
+    let (s, k) = shop().await;
+    let file = "id;title;categories;price;available;brand\r\n\
+                sku-1;Basmati rice 1kg;grocery|rice;3.5;true;Acme\r\n\
+                sku-2;\"Curry, mild\";grocery|spices;2;yes;Spicy Co\r\n\
+                sku-3;Soap;;cheap;true;\r\n\
+                ;No id;;1;true;\r\n\
+                sku-4;Gone;grocery;1;no;Acme\r\n";
+    let (status, import) = s.upload("shop-1", &k.admin, "kind=items&wait=true", &[], file.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{import}");
+    assert_eq!(import["status"], "done");
+    let report = &import["report"];
+    assert_eq!(
+        (report["processed"].as_u64(), report["succeeded"].as_u64(), report["failed"].as_u64()),
+        (Some(5), Some(3), Some(2))
+    );
+    assert_eq!(report["failed_items"][0]["row_number"], 3);
+    assert_eq!(report["failed_items"][0]["error"], "Invalid price: \"cheap\"");
+    assert_eq!(report["failed_items"][1]["error"], "Missing required field: id");
+    let (_, item) = s.get("/v1/projects/shop-1/items/sku-2", &k.admin).await;
+    assert_eq!(item["title"], "Curry, mild");
+    assert_eq!(item["categories"], json!(["grocery", "spices"]));
+    assert_eq!(item["properties"]["brand"], "Spicy Co");
+    let (_, gone) = s.get("/v1/projects/shop-1/items/sku-4", &k.admin).await;
+    assert_eq!(gone["available"], false);
+    let id = str_of(&import["id"]);
+    let (status, failures) = s.get_bytes(&format!("/v1/projects/shop-1/imports/{id}/failures"), &k.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let failures = String::from_utf8(failures).unwrap();
+    assert!(failures.starts_with("id,title,categories,price,available,brand,row_number,error"), "{failures}");
+    assert!(failures.contains("sku-3,Soap,,cheap,true,,3,"), "{failures}");
+
+    let refused = s.upload("shop-1", &k.admin, "kind=items", &[], b"sku,title\nx,y\n".to_vec()).await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "missing_column", Some("id"));
+    let refused = s.upload("shop-1", &k.admin, "kind=pets", &[], b"id\nx\n".to_vec()).await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_field", Some("kind"));
+}
