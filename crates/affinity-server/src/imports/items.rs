@@ -2,18 +2,16 @@
 //! column, and each row is checked by the rules of `PUT …/items`, stored in batches of 10,000 and added to the
 //! views. The import record, report and failures download are those of interaction imports.
 
-use std::sync::Arc;
-
 use affinity_core::item::validate_item;
 use affinity_core::{FailedItem, ImportRecord, ImportStatus, ReportBuilder};
 use affinity_import::items::{has_id_column, item_row};
 use affinity_import::{HeaderError, open_csv};
 use axum::body::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use std::sync::atomic::Ordering;
 
 use super::job::Progress;
-use super::{Options, Running, files, folder, spool_upload};
+use super::{Options, Received, receive};
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
@@ -32,17 +30,7 @@ where
     E: std::fmt::Display,
 {
     state.project(project)?;
-    let id = format!("imp_{}", crate::auth::random_hex(8));
-    let (spool, failures) = files(&state.data_dir, &id);
-    tokio::fs::create_dir_all(folder(&state.data_dir)).await.map_err(ApiError::internal)?;
-    let (hash, bytes) = match spool_upload(&mut upload, &spool).await {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&spool).await;
-            while upload.next().await.is_some() {}
-            return Err(e);
-        }
-    };
+    let Received { id, spool, failures, hash, bytes } = receive(state, &mut upload).await?;
     let path = spool.clone();
     let header = tokio::task::spawn_blocking(move || -> Result<Vec<String>, HeaderError> {
         let file = std::fs::File::open(&path).map_err(|e| HeaderError::Unreadable(e.to_string()))?;
@@ -78,15 +66,8 @@ where
     };
     let r = record.clone();
     state.blocking(move |s| s.insert_import(&r)).await?;
-    let progress = Arc::new(Progress::default());
+    let (progress, done_tx) = state.imports.track(&id);
     progress.bytes.store(bytes, Ordering::Relaxed);
-    let (done_tx, done_rx) = tokio::sync::watch::channel(None);
-    state
-        .imports
-        .running
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone(), Running { progress: progress.clone(), done: done_rx });
     let (state2, project2, started) = (state.clone(), project.to_string(), record.clone());
     tokio::spawn(async move {
         let mut finished = started.clone();

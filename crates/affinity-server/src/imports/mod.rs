@@ -50,6 +50,15 @@ struct Running {
 }
 
 impl Imports {
+    /// Registers a starting import: its live counters, and the sender that announces its final record.
+    fn track(&self, id: &str) -> (Arc<Progress>, tokio::sync::watch::Sender<Option<ImportRecord>>) {
+        let progress = Arc::new(Progress::default());
+        let (done_tx, done_rx) = tokio::sync::watch::channel(None);
+        let running = Running { progress: progress.clone(), done: done_rx };
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), running);
+        (progress, done_tx)
+    }
+
     /// Live counters of a running import.
     pub fn progress(&self, id: &str) -> Option<Arc<Progress>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).get(id).map(|r| r.progress.clone())
@@ -135,18 +144,7 @@ where
         }
     };
     let spec = spec(&types, interaction.as_ref());
-    let id = format!("imp_{}", crate::auth::random_hex(8));
-    let (spool, failures) = files(&state.data_dir, &id);
-    tokio::fs::create_dir_all(folder(&state.data_dir)).await.map_err(ApiError::internal)?;
-    let spool_started = std::time::Instant::now();
-    let (hash, bytes) = match spool_upload(&mut upload, &spool).await {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&spool).await;
-            return Err(e);
-        }
-    };
-    tracing::info!(import = %id, bytes, ms = spool_started.elapsed().as_millis() as u64, "upload received");
+    let Received { id, spool, failures, hash, bytes } = receive(state, &mut upload).await?;
     if let Err(e) = check_header(&spool, options.format, &spec).await {
         let _ = tokio::fs::remove_file(&spool).await;
         return Err(e);
@@ -188,14 +186,7 @@ where
     }
     let r = record.clone();
     state.blocking(move |s| s.insert_import(&r)).await?;
-    let progress = Arc::new(Progress::default());
-    let (done_tx, done_rx) = tokio::sync::watch::channel(None);
-    state
-        .imports
-        .running
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone(), Running { progress: progress.clone(), done: done_rx });
+    let (progress, done_tx) = state.imports.track(&id);
     let job = Job {
         store: state.store.clone(),
         ingest: state.ingest.clone(),
@@ -231,6 +222,36 @@ where
         imports.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     });
     Ok(record)
+}
+
+/// An upload on disk, under a new import id.
+struct Received {
+    id: String,
+    spool: PathBuf,
+    failures: PathBuf,
+    hash: [u8; 32],
+    bytes: u64,
+}
+
+/// Gives the upload an import id and spools it to disk with its SHA-256.
+async fn receive<S, E>(state: &AppState, upload: &mut S) -> Result<Received, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let id = format!("imp_{}", crate::auth::random_hex(8));
+    let (spool, failures) = files(&state.data_dir, &id);
+    tokio::fs::create_dir_all(folder(&state.data_dir)).await.map_err(ApiError::internal)?;
+    let started = std::time::Instant::now();
+    let (hash, bytes) = match spool_upload(upload, &spool).await {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&spool).await;
+            return Err(e);
+        }
+    };
+    tracing::info!(import = %id, bytes, ms = started.elapsed().as_millis() as u64, "upload received");
+    Ok(Received { id, spool, failures, hash, bytes })
 }
 
 /// At start-up: marks the imports that were running when the previous process stopped `interrupted`, with
