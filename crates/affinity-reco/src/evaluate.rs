@@ -31,25 +31,42 @@ pub struct Scores {
     pub customers: usize,
 }
 
-/// Scores the personalized model and popularity on `cases` at every K of `ks`.
+/// Scores the personalized model, item-kNN (when the personalized model is another) and popularity on `cases` at
+/// every K of `ks`.
 pub fn evaluate(model: &Trained, cases: &[Case], ks: &[usize]) -> Vec<Scores> {
     let max_k = ks.iter().copied().max().unwrap_or(0);
     let popular: Vec<u32> = model.popular("all").unwrap_or(&[]).iter().map(|p| p.0).collect();
-    let rank = |personal: bool| -> Vec<Vec<u32>> {
+    #[derive(Clone, Copy)]
+    enum Ranker {
+        Personal,
+        ItemKnn,
+        Popular,
+    }
+    let rank = |by: Ranker| -> Vec<Vec<u32>> {
         cases
             .par_iter()
             .map(|c| {
                 let seen = |j: u32| c.history.binary_search_by_key(&j, |p| p.0).is_ok();
-                if personal {
-                    model.recommend(&c.history, max_k, |j| !seen(j)).into_iter().map(|r| r.0).collect()
-                } else {
-                    popular.iter().copied().filter(|&j| !seen(j)).take(max_k).collect()
+                match by {
+                    Ranker::Personal => {
+                        model.recommend(&c.history, max_k, |j| !seen(j)).into_iter().map(|r| r.0).collect()
+                    }
+                    Ranker::ItemKnn => {
+                        model.recommend_knn(&c.history, max_k, |j| !seen(j)).into_iter().map(|r| r.0).collect()
+                    }
+                    Ranker::Popular => popular.iter().copied().filter(|&j| !seen(j)).take(max_k).collect(),
                 }
             })
             .collect()
     };
+    let mut rankers = vec![(model.info.model.clone(), Ranker::Personal)];
+    if model.info.model != "item_knn" {
+        rankers.push(("item_knn".to_string(), Ranker::ItemKnn));
+    }
+    rankers.push(("popular".to_string(), Ranker::Popular));
     let mut out = Vec::new();
-    for (name, ranked) in [(model.info.model.clone(), rank(true)), ("popular".to_string(), rank(false))] {
+    for (name, ranker) in rankers {
+        let ranked = rank(ranker);
         for &k in ks {
             let n = cases.len().max(1) as f64;
             let recall = cases.iter().zip(&ranked).map(|(c, r)| recall_at_k(r, &c.relevant, k)).sum::<f64>() / n;

@@ -138,9 +138,24 @@ impl Trained {
 
     /// The best `n` items for a history of `(column, weight)` pairs, among columns `accept` allows, best first.
     pub fn recommend(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<Scored> {
+        self.recommend_with(&self.personal, history, n, accept)
+    }
+
+    /// The same with item-kNN over the similar-item lists, whatever the personalized model (for comparisons).
+    pub fn recommend_knn(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<Scored> {
+        self.recommend_with(&Personal::ItemKnn, history, n, accept)
+    }
+
+    fn recommend_with(
+        &self,
+        personal: &Personal,
+        history: &[(u32, f32)],
+        n: usize,
+        accept: impl Fn(u32) -> bool,
+    ) -> Vec<Scored> {
         let cols = self.items.len();
         let mut scores = vec![0f32; cols];
-        match &self.personal {
+        match personal {
             Personal::Ease(e) => {
                 for &(i, w) in history {
                     for (s, b) in scores.iter_mut().zip(e.row(i)) {

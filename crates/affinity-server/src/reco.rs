@@ -71,12 +71,19 @@ pub struct ProjectModels {
     events_at_training: AtomicU64,
     /// Epoch ms of the last training start (0: never).
     last_training: AtomicI64,
+    /// The last evaluation's summary, as JSON.
+    last_evaluation: RwLock<Option<serde_json::Value>>,
 }
 
 impl ProjectModels {
     /// The model serving now.
     pub fn current(&self) -> Option<Arc<Serving>> {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The last evaluation's summary.
+    pub fn last_evaluation(&self) -> Option<serde_json::Value> {
+        self.last_evaluation.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Whether a training runs now.
@@ -134,6 +141,23 @@ pub async fn train(state: &AppState, project: &str) -> Result<Arc<Serving>, ApiE
 
 /// The kind under which a project's bundle of models is stored.
 const STORED_KIND: &str = "bundle";
+/// The kind under which a project's last evaluation is stored (its summary in `meta`, no data).
+const EVALUATION_KIND: &str = "evaluation";
+
+/// Keeps `summary` as the project's last evaluation, in memory and in the store (a failure to store is logged).
+pub async fn record_evaluation(state: &AppState, project: &str, summary: serde_json::Value) {
+    *state.models.project(project).last_evaluation.write().unwrap_or_else(|p| p.into_inner()) = Some(summary.clone());
+    let p = project.to_string();
+    let record = ModelRecord {
+        kind: EVALUATION_KIND.into(),
+        trained_at: affinity_core::date::now_ms(),
+        meta: summary.to_string(),
+        data: Vec::new(),
+    };
+    if let Err(e) = state.blocking(move |s| s.save_model(&p, &record)).await {
+        tracing::error!(project, error = %e.message, "storing the evaluation failed");
+    }
+}
 
 /// Stores the trained bundle, so that a restart serves at once. A failure is logged: serving goes on with the
 /// model in memory, and the next training tries again.
@@ -162,6 +186,11 @@ pub fn load(state: &AppState) -> Result<usize, StoreError> {
     let mut loaded = 0;
     for project in state.catalog.list() {
         for record in state.store.models(&project.id)? {
+            if record.kind == EVALUATION_KIND {
+                let summary = serde_json::from_str(&record.meta).ok();
+                *state.models.project(&project.id).last_evaluation.write().unwrap_or_else(|p| p.into_inner()) = summary;
+                continue;
+            }
             if record.kind != STORED_KIND {
                 continue;
             }

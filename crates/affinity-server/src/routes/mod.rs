@@ -6,6 +6,7 @@ pub mod feedback;
 pub mod imports;
 pub mod interactions;
 pub mod items;
+pub mod models;
 pub mod projects;
 pub mod recommendations;
 pub mod system;
@@ -32,7 +33,7 @@ use crate::state::AppState;
         imports::create, imports::list, imports::get, imports::failures,
         items::put, items::get, items::delete, items::list, items::get_settings, items::put_settings,
         recommendations::for_user, recommendations::for_item, recommendations::popular, recommendations::for_session,
-        recommendations::train_now, recommendations::models, recommendations::evaluate,
+        models::train_now, models::models, models::evaluate,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
         affinity_core::settings::RetrainPolicy)),
@@ -82,11 +83,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/recommendations/items/{item}", get(recommendations::for_item))
         .route("/v1/projects/{project}/recommendations/popular", get(recommendations::popular))
         .route("/v1/projects/{project}/recommendations/session", post(recommendations::for_session))
-        .route("/v1/projects/{project}/models/train", post(recommendations::train_now))
-        .route("/v1/projects/{project}/models", get(recommendations::models))
+        .route("/v1/projects/{project}/models/train", post(models::train_now))
+        .route("/v1/projects/{project}/models", get(models::models))
         .route(
             "/v1/projects/{project}/models/evaluate",
-            post(recommendations::evaluate).layer(DefaultBodyLimit::max(recommendations::MAX_TEST_BYTES)),
+            post(models::evaluate).layer(DefaultBodyLimit::max(models::MAX_TEST_BYTES)),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

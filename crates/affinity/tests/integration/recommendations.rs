@@ -184,6 +184,9 @@ async fn evaluation_scores_held_out_items() {
     let ease_at_1 = r["results"].as_array().unwrap().iter().find(|x| x["model"] == "ease" && x["k"] == 1).unwrap();
     assert_eq!((ease_at_1["recall"].as_f64(), ease_at_1["ndcg"].as_f64()), (Some(1.0), Some(1.0)), "{r}");
     assert_eq!(ease_at_1["customers"], 3);
+    let s = s.restart();
+    let (_, status) = s.get("/v1/projects/shop-1/models", &k.admin).await;
+    assert_eq!(status["last_evaluation"]["results"], r["results"], "the last evaluation survives a restart");
     let bad =
         s.raw("/v1/projects/shop-1/models/evaluate", &k.admin, Some("text/csv"), b"who,what\n1,2\n".to_vec()).await;
     assert_eq!(bad.0, StatusCode::BAD_REQUEST);
@@ -227,7 +230,10 @@ async fn evaluation_can_split_the_projects_own_events() {
     let rows = first["test_rows"].as_u64().unwrap();
     assert!(rows > 0 && rows < 30, "{first}");
     let models: Vec<&str> = first["results"].as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
-    assert_eq!(models, ["ease", "popular"]);
+    assert_eq!(models, ["ease", "item_knn", "popular"]);
+    let (_, status) = s.get("/v1/projects/shop-1/models", &k.admin).await;
+    assert_eq!(status["last_evaluation"]["results"], first["results"], "GET models shows the last evaluation");
+    assert!(str_of(&status["last_evaluation"]["test"]).starts_with("random split"), "{status}");
     let bad = eval("split=sideways").await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("split"));
     let bad = eval("split=random&test_fraction=1").await;
