@@ -3,7 +3,7 @@
 //! Little-endian, versioned by a magic number: `AFM1`, the item ids (`u32` count, then `u32` length + UTF-8 bytes
 //! each), the popularity lists, the similar and bought-together lists (each a `u32` count of lists, then per list a
 //! `u32` length and `(u32 item, f32 score)` pairs), and the personalized model (`u8` 0 for item-kNN, 1 for EASE
-//! followed by `u32 n` and `n²` `f32`). The [`Info`] travels beside it as JSON.
+//! followed by `u32 n` and its sparse rows, in the list layout). The [`Info`] travels beside it as JSON.
 
 use crate::ease::Ease;
 use crate::model::{Info, Personal, Trained};
@@ -89,10 +89,13 @@ impl Trained {
             Personal::Ease(e) => {
                 out.push(1);
                 put_u32(&mut out, e.n);
-                out.reserve(e.b.len() * 4);
-                for v in &e.b {
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
+                let rows: Vec<Vec<(u32, f32)>> = (0..e.n as u32)
+                    .map(|i| {
+                        let (cols, vals) = e.row(i);
+                        cols.iter().copied().zip(vals.iter().copied()).collect()
+                    })
+                    .collect();
+                put_lists(&mut out, &rows);
             }
         }
         out
@@ -118,12 +121,14 @@ impl Trained {
             0 => Personal::ItemKnn,
             1 => {
                 let size = r.u32()? as usize;
-                if size != n {
+                let rows = r.lists(n)?;
+                if size != n || rows.len() != n {
                     return Err(CodecError("EASE size differs from the items"));
                 }
-                let raw = r.take(size * size * 4)?;
-                let b = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                Personal::Ease(Ease { n: size, b })
+                if rows.iter().any(|row| row.windows(2).any(|w| w[0].0 >= w[1].0)) {
+                    return Err(CodecError("EASE row not sorted"));
+                }
+                Personal::Ease(Ease::from_rows(size, rows))
             }
             _ => return Err(CodecError("unknown personalized model")),
         };

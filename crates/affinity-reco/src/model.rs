@@ -155,38 +155,44 @@ impl Trained {
     ) -> Vec<Scored> {
         let cols = self.items.len();
         let mut scores = vec![0f32; cols];
+        for &(i, w) in history {
+            self.each_in_row(personal, i, |j, b| scores[j as usize] += w * b);
+        }
+        let best = top_k(scores.iter().enumerate().map(|(j, &s)| (j as u32, s)).filter(|&(j, _)| accept(j)), n);
+        // The reason of each answer: the history item that adds most to its score, found in one more pass over the
+        // same rows, looking only at the answers (a mask), which keeps the scoring loop free of branches.
+        let mut slot = vec![u16::MAX; cols];
+        for (at, &(j, _)) in best.iter().enumerate().take(u16::MAX as usize) {
+            slot[j as usize] = at as u16;
+        }
+        let mut reasons = vec![(0f32, None); best.len()];
+        for &(i, w) in history {
+            self.each_in_row(personal, i, |j, b| {
+                let at = slot[j as usize];
+                if at != u16::MAX && w * b > reasons[at as usize].0 {
+                    reasons[at as usize] = (w * b, Some(i));
+                }
+            });
+        }
+        best.into_iter().zip(reasons).map(|((j, s), (_, reason))| (j, s, reason)).collect()
+    }
+
+    /// Calls `f(column, weight)` for each entry of history item `i`'s row in `personal`.
+    #[inline]
+    fn each_in_row(&self, personal: &Personal, i: u32, mut f: impl FnMut(u32, f32)) {
         match personal {
             Personal::Ease(e) => {
-                for &(i, w) in history {
-                    for (s, b) in scores.iter_mut().zip(e.row(i)) {
-                        *s += w * b;
-                    }
+                let (cols, vals) = e.row(i);
+                for (&j, &b) in cols.iter().zip(vals) {
+                    f(j, b);
                 }
             }
             Personal::ItemKnn => {
-                for &(i, w) in history {
-                    for &(j, sim) in self.similar.of(i) {
-                        scores[j as usize] += w * sim;
-                    }
+                for &(j, b) in self.similar.of(i) {
+                    f(j, b);
                 }
             }
         }
-        let best = top_k(scores.iter().enumerate().map(|(j, &s)| (j as u32, s)).filter(|&(j, _)| accept(j)), n);
-        best.into_iter().map(|(j, s)| (j, s, self.reason(history, j))).collect()
-    }
-
-    /// The history column that adds most to `j`'s score.
-    fn reason(&self, history: &[(u32, f32)], j: u32) -> Option<u32> {
-        let contribution = |i: u32, w: f32| match &self.personal {
-            Personal::Ease(e) => w * e.row(i)[j as usize],
-            Personal::ItemKnn => w * self.similar.of(i).iter().find(|p| p.0 == j).map_or(0.0, |p| p.1),
-        };
-        history
-            .iter()
-            .map(|&(i, w)| (i, contribution(i, w)))
-            .filter(|&(_, c)| c > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i)
     }
 }
 
