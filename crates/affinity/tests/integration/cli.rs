@@ -94,3 +94,38 @@ async fn import_prints_the_report_and_exits_by_outcome() {
     let (_, stats) = s.get("/v1/projects/shop-1/stats", &k.admin).await;
     assert_eq!(stats["events"], 4, "2 + 1 from the JSON Lines file + 1 from the gzip file; the dry run stored nothing");
 }
+
+#[tokio::test]
+async fn evaluate_prints_a_table_or_json_from_a_test_file_or_a_split() {
+    let s = Server::start();
+    let k = s.project("shop-1").await;
+    let mut data = Vec::new();
+    for c in 0..6 {
+        for i in 0..4 {
+            data.push(serde_json::json!({"event":"view","customer":format!("c{c}"),"item":format!("i{i}"),
+                                         "date":format!("2026-01-0{}", i + 1)}));
+        }
+    }
+    s.post("/feedback", &k.ingest, serde_json::json!({"project":"shop-1","data":data})).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("test.csv"), "user_id,item_id\nc0,i9\n").unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_affinity"))
+            .args(["evaluate", "--project", "shop-1", "--url", &s.url, "--key", &k.admin, "--k", "5"])
+            .args(extra)
+            .output()
+            .expect("running affinity evaluate")
+    };
+    let test = dir.path().join("test.csv");
+    let table = run(&["--test", test.to_str().unwrap()]);
+    assert_eq!(table.status.code(), Some(0), "{}", String::from_utf8_lossy(&table.stderr));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.lines().next().is_some_and(|h| h.contains("recall") && h.contains("ndcg")), "{text}");
+    assert!(text.contains("popular"), "{text}");
+    let json = run(&["--split", "time", "--test-fraction", "0.25", "--json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", String::from_utf8_lossy(&json.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+    assert_eq!(v["test_rows"], 6, "the newest quarter: each customer's i3");
+    let neither = run(&[]);
+    assert_ne!(neither.status.code(), Some(0), "a test file or a split is required");
+}

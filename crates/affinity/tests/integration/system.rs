@@ -33,6 +33,23 @@ async fn openapi_lists_every_route() {
         ("/v1/projects/{project}/customers/{customer}/interactions", "get"),
         ("/v1/projects/{project}/customers/{customer}", "delete"),
         ("/v1/projects/{project}/stats", "get"),
+        ("/v1/projects/{project}/imports", "post"),
+        ("/v1/projects/{project}/imports", "get"),
+        ("/v1/projects/{project}/imports/{id}", "get"),
+        ("/v1/projects/{project}/imports/{id}/failures", "get"),
+        ("/v1/projects/{project}/items", "put"),
+        ("/v1/projects/{project}/items", "get"),
+        ("/v1/projects/{project}/items/{id}", "get"),
+        ("/v1/projects/{project}/items/{id}", "delete"),
+        ("/v1/projects/{project}/settings", "get"),
+        ("/v1/projects/{project}/settings", "put"),
+        ("/v1/projects/{project}/recommendations/users/{customer}", "get"),
+        ("/v1/projects/{project}/recommendations/items/{item}", "get"),
+        ("/v1/projects/{project}/recommendations/popular", "get"),
+        ("/v1/projects/{project}/recommendations/session", "post"),
+        ("/v1/projects/{project}/models/train", "post"),
+        ("/v1/projects/{project}/models", "get"),
+        ("/v1/projects/{project}/models/evaluate", "post"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing from the OpenAPI document");
