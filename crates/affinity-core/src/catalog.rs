@@ -77,6 +77,9 @@ pub struct InteractionType {
 pub const BUILTINS: [(&str, &str); 4] =
     [("view", "View item"), ("cart", "Add to cart"), ("like", "Add to favorite"), ("purchase", "Purchase")];
 
+/// Most interaction types a project may have, built-ins included (views number them in 16 bits).
+pub const MAX_TYPES: usize = 1024;
+
 /// Whether a built-in type takes `quantity` and `price`.
 pub fn takes_quantity_and_price(id: &str) -> bool {
     id == "cart" || id == "purchase"

@@ -11,6 +11,9 @@ use crate::problem::{Problem, ProblemKind};
 /// Weights of the built-in interaction types when the settings do not name them; custom types weigh 0.
 pub const DEFAULT_WEIGHTS: [(&str, f64); 4] = [("purchase", 4.0), ("cart", 3.0), ("like", 2.0), ("view", 1.0)];
 
+/// Longest retraining period: a year, in minutes.
+pub const MAX_RETRAIN_MINUTES: u64 = 525_600;
+
 /// When models retrain on their own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -158,8 +161,13 @@ impl Settings {
         if self.retrain.after_events == Some(0) {
             return invalid("retrain.after_events".into(), "Invalid retrain.after_events: 0 (at least 1)".into());
         }
-        if self.retrain.every_minutes == Some(0) {
-            return invalid("retrain.every_minutes".into(), "Invalid retrain.every_minutes: 0 (at least 1)".into());
+        if let Some(m) = self.retrain.every_minutes
+            && !(1..=MAX_RETRAIN_MINUTES).contains(&m)
+        {
+            return invalid(
+                "retrain.every_minutes".into(),
+                format!("Invalid retrain.every_minutes: {m} (1 to {MAX_RETRAIN_MINUTES})"),
+            );
         }
         Ok(())
     }
@@ -191,6 +199,10 @@ mod tests {
         assert_eq!(field(r#"{"exclude":["purchase","nope"]}"#), Some("exclude[1]".into()));
         assert_eq!(field(r#"{"half_life_days":0}"#), Some("half_life_days".into()));
         assert_eq!(field(r#"{"retrain":{"after_events":0}}"#), Some("retrain.after_events".into()));
+        assert_eq!(
+            field(r#"{"retrain":{"every_minutes":18446744073709551615}}"#),
+            Some("retrain.every_minutes".into())
+        );
         assert!(serde_json::from_str::<Settings>(r#"{"weight":{}}"#).is_err(), "unknown fields are refused");
     }
 }

@@ -87,7 +87,11 @@ fn extract_with(
     let items: Vec<String> = (0..view.items_len() as u32).map(|i| view.item_name(i).to_string()).collect();
     let kinds: Vec<f64> = (0..view.kinds_len() as u32).map(|k| settings.weight(view.kind_name(k))).collect();
     let max_weight = kinds.iter().copied().fold(0.0, f64::max);
-    let newest = view.newest_ts().unwrap_or(0);
+    // Ages count back from the newest event kept for training (a held-out event must not shift them).
+    let newest = (0..view.customers_len() as u32)
+        .filter_map(|c| view.history_of(c).iter().rev().find(|e| !hold_out(e)).map(|e| e.ts))
+        .max()
+        .unwrap_or(0);
     let mut triples = Vec::with_capacity(view.events() as usize);
     let mut popularity = vec![vec![0.0; items.len()]; WINDOWS.len()];
     let mut purchases = Vec::new();

@@ -111,6 +111,17 @@ impl Ease {
         Ease { n, indptr, cols, vals }
     }
 
+    /// This model, fitted on columns `active` of a wider matrix, indexed by the wider matrix's `n` columns (the
+    /// others get empty rows and are never scored).
+    pub fn spread(self, active: &[u32], n: usize) -> Ease {
+        let mut rows = vec![Vec::new(); n];
+        for (compact, &i) in active.iter().enumerate() {
+            let (cols, vals) = self.row(compact as u32);
+            rows[i as usize] = cols.iter().map(|&j| active[j as usize]).zip(vals.iter().copied()).collect();
+        }
+        Ease::from_rows(n, rows)
+    }
+
     /// Row `i` of `B`: the items item `i` in a history speaks for, and how much.
     pub fn row(&self, i: u32) -> (&[u32], &[f32]) {
         let i = i as usize;
@@ -144,6 +155,8 @@ mod tests {
         for (got, want) in [(e.weight(0, 1), 0.6), (e.weight(2, 1), 0.2), (e.weight(0, 2), 0.2)] {
             assert!((got - want).abs() < 1e-5, "{got} against {want}");
         }
+        let wide = e.clone().spread(&[1, 3, 4], 6);
+        assert_eq!((wide.weight(1, 3), wide.weight(4, 3), wide.row(0).0.len()), (e.weight(0, 1), e.weight(2, 1), 0));
         // Dropout emphasis penalises each item by its own count: the weights shrink.
         let d = Ease::fit(&x, 1.0, 0.5).unwrap();
         assert!(d.weight(0, 1) < e.weight(0, 1) && d.weight(0, 1) > 0.0);

@@ -51,6 +51,28 @@ impl Matrix {
         self.indices.len()
     }
 
+    /// The same matrix without its empty columns, and the original column of each of its columns (ascending).
+    pub fn active_columns(&self) -> (Matrix, Vec<u32>) {
+        let mut used = vec![false; self.cols];
+        for &c in &self.indices {
+            used[c as usize] = true;
+        }
+        let active: Vec<u32> = (0..self.cols as u32).filter(|&c| used[c as usize]).collect();
+        let mut to_compact = vec![u32::MAX; self.cols];
+        for (compact, &c) in active.iter().enumerate() {
+            to_compact[c as usize] = compact as u32;
+        }
+        let indices = self.indices.iter().map(|&c| to_compact[c as usize]).collect();
+        let compact = Matrix {
+            rows: self.rows,
+            cols: active.len(),
+            indptr: self.indptr.clone(),
+            indices,
+            values: self.values.clone(),
+        };
+        (compact, active)
+    }
+
     /// The transpose (items × customers for a customers × items matrix).
     pub fn transpose(&self) -> Matrix {
         let mut counts = vec![0usize; self.cols + 1];
@@ -90,5 +112,8 @@ mod tests {
         assert_eq!((t.rows, t.cols, t.nnz()), (4, 3, 3));
         assert_eq!(t.row(1), (&[0, 2][..], &[1.0, 1.0][..]));
         assert_eq!(t.transpose(), m);
+        let (compact, active) = m.active_columns();
+        assert_eq!((compact.cols, active), (2, vec![1, 3]), "columns 0 and 2 are empty");
+        assert_eq!(compact.row(0), (&[0, 1][..], &[1.0, 2.5][..]));
     }
 }

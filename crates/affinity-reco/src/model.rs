@@ -85,14 +85,17 @@ impl Trained {
         let together = bought_together(&purchases, items.len(), window_ms, NEIGHBORS);
         timed("bought_together", t);
         let t = std::time::Instant::now();
-        let personal = if items.len() <= MAX_ITEMS && matrix.nnz() > 0 {
-            match Ease::fit(&matrix, settings.ease_lambda as f32, settings.ease_dropout as f32) {
-                Ok(e) => Personal::Ease(e),
+        // EASE on the items with interactions only: catalog items nobody touched would add empty rows to invert.
+        let (compact, active) = matrix.active_columns();
+        let personal = if active.len() <= MAX_ITEMS && matrix.nnz() > 0 {
+            match Ease::fit(&compact, settings.ease_lambda as f32, settings.ease_dropout as f32) {
+                Ok(e) => Personal::Ease(e.spread(&active, items.len())),
                 Err(_) => Personal::ItemKnn,
             }
         } else {
             Personal::ItemKnn
         };
+        drop(compact);
         timed("personalized", t);
         let customers = (0..matrix.rows).filter(|&r| !matrix.row(r).0.is_empty()).count() as u64;
         let active_items = popularity.first().map_or(0, |p| p.iter().filter(|&&s| s > 0.0).count()) as u64;

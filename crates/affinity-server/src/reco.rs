@@ -122,20 +122,28 @@ pub async fn train(state: &AppState, project: &str) -> Result<Arc<Serving>, ApiE
     let result = tokio::task::spawn_blocking(move || {
         let (data, events) = {
             let v = view.read().unwrap_or_else(|p| p.into_inner());
-            (extract(&v, &settings), v.events())
+            (extract(&v, &settings), v.applied())
         };
         let trained = Trained::train(data, &settings, started);
         let serving = Serving::new(trained, &view.read().unwrap_or_else(|p| p.into_inner()));
         (serving, events)
     })
     .await;
-    models.running.store(false, Ordering::Relaxed);
-    let (trained, events) = result.map_err(ApiError::internal)?;
+    let (trained, events) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            models.running.store(false, Ordering::Relaxed);
+            return Err(ApiError::internal(e));
+        }
+    };
     let trained = Arc::new(trained);
     persist(state, project, trained.clone()).await;
     tracing::info!(project, model = %trained.info.model, fit_ms = trained.info.fit_ms, "models trained");
-    *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(trained.clone());
+    // The baseline first, then the model, and only then "not training": the policy never sees a finished training
+    // as due again.
     models.events_at_training.store(events, Ordering::Relaxed);
+    *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(trained.clone());
+    models.running.store(false, Ordering::Relaxed);
     Ok(trained)
 }
 
@@ -227,7 +235,9 @@ fn due(settings: &Settings, models: &ProjectModels, events: u64, now: i64) -> bo
     let new = events.saturating_sub(trained_on);
     let by_count = settings.retrain.after_events.is_some_and(|n| new >= n);
     let last = models.last_training.load(Ordering::Relaxed);
-    let by_time = settings.retrain.every_minutes.is_some_and(|m| new > 0 && now - last >= m as i64 * 60_000);
+    let by_time = settings.retrain.every_minutes.is_some_and(|m| {
+        new > 0 && now.saturating_sub(last) >= i64::try_from(m).unwrap_or(i64::MAX).saturating_mul(60_000)
+    });
     by_count || by_time
 }
 
@@ -240,7 +250,7 @@ pub fn start_policy(state: AppState) {
             for project in state.catalog.list() {
                 let Ok(entry) = state.project(&project.id) else { continue };
                 let models = state.models.project(&project.id);
-                let events = state.views.project(&project.id).read().unwrap_or_else(|p| p.into_inner()).events();
+                let events = state.views.project(&project.id).read().unwrap_or_else(|p| p.into_inner()).applied();
                 if due(&entry.settings(), &models, events, affinity_core::date::now_ms()) {
                     let state = state.clone();
                     tokio::spawn(async move {

@@ -72,6 +72,8 @@ pub struct ProjectEntry {
     settings: RwLock<Arc<Settings>>,
     /// Held while a custom type is created or changed, so that checks and writes do not interleave.
     pub edit: tokio::sync::Mutex<()>,
+    /// Held while catalog items are written to the store and then to the view, so both see writes in one order.
+    pub items_edit: tokio::sync::Mutex<()>,
 }
 
 impl ProjectEntry {
@@ -81,6 +83,7 @@ impl ProjectEntry {
             types: RwLock::new(Arc::new(builtins())),
             settings: RwLock::new(Arc::new(Settings::default())),
             edit: tokio::sync::Mutex::new(()),
+            items_edit: tokio::sync::Mutex::new(()),
         }
     }
 

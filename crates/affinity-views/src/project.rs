@@ -109,6 +109,8 @@ pub struct ProjectView {
     catalog: Vec<Option<Box<Item>>>,
     catalog_len: usize,
     events: u64,
+    /// Events ever applied (erasures do not lower it): what "new events since" counts from.
+    applied: u64,
     active_customers: u64,
     active_items: u64,
 }
@@ -162,6 +164,7 @@ impl ProjectView {
             self.client_ids.insert(id.as_str().into(), seq);
         }
         self.events += 1;
+        self.applied += 1;
     }
 
     /// Claims `e` (whose fingerprint is `fingerprint`) for storing, unless it duplicates a stored or claimed event:
@@ -404,6 +407,11 @@ impl ProjectView {
     /// Events stored.
     pub fn events(&self) -> u64 {
         self.events
+    }
+
+    /// Events ever applied to this view, erased ones included: grows only.
+    pub fn applied(&self) -> u64 {
+        self.applied
     }
 
     pub fn stats(&self) -> Stats {

@@ -30,7 +30,7 @@ where
     E: std::fmt::Display,
 {
     state.project(project)?;
-    let Received { id, spool, failures, hash, bytes } = receive(state, &mut upload).await?;
+    let Received { id, spool, failures, bytes, .. } = receive(state, &mut upload).await?;
     let path = spool.clone();
     let header = tokio::task::spawn_blocking(move || -> Result<Vec<String>, HeaderError> {
         let file = std::fs::File::open(&path).map_err(|e| HeaderError::Unreadable(e.to_string()))?;
@@ -56,7 +56,9 @@ where
         interaction: None,
         status: ImportStatus::Running,
         dry_run: options.dry_run,
-        content_hash: Some(hash),
+        // No content hash: an item file is never "already imported" (upserting it again changes nothing), and it
+        // must not make an interaction file with the same bytes look imported.
+        content_hash: None,
         bytes,
         rows: 0,
         report: None,
@@ -131,6 +133,8 @@ fn process(
             batch.clear();
             return Ok(());
         }
+        let entry = state.project(project).map_err(|e| e.message)?;
+        let _in_order = entry.items_edit.blocking_lock();
         state.store.put_items(project, batch, affinity_core::date::now_ms()).map_err(|e| e.to_string())?;
         let view = state.views.project(project);
         let mut v = view.write().unwrap_or_else(|p| p.into_inner());

@@ -106,6 +106,10 @@ pub async fn create(
     if entry.types().iter().any(|t| t.id == ty.id) {
         return Err(exists());
     }
+    if entry.types().len() >= affinity_core::catalog::MAX_TYPES {
+        let message = format!("A project has at most {} interaction types", affinity_core::catalog::MAX_TYPES);
+        return Err(ApiError::field(Code::Problem(affinity_core::ProblemKind::InvalidField), "id", message));
+    }
     let (p, t) = (project.clone(), ty.clone());
     let stored = state
         .blocking(move |s| match s.insert_interaction_type(&p, &t) {

@@ -31,7 +31,7 @@ pub async fn put(
     ProjectAdmin(project): ProjectAdmin,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Report>, ApiError> {
-    state.project(&project)?;
+    let entry = state.project(&project)?;
     let rows: Vec<Value> = match parse::<Value>(&body)? {
         Value::Array(rows) => rows,
         _ => return Err(Problem::new(ProblemKind::InvalidJson, "items", "Expected a JSON array of items").into()),
@@ -65,6 +65,7 @@ pub async fn put(
     let stored = items.clone();
     let at = affinity_core::date::now_ms();
     let p = project.clone();
+    let _in_order = entry.items_edit.lock().await;
     state.blocking(move |s| s.put_items(&p, &stored, at)).await?;
     let view = state.views.project(&project);
     let mut v = view.write().unwrap_or_else(|p| p.into_inner());
@@ -99,7 +100,9 @@ pub async fn delete(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    let entry = state.project(&project)?;
     let (p, i) = (project.clone(), id.clone());
+    let _in_order = entry.items_edit.lock().await;
     if !state.blocking(move |s| s.delete_item(&p, &i)).await? {
         return Err(ApiError::not_found(format!("item {id}")));
     }

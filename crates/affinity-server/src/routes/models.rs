@@ -155,7 +155,8 @@ pub async fn evaluate(
         remember(&state, &project, &how, &evaluation).await;
         return Ok(Json(evaluation));
     }
-    let pairs = read_test_file(&body)?;
+    // Parsing up to 256 MiB of CSV is blocking work.
+    let pairs = tokio::task::spawn_blocking(move || read_test_file(&body)).await.map_err(ApiError::internal)??;
     let model = match state.models.project(&project).current() {
         Some(m) => m,
         None => train(&state, &project).await?,

@@ -120,15 +120,16 @@ fn top_up(
     }
 }
 
-/// Before any training: the items with most events, from the view.
-fn untrained(view: &ProjectView, category: Option<&str>, n: usize) -> Recommendations {
+/// Before any training: the items with most events, from the view, leaving out the view's items in `skip`.
+fn untrained(view: &ProjectView, category: Option<&str>, skip: &[u32], n: usize) -> Recommendations {
     let mut counted: Vec<(u32, u32)> =
         (0..view.items_len() as u32).map(|i| (i, view.item_events(i))).filter(|&(_, c)| c > 0).collect();
     counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let items = counted
         .into_iter()
         .filter(|&(i, _)| {
-            view.recommendable(i)
+            !skip.contains(&i)
+                && view.recommendable(i)
                 && category.is_none_or(|c| view.catalog_item(i).is_some_and(|it| it.categories.iter().any(|x| x == c)))
         })
         .take(n)
@@ -185,7 +186,13 @@ pub async fn for_user(
     let v = view.read().unwrap_or_else(|p| p.into_inner());
     let category = q.category.as_deref();
     let Some(model) = state.models.project(&project).current() else {
-        return Ok(Json(untrained(&v, category, n)));
+        let excluded: Vec<u32> = v
+            .history(&customer)
+            .iter()
+            .filter(|e| exclude.iter().any(|x| x == v.kind_name(e.kind())))
+            .filter_map(|e| e.item())
+            .collect();
+        return Ok(Json(untrained(&v, category, &excluded, n)));
     };
     let live = live_history(&v, &model, &settings, &customer, &exclude);
     let skip = Skip::new(&model, live.excluded.iter().copied());
@@ -237,7 +244,7 @@ pub async fn for_item(
     let v = view.read().unwrap_or_else(|p| p.into_inner());
     let category = q.category.as_deref();
     let Some(model) = state.models.project(&project).current() else {
-        return Ok(Json(untrained(&v, category, n)));
+        return Ok(Json(untrained(&v, category, &[], n)));
     };
     let source = model.column(&item);
     let skip = Skip::new(&model, source);
@@ -282,7 +289,7 @@ pub async fn popular(
     let v = view.read().unwrap_or_else(|p| p.into_inner());
     let category = q.category.as_deref();
     let Some(model) = state.models.project(&project).current() else {
-        return Ok(Json(untrained(&v, category, n)));
+        return Ok(Json(untrained(&v, category, &[], n)));
     };
     let mut items = Vec::new();
     top_up(&mut items, &v, &model, window, category, &Skip::new(&model, []), n);
@@ -320,7 +327,7 @@ pub async fn for_session(
     let v = view.read().unwrap_or_else(|p| p.into_inner());
     let category = q.category.as_deref();
     let Some(model) = state.models.project(&project).current() else {
-        return Ok(Json(untrained(&v, category, n)));
+        return Ok(Json(untrained(&v, category, &[], n)));
     };
     let mut history: Vec<(u32, f32)> = req.items.iter().filter_map(|i| model.column(i)).map(|c| (c, 1.0)).collect();
     history.sort_unstable_by_key(|p| p.0);

@@ -168,6 +168,10 @@ async fn before_any_training_popular_items_come_from_the_views() {
     let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/u2", &k.ingest).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((ids(&r), r["fallback"].as_str()), (vec!["i1".to_string()], Some("popular")));
+    // A customer's purchases stay out, trained or not.
+    s.event("shop-1", &k.ingest, json!({"event":"purchase","customer":"u3","item":"i2","date":"2026-01-01"})).await;
+    let (_, r) = s.get("/v1/projects/shop-1/recommendations/users/u3", &k.ingest).await;
+    assert_eq!(ids(&r), ["i1"], "{r}");
 }
 
 #[tokio::test]
@@ -272,6 +276,14 @@ async fn items_upload_as_csv_through_the_import_endpoint() {
     let failures = String::from_utf8(failures).unwrap();
     assert!(failures.starts_with("id,title,categories,price,available,brand,row_number,error"), "{failures}");
     assert!(failures.contains("sku-3,Soap,,cheap,true,,3,"), "{failures}");
+
+    // The same bytes as an item file and then as interactions: the item upload must not make them "already
+    // imported".
+    let both = b"user_id,item_id,event\nu1,i1,view\n".to_vec();
+    let (_, as_items) = s.upload("shop-1", &k.admin, "kind=items&wait=true", &[], both.clone()).await;
+    assert_eq!(as_items["report"]["succeeded"], 1, "{as_items}");
+    let (_, as_events) = s.upload("shop-1", &k.admin, "wait=true", &[], both).await;
+    assert_eq!(as_events["report"]["succeeded"], 1, "{as_events}");
 
     let refused = s.upload("shop-1", &k.admin, "kind=items", &[], b"sku,title\nx,y\n".to_vec()).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "missing_column", Some("id"));
