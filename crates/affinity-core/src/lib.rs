@@ -14,6 +14,7 @@ pub mod problem;
 pub mod project;
 pub mod raw;
 pub mod report;
+pub mod rule;
 pub mod settings;
 
 pub use catalog::{InteractionType, ParamType, Parameter};
