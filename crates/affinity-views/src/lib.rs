@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use affinity_store::{Store, StoreError};
 
 pub use interner::Interner;
-pub use project::{Entry, HistoryCursor, ProjectView, Stats};
+pub use project::{Detail, Entry, HistoryCursor, ProjectView, Stats};
 
 /// Events read per page when rebuilding from the store.
 const REBUILD_PAGE: usize = 50_000;

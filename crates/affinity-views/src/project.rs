@@ -26,6 +26,30 @@ pub struct Entry {
     pub fingerprint: u32,
 }
 
+/// What audience rules read of an event besides its [`Entry`]: quantity, price and custom parameters. Kept only
+/// for customers with such events, aligned with their history: 16 bytes an event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detail {
+    /// NaN when the event has none.
+    pub price: f64,
+    /// NaN when the event has none.
+    pub quantity: f32,
+    /// Index of the event's canonical parameters JSON in the view's parameter arena; `u32::MAX` for none.
+    params: u32,
+}
+
+impl Detail {
+    const NONE: Detail = Detail { price: f64::NAN, quantity: f32::NAN, params: u32::MAX };
+
+    /// Price × quantity (quantity 1 when absent); `None` without a price.
+    pub fn value(&self) -> Option<f64> {
+        if self.price.is_nan() {
+            return None;
+        }
+        Some(self.price * if self.quantity.is_nan() { 1.0 } else { f64::from(self.quantity) })
+    }
+}
+
 /// Sequence numbers must stay below 2^48 (281 trillion events) to share a word with the interaction type.
 const SEQ_BITS: u32 = 48;
 
@@ -96,6 +120,10 @@ pub struct ProjectView {
     kinds: Interner,
     /// Per customer, sorted by (ts, seq).
     histories: Vec<Vec<Entry>>,
+    /// Per customer, empty or aligned with `histories`: see [`Detail`].
+    details: Vec<Vec<Detail>>,
+    /// Canonical parameters JSON of the events that have parameters.
+    params: Vec<Box<str>>,
     client_ids: HashMap<Box<str>, u64, RandomState>,
     /// Claims of events being committed: they count as stored in duplicate checks until applied or released.
     claimed_ids: HashSet<Box<str>, RandomState>,
@@ -128,6 +156,7 @@ impl ProjectView {
         let c = self.customers.intern(customer);
         if c as usize == self.histories.len() {
             self.histories.push(Vec::new());
+            self.details.push(Vec::new());
         }
         c
     }
@@ -153,12 +182,31 @@ impl ProjectView {
         if h.is_empty() {
             self.active_customers += 1;
         }
-        match h.last() {
-            Some(last) if last.key() > entry.key() => {
-                let at = h.partition_point(|x| x.key() < entry.key());
-                h.insert(at, entry);
-            }
-            _ => h.push(entry),
+        let at = match h.last() {
+            Some(last) if last.key() > entry.key() => h.partition_point(|x| x.key() < entry.key()),
+            _ => h.len(),
+        };
+        h.insert(at, entry);
+        let detail = if e.price.is_some() || e.quantity.is_some() || e.params.is_some() {
+            let params = match &e.params {
+                Some(p) => {
+                    self.params.push(p.as_str().into());
+                    (self.params.len() - 1) as u32
+                }
+                None => u32::MAX,
+            };
+            Some(Detail {
+                price: e.price.unwrap_or(f64::NAN),
+                quantity: e.quantity.map_or(f32::NAN, |q| q as f32),
+                params,
+            })
+        } else {
+            None
+        };
+        let d = &mut self.details[c as usize];
+        if !d.is_empty() || detail.is_some() {
+            d.resize(h.len() - 1, Detail::NONE);
+            d.insert(at, detail.unwrap_or(Detail::NONE));
         }
         if let Some(id) = &e.client_id {
             self.client_ids.insert(id.as_str().into(), seq);
@@ -286,6 +334,8 @@ impl ProjectView {
             }
         }
         let removed = std::mem::take(&mut self.histories[c as usize]);
+        // Their parameters stay in the arena (erasure is rare); nothing points to them any more.
+        self.details[c as usize] = Vec::new();
         for e in &removed {
             if e.item != NO_ITEM {
                 let n = &mut self.item_counts[e.item as usize];
@@ -397,6 +447,26 @@ impl ProjectView {
     /// The history of dense customer `c`, oldest first.
     pub fn history_of(&self, c: u32) -> &[Entry] {
         self.histories.get(c as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The details of customer `c`'s events (empty, or aligned with [`ProjectView::history_of`]).
+    pub fn details_of(&self, c: u32) -> &[Detail] {
+        self.details.get(c as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The canonical parameters JSON of an event's [`Detail`], if it has parameters.
+    pub fn params_of(&self, d: &Detail) -> Option<&str> {
+        self.params.get(d.params as usize).map(|p| &**p)
+    }
+
+    /// The dense id of `customer`, if the project knows them.
+    pub fn customer_id(&self, customer: &str) -> Option<u32> {
+        self.customers.get(customer)
+    }
+
+    /// The id of dense customer `c`.
+    pub fn customer_name(&self, c: u32) -> &str {
+        self.customers.name(c)
     }
 
     /// The newest event's time over all customers, epoch ms (`None` without events).
@@ -542,5 +612,28 @@ mod tests {
         v.remove_item("j");
         assert!(!v.recommendable(j) && v.catalog_len() == 1);
         assert_eq!(v.stats().items, 1, "catalog items without events are not counted as active");
+    }
+
+    #[test]
+    fn details_stay_aligned_with_histories() {
+        let mut v = ProjectView::default();
+        v.apply(1, &ev("u", "i", 20, None));
+        assert!(v.details_of(0).is_empty(), "no details until an event has some");
+        let mut bought = ev("u", "j", 10, None);
+        bought.event = "purchase".into();
+        bought.price = Some(2.5);
+        bought.quantity = Some(2.0);
+        v.apply(2, &bought);
+        let mut loan = ev("u", "k", 30, None);
+        loan.params = Some(r#"{"amount":5000}"#.into());
+        v.apply(3, &loan);
+        let c = v.customer_id("u").unwrap();
+        let (h, d) = (v.history_of(c), v.details_of(c));
+        assert_eq!(h.iter().map(Entry::seq).collect::<Vec<_>>(), [2, 1, 3]);
+        assert_eq!(d.len(), 3);
+        assert_eq!((d[0].value(), d[1].value(), d[2].value()), (Some(5.0), None, None));
+        assert_eq!((v.params_of(&d[1]), v.params_of(&d[2])), (None, Some(r#"{"amount":5000}"#)));
+        v.erase("u", &[ev("u", "i", 20, None), bought, loan]);
+        assert!(v.details_of(c).is_empty());
     }
 }
