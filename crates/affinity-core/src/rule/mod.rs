@@ -6,7 +6,7 @@
 
 pub mod check;
 
-pub use check::{RuleError, parse_rule};
+pub use check::{Context, RuleError, parse_rule};
 
 /// A checked rule.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,234 @@
+//! Audience rules evaluated over a project's view (issue 5): whether one customer is a member, and every member.
+//!
+//! Evaluation is on demand against the view as it is now and the clock passed in, so membership is as fresh as
+//! the views (an accepted event counts at once) and a customer whose events age out of a window leaves as soon as
+//! they do, with no job to run. "Did not do X" (`count eq 0`) holds for every known customer without such events.
+//! Only customers with at least one stored event are known.
+
+/// A day in ms (UTC days).
+const DAY_MS: i64 = 86_400_000;
+use affinity_core::rule::{ItemAttr, ItemCond, Leaf, Measure, ParamCond, Quantity, Rule, ValueTest, Window};
+use affinity_views::{Detail, Entry, ProjectView};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+/// Evaluates rules for one project at one instant.
+pub struct Evaluator<'a> {
+    view: &'a ProjectView,
+    /// Epoch ms UTC: windows and `within_last` count back from it.
+    now: i64,
+    /// The rules of the project's audiences, for `{"audience": …}` leaves.
+    audiences: &'a (dyn Fn(&str) -> Option<Rule> + Sync),
+}
+
+/// Deepest chain of audience references followed (cycles are refused when rules are saved; this is a guard).
+const MAX_REFERENCE_DEPTH: usize = 32;
+
+impl<'a> Evaluator<'a> {
+    pub fn new(view: &'a ProjectView, now: i64, audiences: &'a (dyn Fn(&str) -> Option<Rule> + Sync)) -> Self {
+        Evaluator { view, now, audiences }
+    }
+
+    /// Whether `customer` matches `rule` (an unknown customer matches nothing).
+    pub fn is_member(&self, rule: &Rule, customer: &str) -> bool {
+        match self.view.customer_id(customer) {
+            Some(c) if !self.view.history_of(c).is_empty() => self.matches(rule, c, 0),
+            _ => false,
+        }
+    }
+
+    /// The dense ids of every member, ascending.
+    pub fn members(&self, rule: &Rule) -> Vec<u32> {
+        (0..self.view.customers_len() as u32)
+            .into_par_iter()
+            .filter(|&c| !self.view.history_of(c).is_empty() && self.matches(rule, c, 0))
+            .collect()
+    }
+
+    fn matches(&self, rule: &Rule, c: u32, depth: usize) -> bool {
+        match rule {
+            Rule::All(rules) => rules.iter().all(|r| self.matches(r, c, depth)),
+            Rule::Any(rules) => rules.iter().any(|r| self.matches(r, c, depth)),
+            Rule::Not(r) => !self.matches(r, c, depth),
+            Rule::Audience(id) => {
+                depth < MAX_REFERENCE_DEPTH && (self.audiences)(id).is_some_and(|r| self.matches(&r, c, depth + 1))
+            }
+            Rule::Interaction(leaf) => self.leaf(leaf, c),
+        }
+    }
+
+    fn leaf(&self, leaf: &Leaf, c: u32) -> bool {
+        let kind = (0..self.view.kinds_len() as u32).find(|&k| self.view.kind_name(k) == leaf.interaction);
+        let history = self.view.history_of(c);
+        let details = self.view.details_of(c);
+        let mut acc = Acc::default();
+        if let Some(kind) = kind {
+            for (at, e) in history.iter().enumerate() {
+                if e.kind() != kind || !self.in_window(leaf.window, e.ts) {
+                    continue;
+                }
+                let detail = details.get(at).copied();
+                let params = (!leaf.params.is_empty())
+                    .then(|| detail.and_then(|d| self.view.params_of(&d)))
+                    .flatten()
+                    .and_then(|p| serde_json::from_str::<Map<String, Value>>(p).ok());
+                if !leaf.params.iter().all(|p| self.param_holds(p, detail, params.as_ref())) {
+                    continue;
+                }
+                if !leaf.item.iter().all(|cond| self.item_holds(cond, e)) {
+                    continue;
+                }
+                acc.add(&leaf.measure, e, detail, params.as_ref());
+            }
+        }
+        acc.result(&leaf.measure).is_some_and(|x| leaf.cmp.holds(x))
+    }
+
+    fn in_window(&self, window: Window, ts: i64) -> bool {
+        match window {
+            Window::All => true,
+            Window::Last { ms } => ts >= self.now - ms,
+            Window::Between { from, to } => from <= ts && ts <= to,
+            Window::Since(from) => ts >= from,
+        }
+    }
+
+    fn param_holds(&self, cond: &ParamCond, detail: Option<Detail>, params: Option<&Map<String, Value>>) -> bool {
+        let value = match cond.param.as_str() {
+            "price" => detail.map(|d| d.price).filter(|p| !p.is_nan()).map(Value::from),
+            "quantity" => detail.map(|d| d.quantity).filter(|q| !q.is_nan()).map(|q| Value::from(f64::from(q))),
+            name => params.and_then(|p| p.get(name)).filter(|v| !v.is_null()).cloned(),
+        };
+        test(&cond.test, value.as_ref(), self.now)
+    }
+
+    fn item_holds(&self, cond: &ItemCond, e: &Entry) -> bool {
+        let Some(i) = e.item() else { return test(&cond.test, None, self.now) };
+        let item = self.view.catalog_item(i);
+        match &cond.attr {
+            ItemAttr::Id => test(&cond.test, Some(&Value::from(self.view.item_name(i))), self.now),
+            ItemAttr::Category => {
+                let categories = item.map_or(&[][..], |it| &it.categories[..]);
+                // Negative tests hold when no category fails them; the others when one category passes.
+                match &cond.test {
+                    ValueTest::TextNeq(_) | ValueTest::TextNotIn(_) | ValueTest::NotContains(_) => {
+                        categories.iter().all(|c| test(&cond.test, Some(&Value::from(c.as_str())), self.now))
+                    }
+                    ValueTest::IsSet => !categories.is_empty(),
+                    ValueTest::IsNotSet => categories.is_empty(),
+                    t => categories.iter().any(|c| test(t, Some(&Value::from(c.as_str())), self.now)),
+                }
+            }
+            ItemAttr::Title => {
+                test(&cond.test, item.and_then(|it| it.title.clone()).map(Value::from).as_ref(), self.now)
+            }
+            ItemAttr::Price => test(&cond.test, item.and_then(|it| it.price).map(Value::from).as_ref(), self.now),
+            ItemAttr::Available => test(&cond.test, item.map(|it| Value::from(it.available)).as_ref(), self.now),
+            ItemAttr::Property(name) => test(&cond.test, item.and_then(|it| it.properties.get(name)), self.now),
+        }
+    }
+}
+
+/// Whether `value` (absent: `None`) passes `t`. An absent value passes only `is_not_set` and the negative tests
+/// (`neq`, `not_in`, `not_contains`).
+pub fn test(t: &ValueTest, value: Option<&Value>, now: i64) -> bool {
+    let Some(v) = value else {
+        return matches!(
+            t,
+            ValueTest::IsNotSet | ValueTest::TextNeq(_) | ValueTest::TextNotIn(_) | ValueTest::NotContains(_)
+        );
+    };
+    let text = v.as_str();
+    let number = v.as_f64();
+    let date = || affinity_core::date::parse_json(v).ok();
+    match t {
+        ValueTest::IsSet => true,
+        ValueTest::IsNotSet => false,
+        ValueTest::TextEq(x) => text == Some(x.as_str()),
+        ValueTest::TextNeq(x) => text != Some(x.as_str()),
+        ValueTest::TextIn(xs) => text.is_some_and(|t| xs.iter().any(|x| x == t)),
+        ValueTest::TextNotIn(xs) => !text.is_some_and(|t| xs.iter().any(|x| x == t)),
+        ValueTest::Contains(x) => text.is_some_and(|t| t.contains(x.as_str())),
+        ValueTest::NotContains(x) => !text.is_some_and(|t| t.contains(x.as_str())),
+        ValueTest::StartsWith(x) => text.is_some_and(|t| t.starts_with(x.as_str())),
+        ValueTest::Number(cmp) => number.is_some_and(|n| cmp.holds(n)),
+        ValueTest::NumberIn(xs) => number.is_some_and(|n| xs.contains(&n)),
+        ValueTest::Before(d) => date().is_some_and(|x| x < *d),
+        ValueTest::After(d) => date().is_some_and(|x| x > *d),
+        ValueTest::On(d) => date().is_some_and(|x| x.div_euclid(DAY_MS) == d.div_euclid(DAY_MS)),
+        ValueTest::DateBetween(a, b) => date().is_some_and(|x| *a <= x && x <= *b),
+        ValueTest::WithinLast(ms) => date().is_some_and(|x| now - ms <= x && x <= now),
+        ValueTest::MoreThanAgo(ms) => date().is_some_and(|x| x < now - ms),
+        ValueTest::IsTrue => v.as_bool() == Some(true),
+        ValueTest::IsFalse => v.as_bool() == Some(false),
+    }
+}
+
+/// The running measure of a leaf.
+#[derive(Default)]
+struct Acc {
+    count: u64,
+    items: Vec<u32>,
+    days: Vec<i64>,
+    sum: f64,
+    n: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Acc {
+    fn add(&mut self, m: &Measure, e: &Entry, detail: Option<Detail>, params: Option<&Map<String, Value>>) {
+        self.count += 1;
+        match m {
+            Measure::DistinctItems => self.items.extend(e.item()),
+            Measure::DistinctDays => self.days.push(e.ts.div_euclid(DAY_MS)),
+            Measure::FirstAt => self.first = Some(self.first.map_or(e.ts, |f| f.min(e.ts))),
+            Measure::LastAt => self.last = Some(self.last.map_or(e.ts, |l| l.max(e.ts))),
+            Measure::Sum(q) | Measure::Avg(q) | Measure::Min(q) | Measure::Max(q) => {
+                let x = match q {
+                    Quantity::Value => detail.and_then(|d| d.value()),
+                    Quantity::Param(p) if p == "price" => detail.map(|d| d.price).filter(|x| !x.is_nan()),
+                    Quantity::Param(p) if p == "quantity" => {
+                        detail.map(|d| f64::from(d.quantity)).filter(|x| !x.is_nan())
+                    }
+                    Quantity::Param(p) => params.and_then(|m| m.get(p)).and_then(Value::as_f64),
+                };
+                if let Some(x) = x {
+                    self.sum += x;
+                    self.n += 1;
+                    self.min = Some(self.min.map_or(x, |m| m.min(x)));
+                    self.max = Some(self.max.map_or(x, |m| m.max(x)));
+                }
+            }
+            Measure::Count => {}
+        }
+    }
+
+    /// The measure, `None` when it has no value (an average, minimum or date of no events).
+    fn result(mut self, m: &Measure) -> Option<f64> {
+        match m {
+            Measure::Count => Some(self.count as f64),
+            Measure::DistinctItems => {
+                self.items.sort_unstable();
+                self.items.dedup();
+                Some(self.items.len() as f64)
+            }
+            Measure::DistinctDays => {
+                self.days.sort_unstable();
+                self.days.dedup();
+                Some(self.days.len() as f64)
+            }
+            Measure::Sum(_) => Some(self.sum),
+            Measure::Avg(_) => (self.n > 0).then(|| self.sum / self.n as f64),
+            Measure::Min(_) => self.min,
+            Measure::Max(_) => self.max,
+            Measure::FirstAt => self.first.map(|t| t as f64),
+            Measure::LastAt => self.last.map(|t| t as f64),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
