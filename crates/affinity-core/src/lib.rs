@@ -4,6 +4,7 @@
 //! Everything that comes from outside (HTTP bodies, upload rows) is checked here, once, so that every entry path
 //! applies the same rules. Times are milliseconds since the Unix epoch, UTC (`i64`).
 
+pub mod audience;
 pub mod catalog;
 pub mod date;
 pub mod event;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod rule;
 pub mod settings;
 
+pub use audience::Audience;
 pub use catalog::{InteractionType, ParamType, Parameter};
 pub use event::{Event, ParamValue};
 pub use import::{ImportRecord, ImportStatus};

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use affinity_core::catalog::builtins;
-use affinity_core::{InteractionType, Project, Settings};
+use affinity_core::rule::{Context, Rule, parse_rule};
+use affinity_core::{Audience, InteractionType, Project, Settings};
 use affinity_store::{Store, StoreError};
 use affinity_views::Views;
 
@@ -59,6 +60,13 @@ impl AppState {
     }
 }
 
+/// A saved audience with its checked rule.
+#[derive(Debug, Clone)]
+pub struct SavedAudience {
+    pub audience: Audience,
+    pub rule: Rule,
+}
+
 /// Projects and their interaction types, in memory; the store has the durable copy.
 #[derive(Default)]
 pub struct Catalog {
@@ -70,6 +78,9 @@ pub struct ProjectEntry {
     pub project: Project,
     types: RwLock<Arc<Vec<InteractionType>>>,
     settings: RwLock<Arc<Settings>>,
+    audiences: RwLock<Arc<BTreeMap<String, SavedAudience>>>,
+    /// Held while an audience is created, changed or deleted, so that cycle checks see every saved rule.
+    pub audiences_edit: tokio::sync::Mutex<()>,
     /// Held while a custom type is created or changed, so that checks and writes do not interleave.
     pub edit: tokio::sync::Mutex<()>,
     /// Held while catalog items are written to the store and then to the view, so both see writes in one order.
@@ -82,6 +93,8 @@ impl ProjectEntry {
             project,
             types: RwLock::new(Arc::new(builtins())),
             settings: RwLock::new(Arc::new(Settings::default())),
+            audiences: RwLock::new(Arc::default()),
+            audiences_edit: tokio::sync::Mutex::new(()),
             edit: tokio::sync::Mutex::new(()),
             items_edit: tokio::sync::Mutex::new(()),
         }
@@ -100,6 +113,35 @@ impl ProjectEntry {
     /// Replaces the in-memory settings (after the store has them).
     pub fn set_settings(&self, settings: Settings) {
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+    }
+
+    /// A snapshot of the project's audiences, by id.
+    pub fn audiences(&self) -> Arc<BTreeMap<String, SavedAudience>> {
+        self.audiences.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds or replaces an audience in memory (after the store has it); `None` removes `id`.
+    pub fn put_audience(&self, id: &str, saved: Option<SavedAudience>) {
+        let mut guard = self.audiences.write().unwrap_or_else(|p| p.into_inner());
+        let mut all = (**guard).clone();
+        match saved {
+            Some(s) => all.insert(id.to_string(), s),
+            None => all.remove(id),
+        };
+        *guard = Arc::new(all);
+    }
+
+    /// Checks `rule` against the project's interaction types and saved audiences; `saving` is the audience being
+    /// saved (a reference back to it is a cycle).
+    pub fn check_rule(
+        &self,
+        rule: &serde_json::Value,
+        saving: Option<&str>,
+    ) -> Result<Rule, affinity_core::rule::RuleError> {
+        let types = self.types();
+        let saved = self.audiences();
+        let references = |id: &str| saved.get(id).map(|s| affinity_core::audience::references(&s.audience.rule));
+        parse_rule(rule, &Context { types: &types, references: &references, saving }, "rule")
     }
 
     /// Adds or replaces a custom type.
@@ -128,6 +170,23 @@ impl Catalog {
         for (project, ty) in store.interaction_types()? {
             if let Some(entry) = catalog.get(&project) {
                 entry.put_type(ty);
+            }
+        }
+        for project in catalog.list() {
+            let Some(entry) = catalog.get(&project.id) else { continue };
+            let stored = store.audiences(&project.id)?;
+            // Every stored audience first without its rule, so that references between them resolve.
+            for a in &stored {
+                entry.put_audience(&a.id, Some(SavedAudience { audience: a.clone(), rule: Rule::All(vec![]) }));
+            }
+            for a in stored {
+                match entry.check_rule(&a.rule, Some(&a.id)) {
+                    Ok(rule) => entry.put_audience(&a.id.clone(), Some(SavedAudience { audience: a, rule })),
+                    Err(e) => {
+                        tracing::warn!(project = %project.id, audience = %a.id, error = %e, "stored audience no longer checks");
+                        entry.put_audience(&a.id, None);
+                    }
+                }
             }
         }
         Ok(catalog)

@@ -5,7 +5,7 @@
 //! The trait is synchronous: callers run it on blocking threads (the ingest writer thread, `spawn_blocking`), which
 //! keeps a later PostgreSQL implementation free to use its own connection pool.
 
-use affinity_core::{ApiKey, Event, ImportRecord, InteractionType, Item, Project, Settings};
+use affinity_core::{ApiKey, Audience, Event, ImportRecord, InteractionType, Item, Project, Settings};
 
 pub mod sqlite;
 
@@ -121,4 +121,13 @@ pub trait Store: Send + Sync + 'static {
     fn save_model(&self, project: &str, model: &ModelRecord) -> Result<()>;
     /// A project's stored models, by kind.
     fn models(&self, project: &str) -> Result<Vec<ModelRecord>>;
+
+    /// Adds an audience. Errors: [`StoreError::Conflict`] when the project has the id already.
+    fn insert_audience(&self, project: &str, audience: &Audience) -> Result<()>;
+    /// Replaces an audience's name, rule and update time. Errors: [`StoreError::NotFound`].
+    fn update_audience(&self, project: &str, audience: &Audience) -> Result<()>;
+    /// Deletes an audience; `false` when there was none.
+    fn delete_audience(&self, project: &str, id: &str) -> Result<bool>;
+    /// A project's audiences, by id.
+    fn audiences(&self, project: &str) -> Result<Vec<Audience>>;
 }

@@ -272,3 +272,33 @@ fn sqlite_items_settings_and_models() {
     let (_d, s) = sqlite();
     items_settings_and_models(&s);
 }
+
+fn audiences(s: &dyn Store) {
+    s.create_project(&project("a"), &[]).unwrap();
+    let audience = |id: &str, at| affinity_core::Audience {
+        id: id.into(),
+        name: format!("Audience {id}"),
+        rule: serde_json::json!({"interaction":"view"}),
+        created_at: at,
+        updated_at: at,
+    };
+    s.insert_audience("a", &audience("vip", 1)).unwrap();
+    assert!(matches!(s.insert_audience("a", &audience("vip", 2)), Err(StoreError::Conflict(_))));
+    s.insert_audience("a", &audience("all", 3)).unwrap();
+    let mut changed = audience("vip", 1);
+    changed.rule = serde_json::json!({"not":{"interaction":"view"}});
+    changed.updated_at = 9;
+    s.update_audience("a", &changed).unwrap();
+    assert!(matches!(s.update_audience("a", &audience("none", 1)), Err(StoreError::NotFound(_))));
+    assert_eq!(s.audiences("a").unwrap(), vec![audience("all", 3), changed]);
+    assert!(s.delete_audience("a", "all").unwrap());
+    assert!(!s.delete_audience("a", "all").unwrap());
+    assert_eq!(s.audiences("a").unwrap().len(), 1);
+    assert!(s.audiences("b").unwrap().is_empty());
+}
+
+#[test]
+fn sqlite_audiences() {
+    let (_d, s) = sqlite();
+    audiences(&s);
+}

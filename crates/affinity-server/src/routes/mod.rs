@@ -1,6 +1,7 @@
 //! The HTTP routes, one file per resource, and the OpenAPI document that lists them.
 //! Handlers are thin: they extract, check the caller, call the domain and map the result.
 
+pub mod audiences;
 pub mod customers;
 pub mod feedback;
 pub mod imports;
@@ -34,6 +35,8 @@ use crate::state::AppState;
         items::put, items::get, items::delete, items::list, items::get_settings, items::put_settings,
         recommendations::for_user, recommendations::for_item, recommendations::popular, recommendations::for_session,
         models::train_now, models::models, models::evaluate,
+        audiences::create, audiences::list, audiences::get, audiences::update, audiences::delete, audiences::members_page,
+        audiences::members_csv, audiences::member, audiences::of_customer, audiences::preview,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
         affinity_core::settings::RetrainPolicy)),
@@ -89,6 +92,16 @@ pub fn router(state: AppState) -> Router {
             "/v1/projects/{project}/models/evaluate",
             post(models::evaluate).layer(DefaultBodyLimit::max(models::MAX_TEST_BYTES)),
         )
+        .route("/v1/projects/{project}/audiences", post(audiences::create).get(audiences::list))
+        .route("/v1/projects/{project}/audiences/preview", post(audiences::preview))
+        .route(
+            "/v1/projects/{project}/audiences/{id}",
+            get(audiences::get).put(audiences::update).delete(audiences::delete),
+        )
+        .route("/v1/projects/{project}/audiences/{id}/members", get(audiences::members_page))
+        .route("/v1/projects/{project}/audiences/{id}/members.csv", get(audiences::members_csv))
+        .route("/v1/projects/{project}/audiences/{id}/members/{customer}", get(audiences::member))
+        .route("/v1/projects/{project}/customers/{customer}/audiences", get(audiences::of_customer))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

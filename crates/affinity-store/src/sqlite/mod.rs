@@ -4,6 +4,7 @@
 //!
 //! Migrations are the SQL files in `migrations/sqlite/`, applied in order and recorded in `PRAGMA user_version`.
 
+mod audiences;
 mod catalog;
 mod events;
 mod imports;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_event_imports.sql"),
     include_str!("../../migrations/sqlite/0004_import_counts.sql"),
     include_str!("../../migrations/sqlite/0005_items_settings_models.sql"),
+    include_str!("../../migrations/sqlite/0006_audiences.sql"),
 ];
 
 /// Readers kept open for reuse.
@@ -123,6 +125,18 @@ fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
 }
 
 impl crate::Store for SqliteStore {
+    fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
+        audiences::insert(self, project, a)
+    }
+    fn update_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
+        audiences::update(self, project, a)
+    }
+    fn delete_audience(&self, project: &str, id: &str) -> Result<bool> {
+        audiences::delete(self, project, id)
+    }
+    fn audiences(&self, project: &str) -> Result<Vec<affinity_core::Audience>> {
+        audiences::list(self, project)
+    }
     fn put_items(&self, project: &str, items: &[affinity_core::Item], at: i64) -> Result<()> {
         items::put(self, project, items, at)
     }

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod audiences;
 mod auth;
 mod catalog;
 mod cli;

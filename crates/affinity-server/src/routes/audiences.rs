@@ -1,0 +1,415 @@
+//! Audiences (issue 5): rules over interactions, checked at save, with membership computed on demand from the views
+//! at the current time, so it is always fresh and always exact.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use affinity_core::date::{format_ms, now_ms};
+use affinity_core::ids::is_catalog_id;
+use affinity_core::rule::{Rule, RuleError};
+use affinity_core::{Audience, Problem, ProblemKind};
+use affinity_rules::Evaluator;
+use affinity_store::StoreError;
+use affinity_views::ProjectView;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::{ProjectAdmin, ProjectIngest};
+use crate::body::{JsonBytes, parse};
+use crate::error::{ApiError, Code};
+use crate::state::{AppState, ProjectEntry, SavedAudience};
+
+/// Longest audience name, in characters.
+const MAX_NAME_CHARS: usize = 256;
+/// Default and largest page of members.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 10_000;
+/// Customers shown by a preview.
+const SAMPLE: usize = 10;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceBody {
+    /// `[a-z0-9_]{1,64}` (ignored by `PUT`, which takes the path's).
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// The rule: `{"all":[…]}`, `{"any":[…]}`, `{"not":…}`, an interaction leaf or `{"audience":"id"}`.
+    #[schema(value_type = Object)]
+    pub rule: Option<Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AudienceInfo {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub rule: Value,
+    /// Members now.
+    pub size: usize,
+    /// When the size was computed (now), RFC 3339 UTC.
+    pub computed_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn rule_error(e: RuleError) -> ApiError {
+    ApiError::field(Code::InvalidRule, e.path.clone(), e.to_string())
+}
+
+/// An evaluator over `view` now, resolving references among `saved`.
+fn members(view: &ProjectView, saved: &BTreeMap<String, SavedAudience>, rule: &Rule, now: i64) -> Vec<u32> {
+    let lookup = |id: &str| saved.get(id).map(|s| s.rule.clone());
+    Evaluator::new(view, now, &lookup).members(rule)
+}
+
+/// Computes the members of `rule` off the async threads.
+async fn compute(
+    state: &AppState,
+    entry: &Arc<ProjectEntry>,
+    project: &str,
+    rule: Rule,
+) -> Result<(Vec<String>, i64), ApiError> {
+    let view = state.views.project(project);
+    let saved = entry.audiences();
+    tokio::task::spawn_blocking(move || {
+        let now = now_ms();
+        let v = view.read().unwrap_or_else(|p| p.into_inner());
+        let ids = members(&v, &saved, &rule, now);
+        (ids.into_iter().map(|c| v.customer_name(c).to_string()).collect(), now)
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+async fn info(
+    state: &AppState,
+    entry: &Arc<ProjectEntry>,
+    project: &str,
+    s: &SavedAudience,
+) -> Result<AudienceInfo, ApiError> {
+    let (m, now) = compute(state, entry, project, s.rule.clone()).await?;
+    Ok(AudienceInfo {
+        id: s.audience.id.clone(),
+        name: s.audience.name.clone(),
+        rule: s.audience.rule.clone(),
+        size: m.len(),
+        computed_at: format_ms(now),
+        created_at: format_ms(s.audience.created_at),
+        updated_at: format_ms(s.audience.updated_at),
+    })
+}
+
+fn name_of(body: &AudienceBody) -> Result<String, ApiError> {
+    let name = body.name.clone().ok_or_else(|| Problem::missing("name", "name"))?;
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        let message = format!("Invalid name: 1 to {MAX_NAME_CHARS} characters, no control characters");
+        return Err(Problem::new(ProblemKind::InvalidField, "name", message).into());
+    }
+    Ok(name)
+}
+
+fn saved_or_404(entry: &ProjectEntry, id: &str) -> Result<SavedAudience, ApiError> {
+    entry.audiences().get(id).cloned().ok_or_else(|| ApiError::not_found(format!("audience {id}")))
+}
+
+/// Creates an audience; the rule is type-checked against the interaction catalog and the saved audiences.
+#[utoipa::path(post, path = "/v1/projects/{project}/audiences", tag = "audiences", params(("project" = String, Path)),
+    request_body = AudienceBody,
+    responses((status = 201, body = AudienceInfo), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    JsonBytes(body): JsonBytes,
+) -> Result<(StatusCode, Json<AudienceInfo>), ApiError> {
+    let entry = state.project(&project)?;
+    let body: AudienceBody = parse(&body)?;
+    let id = body.id.clone().ok_or_else(|| Problem::missing("id", "id"))?;
+    if !is_catalog_id(&id) {
+        return Err(Problem::new(
+            ProblemKind::InvalidId,
+            "id",
+            format!("Invalid audience id: {id} ([a-z0-9_]{{1,64}})"),
+        )
+        .into());
+    }
+    let name = name_of(&body)?;
+    let raw = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
+    let _edit = entry.audiences_edit.lock().await;
+    if entry.audiences().contains_key(&id) {
+        return Err(ApiError::field(Code::AudienceExists, "id", format!("Audience {id} already exists")));
+    }
+    let rule = entry.check_rule(&raw, Some(&id)).map_err(rule_error)?;
+    let now = now_ms();
+    let audience = Audience { id: id.clone(), name, rule: raw, created_at: now, updated_at: now };
+    let (p, a) = (project.clone(), audience.clone());
+    let inserted = state
+        .blocking(move |s| match s.insert_audience(&p, &a) {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        })
+        .await?;
+    if !inserted {
+        return Err(ApiError::field(Code::AudienceExists, "id", format!("Audience {id} already exists")));
+    }
+    let saved = SavedAudience { audience, rule };
+    entry.put_audience(&saved.audience.id, Some(saved.clone()));
+    Ok((StatusCode::CREATED, Json(info(&state, &entry, &project, &saved).await?)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AudienceList {
+    pub audiences: Vec<AudienceInfo>,
+}
+
+/// Every audience of the project, with its size now.
+#[utoipa::path(get, path = "/v1/projects/{project}/audiences", tag = "audiences", params(("project" = String, Path)),
+    responses((status = 200, body = AudienceList), (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+) -> Result<Json<AudienceList>, ApiError> {
+    let entry = state.project(&project)?;
+    let mut audiences = Vec::new();
+    for saved in entry.audiences().values() {
+        audiences.push(info(&state, &entry, &project, saved).await?);
+    }
+    Ok(Json(AudienceList { audiences }))
+}
+
+/// One audience with its size now.
+#[utoipa::path(get, path = "/v1/projects/{project}/audiences/{id}", tag = "audiences",
+    params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = AudienceInfo), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<AudienceInfo>, ApiError> {
+    let entry = state.project(&project)?;
+    let saved = saved_or_404(&entry, &id)?;
+    Ok(Json(info(&state, &entry, &project, &saved).await?))
+}
+
+/// Replaces an audience's name and rule; membership follows the new rule at once.
+#[utoipa::path(put, path = "/v1/projects/{project}/audiences/{id}", tag = "audiences",
+    params(("project" = String, Path), ("id" = String, Path)), request_body = AudienceBody,
+    responses((status = 200, body = AudienceInfo), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<AudienceInfo>, ApiError> {
+    let entry = state.project(&project)?;
+    let body: AudienceBody = parse(&body)?;
+    let _edit = entry.audiences_edit.lock().await;
+    let old = saved_or_404(&entry, &id)?;
+    let name = match body.name {
+        Some(_) => name_of(&body)?,
+        None => old.audience.name.clone(),
+    };
+    let raw = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
+    let rule = entry.check_rule(&raw, Some(&id)).map_err(rule_error)?;
+    let audience = Audience { name, rule: raw, updated_at: now_ms(), ..old.audience };
+    let (p, a) = (project.clone(), audience.clone());
+    state.blocking(move |s| s.update_audience(&p, &a)).await?;
+    let saved = SavedAudience { audience, rule };
+    entry.put_audience(&id, Some(saved.clone()));
+    Ok(Json(info(&state, &entry, &project, &saved).await?))
+}
+
+/// Deletes an audience; 409 `audience_in_use` while another audience refers to it.
+#[utoipa::path(delete, path = "/v1/projects/{project}/audiences/{id}", tag = "audiences",
+    params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let entry = state.project(&project)?;
+    let _edit = entry.audiences_edit.lock().await;
+    saved_or_404(&entry, &id)?;
+    if let Some(user) =
+        entry.audiences().values().find(|s| affinity_core::audience::references(&s.audience.rule).contains(&id))
+    {
+        return Err(ApiError::new(Code::AudienceInUse, format!("Audience {} refers to {id}", user.audience.id)));
+    }
+    let (p, i) = (project.clone(), id.clone());
+    state.blocking(move |s| s.delete_audience(&p, &i)).await?;
+    entry.put_audience(&id, None);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct MembersQuery {
+    /// Members per page, 1–10,000 (default 100).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberPage {
+    pub members: Vec<String>,
+    pub size: usize,
+    pub computed_at: String,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The members now, a page at a time (in the project's order of first sight).
+#[utoipa::path(get, path = "/v1/projects/{project}/audiences/{id}/members", tag = "audiences",
+    params(("project" = String, Path), ("id" = String, Path), MembersQuery),
+    responses((status = 200, body = MemberPage), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn members_page(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<MembersQuery>,
+) -> Result<Json<MemberPage>, ApiError> {
+    let entry = state.project(&project)?;
+    let saved = saved_or_404(&entry, &id)?;
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(
+            Problem::new(ProblemKind::InvalidField, "limit", format!("Invalid limit: {limit} (1-{MAX_PAGE})")).into()
+        );
+    }
+    let start = match q.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(c) => {
+            c.parse::<usize>().map_err(|_| Problem::new(ProblemKind::InvalidField, "cursor", "Invalid cursor"))?
+        }
+    };
+    let (all, now) = compute(&state, &entry, &project, saved.rule).await?;
+    let end = (start + limit).min(all.len());
+    let members = all.get(start.min(all.len())..end).unwrap_or(&[]).to_vec();
+    let next_cursor = (end < all.len()).then(|| end.to_string());
+    Ok(Json(MemberPage { members, size: all.len(), computed_at: format_ms(now), next_cursor }))
+}
+
+/// The members now as CSV (`customer` column).
+#[utoipa::path(get, path = "/v1/projects/{project}/audiences/{id}/members.csv", tag = "audiences",
+    params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn members_csv(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let entry = state.project(&project)?;
+    let saved = saved_or_404(&entry, &id)?;
+    let (all, _) = compute(&state, &entry, &project, saved.rule).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["customer"]).map_err(ApiError::internal)?;
+    for m in &all {
+        out.write_record([m]).map_err(ApiError::internal)?;
+    }
+    let bytes = out.into_inner().map_err(ApiError::internal)?;
+    let disposition = format!("attachment; filename=\"{id}-members.csv\"");
+    Ok(([(header::CONTENT_TYPE, "text/csv".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Membership {
+    pub member: bool,
+}
+
+/// Whether one customer is a member now (ingest or admin key: what targeting asks).
+#[utoipa::path(get, path = "/v1/projects/{project}/audiences/{id}/members/{customer}", tag = "audiences",
+    params(("project" = String, Path), ("id" = String, Path), ("customer" = String, Path)),
+    responses((status = 200, body = Membership), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn member(
+    State(state): State<AppState>,
+    ProjectIngest(project): ProjectIngest,
+    Path((_, id, customer)): Path<(String, String, String)>,
+) -> Result<Json<Membership>, ApiError> {
+    let entry = state.project(&project)?;
+    let saved = saved_or_404(&entry, &id)?;
+    let all = entry.audiences();
+    let view = state.views.project(&project);
+    let v = view.read().unwrap_or_else(|p| p.into_inner());
+    let lookup = |id: &str| all.get(id).map(|s| s.rule.clone());
+    let member = Evaluator::new(&v, now_ms(), &lookup).is_member(&saved.rule, &customer);
+    Ok(Json(Membership { member }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CustomerAudiences {
+    /// Ids of the audiences the customer is in now.
+    pub audiences: Vec<String>,
+}
+
+/// The audiences a customer is in now (ingest or admin key).
+#[utoipa::path(get, path = "/v1/projects/{project}/customers/{customer}/audiences", tag = "audiences",
+    params(("project" = String, Path), ("customer" = String, Path)),
+    responses((status = 200, body = CustomerAudiences), (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn of_customer(
+    State(state): State<AppState>,
+    ProjectIngest(project): ProjectIngest,
+    Path((_, customer)): Path<(String, String)>,
+) -> Result<Json<CustomerAudiences>, ApiError> {
+    let entry = state.project(&project)?;
+    let all = entry.audiences();
+    let view = state.views.project(&project);
+    let v = view.read().unwrap_or_else(|p| p.into_inner());
+    let lookup = |id: &str| all.get(id).map(|s| s.rule.clone());
+    let e = Evaluator::new(&v, now_ms(), &lookup);
+    let audiences = all.values().filter(|s| e.is_member(&s.rule, &customer)).map(|s| s.audience.id.clone()).collect();
+    Ok(Json(CustomerAudiences { audiences }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    #[schema(value_type = Object)]
+    pub rule: Value,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    pub size: usize,
+    /// Up to 10 members.
+    pub sample: Vec<String>,
+}
+
+/// The size and a sample of a rule's members, without saving it (for rule builders).
+#[utoipa::path(post, path = "/v1/projects/{project}/audiences/preview", tag = "audiences", params(("project" = String, Path)),
+    request_body = PreviewBody,
+    responses((status = 200, body = Preview), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn preview(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<Preview>, ApiError> {
+    let entry = state.project(&project)?;
+    let body: PreviewBody = parse(&body)?;
+    let rule = entry.check_rule(&body.rule, None).map_err(rule_error)?;
+    let (all, _) = compute(&state, &entry, &project, rule).await?;
+    Ok(Json(Preview { size: all.len(), sample: all.into_iter().take(SAMPLE).collect() }))
+}

@@ -1,0 +1,119 @@
+//! Issue 5 over HTTP: audiences checked at save, membership fresh from the views, edits, references, export.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const A: &str = "/v1/projects/shop-1/audiences";
+
+/// Epoch ms `days_ago` days before now (the API takes epoch milliseconds as a date).
+fn today(days_ago: i64) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    now - days_ago * 86_400_000
+}
+
+async fn loans(s: &Server, k: &Keys) {
+    let data = json!([
+        {"event":"loan_application","customer":"big","date":today(10),"params":{"amount":6000,"approved":true}},
+        {"event":"loan_application","customer":"small","date":today(10),"params":{"amount":100,"approved":true}},
+        {"event":"loan_application","customer":"old","date":today(70),"params":{"amount":9000,"approved":true}},
+        {"event":"loan_application","customer":"refused","date":today(1),"params":{"amount":9000,"approved":false}},
+        {"event":"view","customer":"browser","item":"sku-1","date":today(1)}
+    ]);
+    let (status, r) = s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
+    assert_eq!((status, r["succeeded"].as_u64()), (StatusCode::OK, Some(5)), "{r}");
+}
+
+fn members(v: &Value) -> Vec<String> {
+    let mut m: Vec<String> = v["members"].as_array().expect("members").iter().map(str_of).collect();
+    m.sort();
+    m
+}
+
+#[tokio::test]
+async fn audiences_are_checked_computed_and_fresh() {
+    let (s, k) = shop().await;
+    loans(&s, &k).await;
+    let rule = json!({"interaction":"loan_application","window":{"last":{"n":2,"unit":"month"}},
+                      "where":[{"param":"amount","op":"gte","value":5000},{"param":"approved","op":"is_true"}]});
+    let (status, created) =
+        s.post(A, &k.admin, json!({"id":"loan_2m","name":"Big approved loans, 2 months","rule":rule})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["size"], 1);
+    let (_, page) = s.get(&format!("{A}/loan_2m/members"), &k.admin).await;
+    assert_eq!(members(&page), ["big"]);
+    let (_, yes) = s.get(&format!("{A}/loan_2m/members/big"), &k.ingest).await;
+    let (_, no) = s.get(&format!("{A}/loan_2m/members/old"), &k.ingest).await;
+    assert_eq!((yes["member"].as_bool(), no["member"].as_bool()), (Some(true), Some(false)));
+
+    // Fresh: an accepted event counts in the very next answer.
+    s.event(
+        "shop-1",
+        &k.ingest,
+        json!({"event":"loan_application","customer":"new","date":today(0),
+                                         "params":{"amount":7000,"approved":true}}),
+    )
+    .await;
+    let (_, now) = s.get(&format!("{A}/loan_2m/members/new"), &k.ingest).await;
+    assert_eq!(now["member"], true);
+    let (_, of) = s.get("/v1/projects/shop-1/customers/new/audiences", &k.ingest).await;
+    assert_eq!(of["audiences"], json!(["loan_2m"]));
+
+    // "Did not apply": exact, every known customer without a loan application.
+    let never = json!({"interaction":"loan_application","cmp":{"op":"eq","value":0}});
+    let (_, preview) = s.post(&format!("{A}/preview"), &k.admin, json!({"rule":never})).await;
+    assert_eq!((preview["size"].as_u64(), preview["sample"].clone()), (Some(1), json!(["browser"])));
+
+    // Editing drops members who no longer match.
+    let stricter = json!({"interaction":"loan_application","where":[{"param":"amount","op":"gte","value":6500}]});
+    let (status, edited) = s.put(&format!("{A}/loan_2m"), &k.admin, json!({"rule":stricter})).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let (_, page) = s.get(&format!("{A}/loan_2m/members"), &k.admin).await;
+    assert_eq!(members(&page), ["new", "old", "refused"], "big (6000) is out");
+    assert_eq!(edited["name"], "Big approved loans, 2 months", "the name is kept");
+
+    let (status, csv) = s.get_bytes(&format!("{A}/loan_2m/members.csv"), &k.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().next(), Some("customer"));
+    assert_eq!(csv.lines().count(), 4);
+
+    // Audiences survive a restart.
+    let s = s.restart();
+    let (_, list) = s.get(A, &k.admin).await;
+    assert_eq!(list["audiences"][0]["id"], "loan_2m");
+    assert_eq!(list["audiences"][0]["size"], 3);
+}
+
+#[tokio::test]
+async fn bad_rules_name_the_node_and_references_are_guarded() {
+    let (s, k) = shop().await;
+    let bad = json!({"all":[{"interaction":"loan_application","where":[
+        {"param":"amount","op":"gte","value":1},{"param":"amount","op":"contains","value":"5"}]}]});
+    let got = s.post(A, &k.admin, json!({"id":"bad","name":"Bad","rule":bad})).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_rule", Some("rule.all[0].where[1]"));
+    assert!(
+        str_of(&got.1["error"]["message"])
+            .starts_with("rule.all[0].where[1]: operator \"contains\" does not apply to number parameter \"amount\"")
+    );
+    let got = s.post(A, &k.admin, json!({"id":"x","name":"X","rule":{"interaction":"loan"}})).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_rule", Some("rule.interaction"));
+
+    let view = json!({"interaction":"view"});
+    assert_eq!(s.post(A, &k.admin, json!({"id":"a","name":"A","rule":view})).await.0, StatusCode::CREATED);
+    let got = s.post(A, &k.admin, json!({"id":"a","name":"A","rule":view})).await;
+    assert_error(&got, StatusCode::CONFLICT, "audience_exists", Some("id"));
+    let b = json!({"all":[{"audience":"a"},{"not":{"interaction":"purchase"}}]});
+    assert_eq!(s.post(A, &k.admin, json!({"id":"b","name":"B","rule":b})).await.0, StatusCode::CREATED);
+    // a -> b -> a would be a cycle.
+    let got = s.put(&format!("{A}/a"), &k.admin, json!({"rule":{"audience":"b"}})).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_rule", Some("rule.audience"));
+    let got = s.delete(&format!("{A}/a"), &k.admin).await;
+    assert_error(&got, StatusCode::CONFLICT, "audience_in_use", None);
+    assert_eq!(s.delete(&format!("{A}/b"), &k.admin).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.delete(&format!("{A}/a"), &k.admin).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.get(&format!("{A}/a"), &k.admin).await.0, StatusCode::NOT_FOUND);
+    let got = s.post(A, &k.admin, json!({"id":"Bad Id","name":"X","rule":view})).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_id", Some("id"));
+}
