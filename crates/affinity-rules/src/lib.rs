@@ -232,3 +232,6 @@ impl Acc {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod property_tests;
