@@ -16,6 +16,9 @@ use crate::state::AppState;
 
 /// Most items in one `PUT`.
 pub const MAX_ITEMS_PER_REQUEST: usize = 10_000;
+/// Largest `PUT …/items` body: 10,000 items of about 1.6 KB each (the general 1 MiB limit would cap a batch at a
+/// few thousand items).
+pub const MAX_ITEMS_BODY_BYTES: usize = 16 << 20;
 /// Default and largest page of the item list.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;

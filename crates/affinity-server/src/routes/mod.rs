@@ -79,7 +79,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/projects/{project}/imports/{id}", get(imports::get))
         .route("/v1/projects/{project}/imports/{id}/failures", get(imports::failures))
-        .route("/v1/projects/{project}/items", axum::routing::put(items::put).get(items::list))
+        .route(
+            "/v1/projects/{project}/items",
+            axum::routing::put(items::put).layer(DefaultBodyLimit::max(items::MAX_ITEMS_BODY_BYTES)).get(items::list),
+        )
         .route("/v1/projects/{project}/items/{id}", get(items::get).delete(items::delete))
         .route("/v1/projects/{project}/settings", get(items::get_settings).put(items::put_settings))
         .route("/v1/projects/{project}/recommendations/users/{customer}", get(recommendations::for_user))

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Audience speed: ROWS generated events (default 10,000,000) over 1,000,000 customers and 50,000 catalog items,
+# five rules of the issue's kinds. Per rule: the time to compute its size from scratch (GET …/audiences/{id}), the
+# p99 of GET …/members/{customer} at 32 connections (wrk), and the same rule as SQL on the SQLite store (sqlite3
+# shell on the server's database file), in the same run.
+# Usage: bench/audiences.sh [rows] [seconds of wrk per rule, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=${1:-10000000}
+secs=${2:-10}
+SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+command -v sqlite3 >/dev/null || $SUDO apt-get install -y -qq sqlite3 >/dev/null
+command -v wrk >/dev/null || $SUDO apt-get install -y -qq wrk >/dev/null
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+now=$(date +%s)
+echo "generating $rows events..."
+python3 bench/gen_events.py "$rows" "$work/events.csv" "$now"
+. bench/server.sh
+start_bench_server "$work/data"
+H=(-H "x-api-key: $admin" -H 'content-type: application/json')
+curl -sf -X POST "$url/v1/projects/bench/interactions" "${H[@]}" -d '{"id":"loan_application","name":"Loan application",
+  "parameters":[{"id":"amount","type":"number"},{"id":"approved","type":"boolean"}]}' >/dev/null
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+for start in range(0, 50_000, 10_000):
+    batch = [{"id": f"sku-{k}", "categories": ["shoes" if k % 5 == 0 else "other"], "price": 10 + k % 90,
+              "properties": {"brand": ["Nike", "Acme", "Puma"][k % 3], "size": ["S", "M", "L"][k % 3]}}
+             for k in range(start, start + 10_000)]
+    json.dump(batch, open(f"{work}/items-{start // 10_000}.json", "w"))
+PY
+for f in "$work"/items-*.json; do curl -sf -X PUT "$url/v1/projects/bench/items" "${H[@]}" --data-binary @"$f" >/dev/null; done
+target/release/affinity import --url "$url" --key "$admin" --project bench "$work/events.csv" > "$work/report.json"
+echo "imported: $(python3 -c "import json; r=json.load(open('$work/report.json')); print(r['succeeded'], 'stored,', r['failed'], 'failed')")"
+
+ms() { echo $(( ($1 - now) * 1000 )); }
+day=86400
+declare -A RULE SQL
+RULE[loan_2m]='{"interaction":"loan_application","window":{"last":{"n":2,"unit":"month"}},"where":[{"param":"amount","op":"gte","value":5000},{"param":"approved","op":"is_true"}]}'
+SQL[loan_2m]="SELECT count(DISTINCT customer) FROM events WHERE project='bench' AND event='loan_application' AND ts >= $(( (now - 60*day) * 1000 - 5000 )) AND json_extract(params,'\$.amount') >= 5000 AND json_extract(params,'\$.approved') = 1"
+RULE[nike_10]='{"interaction":"view","item":[{"attr":"brand","op":"eq","value":"Nike"}],"window":{"last":{"n":30,"unit":"day"}},"cmp":{"op":"gte","value":10}}'
+SQL[nike_10]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='view' AND e.ts >= $(( (now - 30*day) * 1000 - 5000 )) AND json_extract(i.properties,'\$.brand') = 'Nike' GROUP BY e.customer HAVING count(*) >= 10)"
+RULE[shoes_2]='{"interaction":"cart","item":[{"attr":"category","op":"in","value":["shoes"]}],"window":{"last":{"n":30,"unit":"day"}},"measure":{"agg":"distinct_items"},"cmp":{"op":"gte","value":2}}'
+SQL[shoes_2]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='cart' AND e.ts >= $(( (now - 30*day) * 1000 - 5000 )) AND EXISTS (SELECT 1 FROM json_each(i.categories) WHERE value = 'shoes') GROUP BY e.customer HAVING count(DISTINCT e.item) >= 2)"
+RULE[value_500]='{"interaction":"purchase","window":{"last":{"n":90,"unit":"day"}},"measure":{"agg":"sum","param":"value"},"cmp":{"op":"gte","value":500}}'
+SQL[value_500]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND event='purchase' AND ts >= $(( (now - 90*day) * 1000 - 5000 )) GROUP BY customer HAVING sum(price * coalesce(quantity, 1)) >= 500)"
+RULE[no_purchase]='{"all":[{"interaction":"cart","window":{"last":{"n":1,"unit":"week"}}},{"interaction":"purchase","window":{"last":{"n":1,"unit":"week"}},"cmp":{"op":"eq","value":0}}]}'
+SQL[no_purchase]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND ts >= $(( (now - 7*day) * 1000 - 5000 )) GROUP BY customer HAVING sum(event='cart') >= 1 AND sum(event='purchase') = 0)"
+printf "%-12s %10s %12s %12s %14s %12s\n" rule size "size time" "SQL time" "member req/s" "member p99"
+for id in loan_2m nike_10 shoes_2 value_500 no_purchase; do
+  curl -sf -X POST "$url/v1/projects/bench/audiences" "${H[@]}" -d "{\"id\":\"$id\",\"name\":\"$id\",\"rule\":${RULE[$id]}}" >/dev/null
+  t=$(curl -sf -o "$work/a.json" -w '%{time_total}' "$url/v1/projects/bench/audiences/$id" -H "x-api-key: $admin")
+  size=$(python3 -c "import json; print(json.load(open('$work/a.json'))['size'])")
+  s0=$(date +%s.%N); sql_size=$(sqlite3 "$work/data/affinity.db" "${SQL[$id]}"); s1=$(date +%s.%N)
+  member=$(AFFINITY_KEY=$key AUDIENCE=$id wrk -t2 -c32 -d"${secs}s" -s bench/membership.lua "$url" | grep RESULT)
+  printf "%-12s %10s %11.3fs %11.3fs %14s %12s   (SQL size %s)\n" "$id" "$size" "$t" "$(python3 -c "print($s1-$s0)")" \
+    "$(echo "$member" | awk '{print $3}')" "$(echo "$member" | awk '{print $8" ms"}')" "$sql_size"
+done
+echo "server RSS: $(awk '/VmRSS/ {print $2 / 1024}' /proc/$pid/status) MiB"
