@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Audience speed: ROWS generated events (default 10,000,000) over 1,000,000 customers and 50,000 catalog items,
-# five rules of the issue's kinds. Per rule: the time to compute its size from scratch (GET …/audiences/{id}), the
-# p99 of GET …/members/{customer} at 32 connections (wrk), and the same rule as SQL on the SQLite store (sqlite3
-# shell on the server's database file), in the same run.
+# five rules of the issue's kinds (the Nike rule asks for 2 views, not 10: a generated customer views Nike items
+# about once a month). Per rule: the time to compute its size from scratch (GET …/audiences/{id}), the p99 of
+# GET …/members/{customer} at 32 connections (wrk), and the same rule as SQL on the SQLite store (sqlite3 shell on
+# the server's database file, windows ending when the server computed the size), in the same run.
 # Usage: bench/audiences.sh [rows] [seconds of wrk per rule, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,25 +36,27 @@ for f in "$work"/items-*.json; do curl -sf -X PUT "$url/v1/projects/bench/items"
 target/release/affinity import --url "$url" --key "$admin" --project bench "$work/events.csv" > "$work/report.json"
 echo "imported: $(python3 -c "import json; r=json.load(open('$work/report.json')); print(r['succeeded'], 'stored,', r['failed'], 'failed')")"
 
-ms() { echo $(( ($1 - now) * 1000 )); }
 day=86400
 declare -A RULE SQL
 RULE[loan_2m]='{"interaction":"loan_application","window":{"last":{"n":2,"unit":"month"}},"where":[{"param":"amount","op":"gte","value":5000},{"param":"approved","op":"is_true"}]}'
-SQL[loan_2m]="SELECT count(DISTINCT customer) FROM events WHERE project='bench' AND event='loan_application' AND ts >= $(( (now - 60*day) * 1000 - 5000 )) AND json_extract(params,'\$.amount') >= 5000 AND json_extract(params,'\$.approved') = 1"
-RULE[nike_10]='{"interaction":"view","item":[{"attr":"brand","op":"eq","value":"Nike"}],"window":{"last":{"n":30,"unit":"day"}},"cmp":{"op":"gte","value":10}}'
-SQL[nike_10]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='view' AND e.ts >= $(( (now - 30*day) * 1000 - 5000 )) AND json_extract(i.properties,'\$.brand') = 'Nike' GROUP BY e.customer HAVING count(*) >= 10)"
+SQL[loan_2m]="SELECT count(DISTINCT customer) FROM events WHERE project='bench' AND event='loan_application' AND ts >= (NOW_MS - 60 * 86400000) AND json_extract(params,'\$.amount') >= 5000 AND json_extract(params,'\$.approved') = 1"
+RULE[nike_2]='{"interaction":"view","item":[{"attr":"brand","op":"eq","value":"Nike"}],"window":{"last":{"n":30,"unit":"day"}},"cmp":{"op":"gte","value":2}}'
+SQL[nike_2]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='view' AND e.ts >= (NOW_MS - 30 * 86400000) AND json_extract(i.properties,'\$.brand') = 'Nike' GROUP BY e.customer HAVING count(*) >= 2)"
 RULE[shoes_2]='{"interaction":"cart","item":[{"attr":"category","op":"in","value":["shoes"]}],"window":{"last":{"n":30,"unit":"day"}},"measure":{"agg":"distinct_items"},"cmp":{"op":"gte","value":2}}'
-SQL[shoes_2]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='cart' AND e.ts >= $(( (now - 30*day) * 1000 - 5000 )) AND EXISTS (SELECT 1 FROM json_each(i.categories) WHERE value = 'shoes') GROUP BY e.customer HAVING count(DISTINCT e.item) >= 2)"
+SQL[shoes_2]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='cart' AND e.ts >= (NOW_MS - 30 * 86400000) AND EXISTS (SELECT 1 FROM json_each(i.categories) WHERE value = 'shoes') GROUP BY e.customer HAVING count(DISTINCT e.item) >= 2)"
 RULE[value_500]='{"interaction":"purchase","window":{"last":{"n":90,"unit":"day"}},"measure":{"agg":"sum","param":"value"},"cmp":{"op":"gte","value":500}}'
-SQL[value_500]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND event='purchase' AND ts >= $(( (now - 90*day) * 1000 - 5000 )) GROUP BY customer HAVING sum(price * coalesce(quantity, 1)) >= 500)"
+SQL[value_500]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND event='purchase' AND ts >= (NOW_MS - 90 * 86400000) GROUP BY customer HAVING sum(price * coalesce(quantity, 1)) >= 500)"
 RULE[no_purchase]='{"all":[{"interaction":"cart","window":{"last":{"n":1,"unit":"week"}}},{"interaction":"purchase","window":{"last":{"n":1,"unit":"week"}},"cmp":{"op":"eq","value":0}}]}'
-SQL[no_purchase]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND ts >= $(( (now - 7*day) * 1000 - 5000 )) GROUP BY customer HAVING sum(event='cart') >= 1 AND sum(event='purchase') = 0)"
+SQL[no_purchase]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND ts >= (NOW_MS - 7 * 86400000) GROUP BY customer HAVING sum(event='cart') >= 1 AND sum(event='purchase') = 0)"
 printf "%-12s %10s %12s %12s %14s %12s\n" rule size "size time" "SQL time" "member req/s" "member p99"
-for id in loan_2m nike_10 shoes_2 value_500 no_purchase; do
+for id in loan_2m nike_2 shoes_2 value_500 no_purchase; do
   curl -sf -X POST "$url/v1/projects/bench/audiences" "${H[@]}" -d "{\"id\":\"$id\",\"name\":\"$id\",\"rule\":${RULE[$id]}}" >/dev/null
   t=$(curl -sf -o "$work/a.json" -w '%{time_total}' "$url/v1/projects/bench/audiences/$id" -H "x-api-key: $admin")
   size=$(python3 -c "import json; print(json.load(open('$work/a.json'))['size'])")
-  s0=$(date +%s.%N); sql_size=$(sqlite3 "$work/data/affinity.db" "${SQL[$id]}"); s1=$(date +%s.%N)
+  # The SQL windows end at the instant the server computed the size, so both count the same events.
+  at=$(python3 -c "import json, datetime; d=json.load(open('$work/a.json'))['computed_at']; print(int(datetime.datetime.fromisoformat(d.replace('Z', '+00:00')).timestamp() * 1000))")
+  sql=${SQL[$id]//NOW_MS/$at}
+  s0=$(date +%s.%N); sql_size=$(sqlite3 "$work/data/affinity.db" "$sql"); s1=$(date +%s.%N)
   member=$(AFFINITY_KEY=$key AUDIENCE=$id wrk -t2 -c32 -d"${secs}s" -s bench/membership.lua "$url" | grep RESULT)
   printf "%-12s %10s %11.3fs %11.3fs %14s %12s   (SQL size %s)\n" "$id" "$size" "$t" "$(python3 -c "print($s1-$s0)")" \
     "$(echo "$member" | awk '{print $3}')" "$(echo "$member" | awk '{print $8" ms"}')" "$sql_size"

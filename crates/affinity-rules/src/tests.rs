@@ -199,3 +199,57 @@ fn audiences_nest_and_negate() {
         "unknown customers are in nothing"
     );
 }
+
+#[test]
+fn every_value_test_on_present_and_absent_values() {
+    use affinity_core::rule::{Cmp, ValueTest as T};
+    let d = |s: &str| affinity_core::date::parse_text(s).unwrap();
+    let day = json!("2025-12-31T10:00:00Z"); // 14 h before NOW
+    let cases: Vec<(T, Value, bool)> = vec![
+        (T::IsSet, json!(1), true),
+        (T::IsNotSet, json!(1), false),
+        (T::TextEq("car".into()), json!("car"), true),
+        (T::TextNeq("car".into()), json!("car"), false),
+        (T::TextIn(vec!["a".into(), "car".into()]), json!("car"), true),
+        (T::TextNotIn(vec!["car".into()]), json!("car"), false),
+        (T::Contains("ar".into()), json!("car"), true),
+        (T::NotContains("ar".into()), json!("car"), false),
+        (T::StartsWith("ca".into()), json!("car"), true),
+        (T::StartsWith("ar".into()), json!("car"), false),
+        (T::Number(Cmp::Gte(5.0)), json!(5), true),
+        (T::Number(Cmp::Gt(5.0)), json!(5), false),
+        (T::Number(Cmp::Between(1.0, 5.0)), json!(5), true),
+        (T::Number(Cmp::Neq(5.0)), json!(5), false),
+        (T::NumberIn(vec![1.0, 5.0]), json!(5), true),
+        (T::Number(Cmp::Eq(5.0)), json!("5"), false),
+        (T::Before(d("2026-01-01")), day.clone(), true),
+        (T::After(d("2026-01-01")), day.clone(), false),
+        (T::On(d("2025-12-31")), day.clone(), true),
+        (T::On(d("2026-01-01")), day.clone(), false),
+        (T::DateBetween(d("2025-12-01"), d("2026-01-01")), day.clone(), true),
+        (T::WithinLast(DAY), day.clone(), true),
+        (T::WithinLast(DAY / 2), day.clone(), false),
+        (T::MoreThanAgo(DAY / 2), day.clone(), true),
+        (T::MoreThanAgo(DAY), day, false),
+        (T::IsTrue, json!(true), true),
+        (T::IsFalse, json!(true), false),
+        (T::IsTrue, json!("true"), false),
+    ];
+    for (t, v, want) in cases {
+        assert_eq!(test(&t, Some(&v), NOW), want, "{t:?} on {v}");
+    }
+    // An absent value passes is_not_set and the negative tests only.
+    for (t, want) in [
+        (T::IsNotSet, true),
+        (T::TextNeq("x".into()), true),
+        (T::TextNotIn(vec!["x".into()]), true),
+        (T::NotContains("x".into()), true),
+        (T::IsSet, false),
+        (T::TextEq("x".into()), false),
+        (T::Number(Cmp::Lt(1.0)), false),
+        (T::IsFalse, false),
+        (T::WithinLast(DAY), false),
+    ] {
+        assert_eq!(test(&t, None, NOW), want, "{t:?} on nothing");
+    }
+}
