@@ -21,6 +21,35 @@ pub struct Evaluator<'a> {
     audiences: &'a (dyn Fn(&str) -> Option<Rule> + Sync),
 }
 
+/// How `{"audience": …}` leaves are answered.
+trait Refs {
+    fn member(&mut self, ev: &Evaluator, id: &str, c: u32, depth: usize) -> bool;
+}
+
+/// Member masks computed beforehand (for all members).
+struct Masks<'m>(&'m std::collections::HashMap<String, Vec<bool>>);
+
+impl Refs for Masks<'_> {
+    fn member(&mut self, _: &Evaluator, id: &str, c: u32, _: usize) -> bool {
+        self.0.get(id).and_then(|m| m.get(c as usize)).copied().unwrap_or(false)
+    }
+}
+
+/// Answers computed on first use (for one customer).
+struct Cached(std::collections::HashMap<String, bool>);
+
+impl Refs for Cached {
+    fn member(&mut self, ev: &Evaluator, id: &str, c: u32, depth: usize) -> bool {
+        if let Some(&known) = self.0.get(id) {
+            return known;
+        }
+        let answer =
+            depth < MAX_REFERENCE_DEPTH && (ev.audiences)(id).is_some_and(|r| ev.matches(&r, c, self, depth + 1));
+        self.0.insert(id.to_string(), answer);
+        answer
+    }
+}
+
 /// Deepest chain of audience references followed (cycles are refused when rules are saved; this is a guard).
 const MAX_REFERENCE_DEPTH: usize = 32;
 
@@ -29,30 +58,59 @@ impl<'a> Evaluator<'a> {
         Evaluator { view, now, audiences }
     }
 
-    /// Whether `customer` matches `rule` (an unknown customer matches nothing).
+    /// Whether `customer` matches `rule` (an unknown customer matches nothing). Each referenced audience is
+    /// evaluated once for the call, however often the rule refers to it.
     pub fn is_member(&self, rule: &Rule, customer: &str) -> bool {
         match self.view.customer_id(customer) {
-            Some(c) if !self.view.history_of(c).is_empty() => self.matches(rule, c, 0),
+            Some(c) if !self.view.history_of(c).is_empty() => {
+                self.matches(rule, c, &mut Cached(std::collections::HashMap::new()), 0)
+            }
             _ => false,
         }
     }
 
-    /// The dense ids of every member, ascending.
+    /// The dense ids of every member, ascending. Referenced audiences are computed once each, bottom up, as
+    /// member masks; the rule is then evaluated for every customer in parallel.
     pub fn members(&self, rule: &Rule) -> Vec<u32> {
+        let mut masks = std::collections::HashMap::new();
+        self.masks_for(rule, &mut masks, 0);
         (0..self.view.customers_len() as u32)
             .into_par_iter()
-            .filter(|&c| !self.view.history_of(c).is_empty() && self.matches(rule, c, 0))
+            .filter(|&c| !self.view.history_of(c).is_empty() && self.matches(rule, c, &mut Masks(&masks), 0))
             .collect()
     }
 
-    fn matches(&self, rule: &Rule, c: u32, depth: usize) -> bool {
+    /// Fills `masks` with the member mask of every audience `rule` refers to, directly or not.
+    fn masks_for(&self, rule: &Rule, masks: &mut std::collections::HashMap<String, Vec<bool>>, depth: usize) {
         match rule {
-            Rule::All(rules) => rules.iter().all(|r| self.matches(r, c, depth)),
-            Rule::Any(rules) => rules.iter().any(|r| self.matches(r, c, depth)),
-            Rule::Not(r) => !self.matches(r, c, depth),
+            Rule::All(rules) | Rule::Any(rules) => rules.iter().for_each(|r| self.masks_for(r, masks, depth)),
+            Rule::Not(r) => self.masks_for(r, masks, depth),
+            Rule::Interaction(_) => {}
             Rule::Audience(id) => {
-                depth < MAX_REFERENCE_DEPTH && (self.audiences)(id).is_some_and(|r| self.matches(&r, c, depth + 1))
+                if masks.contains_key(id) || depth >= MAX_REFERENCE_DEPTH {
+                    return;
+                }
+                let Some(inner) = (self.audiences)(id) else {
+                    masks.insert(id.clone(), Vec::new());
+                    return;
+                };
+                self.masks_for(&inner, masks, depth + 1);
+                let done: &std::collections::HashMap<String, Vec<bool>> = masks;
+                let mask = (0..self.view.customers_len() as u32)
+                    .into_par_iter()
+                    .map(|c| !self.view.history_of(c).is_empty() && self.matches(&inner, c, &mut Masks(done), 0))
+                    .collect();
+                masks.insert(id.clone(), mask);
             }
+        }
+    }
+
+    fn matches(&self, rule: &Rule, c: u32, refs: &mut dyn Refs, depth: usize) -> bool {
+        match rule {
+            Rule::All(rules) => rules.iter().all(|r| self.matches(r, c, refs, depth)),
+            Rule::Any(rules) => rules.iter().any(|r| self.matches(r, c, refs, depth)),
+            Rule::Not(r) => !self.matches(r, c, refs, depth),
+            Rule::Audience(id) => refs.member(self, id, c, depth),
             Rule::Interaction(leaf) => self.leaf(leaf, c),
         }
     }
@@ -62,23 +120,29 @@ impl<'a> Evaluator<'a> {
         let history = self.view.history_of(c);
         let details = self.view.details_of(c);
         let mut acc = Acc::default();
+        // Price and quantity are top-level fields of cart and purchase events; other types carry `params`.
+        let priced = matches!(leaf.interaction.as_str(), "cart" | "purchase");
+        let custom = |p: &str| !(priced && (p == "price" || p == "quantity"));
+        let needs_params = leaf.params.iter().any(|p| custom(&p.param))
+            || matches!(&leaf.measure, Measure::Sum(Quantity::Param(p)) | Measure::Avg(Quantity::Param(p))
+                | Measure::Min(Quantity::Param(p)) | Measure::Max(Quantity::Param(p)) if custom(p));
         if let Some(kind) = kind {
             for (at, e) in history.iter().enumerate() {
                 if e.kind() != kind || !self.in_window(leaf.window, e.ts) {
                     continue;
                 }
                 let detail = details.get(at).copied();
-                let params = (!leaf.params.is_empty())
+                let params = needs_params
                     .then(|| detail.and_then(|d| self.view.params_of(&d)))
                     .flatten()
                     .and_then(|p| serde_json::from_str::<Map<String, Value>>(p).ok());
-                if !leaf.params.iter().all(|p| self.param_holds(p, detail, params.as_ref())) {
+                if !leaf.params.iter().all(|p| self.param_holds(p, priced, detail, params.as_ref())) {
                     continue;
                 }
                 if !leaf.item.iter().all(|cond| self.item_holds(cond, e)) {
                     continue;
                 }
-                acc.add(&leaf.measure, e, detail, params.as_ref());
+                acc.add(&leaf.measure, e, priced, detail, params.as_ref());
             }
         }
         acc.result(&leaf.measure).is_some_and(|x| leaf.cmp.holds(x))
@@ -87,16 +151,24 @@ impl<'a> Evaluator<'a> {
     fn in_window(&self, window: Window, ts: i64) -> bool {
         match window {
             Window::All => true,
-            Window::Last { ms } => ts >= self.now - ms,
+            Window::Last { ms } => self.now - ms <= ts && ts <= self.now,
             Window::Between { from, to } => from <= ts && ts <= to,
             Window::Since(from) => ts >= from,
         }
     }
 
-    fn param_holds(&self, cond: &ParamCond, detail: Option<Detail>, params: Option<&Map<String, Value>>) -> bool {
+    fn param_holds(
+        &self,
+        cond: &ParamCond,
+        priced: bool,
+        detail: Option<Detail>,
+        params: Option<&Map<String, Value>>,
+    ) -> bool {
         let value = match cond.param.as_str() {
-            "price" => detail.map(|d| d.price).filter(|p| !p.is_nan()).map(Value::from),
-            "quantity" => detail.map(|d| d.quantity).filter(|q| !q.is_nan()).map(|q| Value::from(f64::from(q))),
+            "price" if priced => detail.map(|d| d.price).filter(|p| !p.is_nan()).map(Value::from),
+            "quantity" if priced => {
+                detail.map(|d| d.quantity).filter(|q| !q.is_nan()).map(|q| Value::from(f64::from(q)))
+            }
             name => params.and_then(|p| p.get(name)).filter(|v| !v.is_null()).cloned(),
         };
         test(&cond.test, value.as_ref(), self.now)
@@ -130,7 +202,7 @@ impl<'a> Evaluator<'a> {
 }
 
 /// Whether `value` (absent: `None`) passes `t`. An absent value passes only `is_not_set` and the negative tests
-/// (`neq`, `not_in`, `not_contains`).
+/// (text or number `neq`, `not_in`, `not_contains`).
 pub fn test(t: &ValueTest, value: Option<&Value>, now: i64) -> bool {
     let Some(v) = value else {
         return matches!(
@@ -179,7 +251,14 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, m: &Measure, e: &Entry, detail: Option<Detail>, params: Option<&Map<String, Value>>) {
+    fn add(
+        &mut self,
+        m: &Measure,
+        e: &Entry,
+        priced: bool,
+        detail: Option<Detail>,
+        params: Option<&Map<String, Value>>,
+    ) {
         self.count += 1;
         match m {
             Measure::DistinctItems => self.items.extend(e.item()),
@@ -189,8 +268,8 @@ impl Acc {
             Measure::Sum(q) | Measure::Avg(q) | Measure::Min(q) | Measure::Max(q) => {
                 let x = match q {
                     Quantity::Value => detail.and_then(|d| d.value()),
-                    Quantity::Param(p) if p == "price" => detail.map(|d| d.price).filter(|x| !x.is_nan()),
-                    Quantity::Param(p) if p == "quantity" => {
+                    Quantity::Param(p) if priced && p == "price" => detail.map(|d| d.price).filter(|x| !x.is_nan()),
+                    Quantity::Param(p) if priced && p == "quantity" => {
                         detail.map(|d| f64::from(d.quantity)).filter(|x| !x.is_nan())
                     }
                     Quantity::Param(p) => params.and_then(|m| m.get(p)).and_then(Value::as_f64),

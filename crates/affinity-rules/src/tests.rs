@@ -253,3 +253,38 @@ fn every_value_test_on_present_and_absent_values() {
         assert_eq!(test(&t, None, NOW), want, "{t:?} on nothing");
     }
 }
+
+#[test]
+fn custom_sums_future_events_and_deep_references() {
+    let mut s = Shop::new();
+    s.add("loan_application", "rich", None, DAY, None, Some(json!({"amount":3000})));
+    s.add("loan_application", "rich", None, 2 * DAY, None, Some(json!({"amount":2500})));
+    s.add("loan_application", "poor", None, DAY, None, Some(json!({"amount":100})));
+    let total = rule(
+        json!({"interaction":"loan_application","measure":{"agg":"sum","param":"amount"},"cmp":{"op":"gte","value":5000}}),
+    );
+    assert_eq!(s.members(&total), ["rich"], "a sum of a custom parameter, with no where clause");
+    // An event dated ahead (ingest accepts up to 24 h) is not "in the last 30 minutes" yet.
+    s.add("cart", "ahead", Some("hat"), -20 * 60 * MIN, None, None);
+    let recent = rule(json!({"interaction":"cart","window":{"last":{"n":30,"unit":"minute"}}}));
+    assert_eq!(s.members(&recent), Vec::<String>::new());
+    // a20 = all(a19, a19), …, a0 = any view: each audience is evaluated once, not 2^20 times.
+    let deep = |id: &str| -> Option<Rule> {
+        let k: u32 = id.strip_prefix('a')?.parse().ok()?;
+        let types = types();
+        let refs = |_: &str| Some(Vec::new());
+        let cx = Context { types: &types, references: &refs, saving: None };
+        let raw = if k == 0 {
+            json!({"interaction":"view"})
+        } else {
+            json!({"all":[{"audience":format!("a{}", k - 1)},{"audience":format!("a{}", k - 1)}]})
+        };
+        parse_rule(&raw, &cx, "rule").ok()
+    };
+    s.add("view", "viewer", Some("hat"), DAY, None, None);
+    let e = Evaluator::new(&s.view, NOW, &deep);
+    let top = Rule::Audience("a20".into());
+    let members: Vec<&str> = e.members(&top).into_iter().map(|c| s.view.customer_name(c)).collect();
+    assert_eq!(members, ["viewer"]);
+    assert!(e.is_member(&top, "viewer") && !e.is_member(&top, "rich"));
+}

@@ -144,6 +144,20 @@ impl ProjectEntry {
         parse_rule(rule, &Context { types: &types, references: &references, saving }, "rule")
     }
 
+    /// The first saved audience whose rule would no longer check if `changed` replaced its type, and why.
+    pub fn rules_broken_by(&self, changed: &InteractionType) -> Option<(String, affinity_core::rule::RuleError)> {
+        let mut types = (*self.types()).clone();
+        if let Some(t) = types.iter_mut().find(|t| t.id == changed.id) {
+            *t = changed.clone();
+        }
+        let saved = self.audiences();
+        let references = |id: &str| saved.get(id).map(|s| affinity_core::audience::references(&s.audience.rule));
+        saved.values().find_map(|s| {
+            let cx = Context { types: &types, references: &references, saving: Some(&s.audience.id) };
+            parse_rule(&s.audience.rule, &cx, "rule").err().map(|e| (s.audience.id.clone(), e))
+        })
+    }
+
     /// Adds or replaces a custom type.
     pub fn put_type(&self, ty: InteractionType) {
         let mut guard = self.types.write().unwrap_or_else(|p| p.into_inner());

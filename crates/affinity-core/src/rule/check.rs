@@ -371,7 +371,7 @@ fn measure(v: &Value, ty: &InteractionType, path: &str) -> Result<Measure, RuleE
     let agg = text_field(o, "agg", path)?;
     let quantity = || -> Result<Quantity, RuleError> {
         match o.get("param").and_then(Value::as_str) {
-            Some("value") if ty.parameters.iter().any(|p| p.id == "price") => Ok(Quantity::Value),
+            Some("value") if matches!(ty.id.as_str(), "cart" | "purchase") => Ok(Quantity::Value),
             Some("value") => err(
                 path,
                 format!("\"value\" (price × quantity) needs an interaction type with prices, not \"{}\"", ty.id),

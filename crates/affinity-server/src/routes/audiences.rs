@@ -299,7 +299,7 @@ pub async fn members_page(
         }
     };
     let (all, now) = compute(&state, &entry, &project, saved.rule).await?;
-    let end = (start + limit).min(all.len());
+    let end = start.saturating_add(limit).min(all.len());
     let members = all.get(start.min(all.len())..end).unwrap_or(&[]).to_vec();
     let next_cursor = (end < all.len()).then(|| end.to_string());
     Ok(Json(MemberPage { members, size: all.len(), computed_at: format_ms(now), next_cursor }))

@@ -185,6 +185,11 @@ pub async fn update(
         v.events_of_type(&old.id) + v.pending_of_type(&old.id) > 0
     };
     check_update(&old, &new, has_events).map_err(|c| ApiError::new(Code::InteractionInUse, c.to_string()))?;
+    // Saved audience rules must still check with the changed type (under their lock, so none is saved meanwhile).
+    let _audiences = entry.audiences_edit.lock().await;
+    if let Some((audience, why)) = entry.rules_broken_by(&new) {
+        return Err(ApiError::new(Code::InteractionInUse, format!("Audience {audience} would no longer check: {why}")));
+    }
     save(&state, &entry, new).await
 }
 

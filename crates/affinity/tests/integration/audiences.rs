@@ -117,3 +117,17 @@ async fn bad_rules_name_the_node_and_references_are_guarded() {
     let got = s.post(A, &k.admin, json!({"id":"Bad Id","name":"X","rule":view})).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_id", Some("id"));
 }
+
+#[tokio::test]
+async fn a_type_change_that_breaks_a_saved_rule_is_refused() {
+    let (s, k) = shop().await;
+    let rule = json!({"interaction":"loan_application","where":[{"param":"channel","op":"eq","value":"web"}]});
+    assert_eq!(s.post(A, &k.admin, json!({"id":"web","name":"Web","rule":rule})).await.0, StatusCode::CREATED);
+    // No events of the type, so the catalog alone would allow dropping "channel"; the audience does not.
+    let without_channel = json!({"name":"Loan application","parameters":[
+        {"id":"amount","type":"number","required":true},{"id":"product","type":"item"},
+        {"id":"approved","type":"boolean"},{"id":"due","type":"date"}]});
+    let got = s.put("/v1/projects/shop-1/interactions/loan_application", &k.admin, without_channel).await;
+    assert_error(&got, StatusCode::CONFLICT, "interaction_in_use", None);
+    assert!(str_of(&got.1["error"]["message"]).contains("Audience web"), "{}", got.1);
+}
