@@ -131,3 +131,102 @@ async fn a_type_change_that_breaks_a_saved_rule_is_refused() {
     assert_error(&got, StatusCode::CONFLICT, "interaction_in_use", None);
     assert!(str_of(&got.1["error"]["message"]).contains("Audience web"), "{}", got.1);
 }
+
+/// Epoch ms `minutes_ago` minutes before now.
+fn minutes(minutes_ago: i64) -> i64 {
+    today(0) - minutes_ago * 60_000
+}
+
+#[tokio::test]
+async fn the_issues_examples_over_http() {
+    let (s, k) = shop().await;
+    let items = json!([
+        {"id":"nike-shoe","categories":["shoes"],"properties":{"brand":"Nike","size":"M"}},
+        {"id":"puma-shoe","categories":["shoes"],"properties":{"brand":"Puma","size":"L"}},
+        {"id":"m-shirt","categories":["shirts"],"properties":{"brand":"Acme","size":"M"}}
+    ]);
+    assert_eq!(s.put("/v1/projects/shop-1/items", &k.admin, items).await.0, StatusCode::OK);
+    let ev = |kind: &str, who: &str, item: &str, date: i64, price: Option<f64>| {
+        let mut e = json!({"event":kind,"customer":who,"item":item,"date":date});
+        if let Some(p) = price {
+            e["price"] = json!(p);
+        }
+        e
+    };
+    let mut data = Vec::new();
+    for i in 0..10 {
+        data.push(ev("view", "nike_fan", "nike-shoe", today(i), None));
+    }
+    for i in 0..9 {
+        data.push(ev("view", "nike_9", "nike-shoe", today(i), None));
+    }
+    data.push(ev("view", "nike_9", "nike-shoe", today(40), None));
+    data.push(ev("cart", "two_shoes", "nike-shoe", today(2), None));
+    data.push(ev("cart", "two_shoes", "puma-shoe", today(3), None));
+    data.push(ev("cart", "one_shoe", "nike-shoe", today(2), None));
+    data.push(ev("cart", "one_shoe", "m-shirt", today(2), None));
+    for i in 0..3 {
+        data.push(ev("purchase", "size_m", if i == 0 { "m-shirt" } else { "nike-shoe" }, today(i + 1), Some(100.0)));
+    }
+    data.push(ev("purchase", "big_spender", "puma-shoe", today(5), Some(300.0)));
+    data.push(ev("purchase", "big_spender", "puma-shoe", today(80), Some(250.0)));
+    for i in 0..5 {
+        data.push(ev("purchase", "frequent", "puma-shoe", today(i * 4), Some(1.0)));
+    }
+    data.push(ev("cart", "abandoner", "puma-shoe", minutes(10), None));
+    data.push(ev("cart", "buyer", "puma-shoe", minutes(10), None));
+    data.push(ev("purchase", "buyer", "puma-shoe", minutes(5), Some(1.0)));
+    let (status, r) = s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
+    assert_eq!((status, r["failed"].as_u64()), (StatusCode::OK, Some(0)), "{r}");
+
+    let cases = [
+        (
+            "nike_10",
+            json!({"interaction":"view","item":[{"attr":"brand","op":"eq","value":"Nike"}],
+            "window":{"last":{"n":30,"unit":"day"}},"cmp":{"op":"gte","value":10}}),
+            vec!["nike_fan"],
+        ),
+        (
+            "shoes_2",
+            json!({"interaction":"cart","item":[{"attr":"category","op":"in","value":["shoes"]}],
+            "window":{"last":{"n":30,"unit":"day"}},"measure":{"agg":"distinct_items"},"cmp":{"op":"gte","value":2}}),
+            vec!["two_shoes"],
+        ),
+        (
+            "size_m_3",
+            json!({"interaction":"purchase","item":[{"attr":"size","op":"eq","value":"M"}],
+            "cmp":{"op":"gte","value":3}}),
+            vec!["size_m"],
+        ),
+        (
+            "value_500",
+            json!({"interaction":"purchase","window":{"last":{"n":90,"unit":"day"}},
+            "measure":{"agg":"sum","param":"value"},"cmp":{"op":"gte","value":500}}),
+            vec!["big_spender"],
+        ),
+        (
+            "more_than_4",
+            json!({"interaction":"purchase","window":{"last":{"n":3,"unit":"week"}},
+            "cmp":{"op":"gt","value":4}}),
+            vec!["frequent"],
+        ),
+        (
+            "abandoned",
+            json!({"all":[{"interaction":"cart","window":{"last":{"n":30,"unit":"minute"}}},
+            {"interaction":"purchase","window":{"last":{"n":30,"unit":"minute"}},"cmp":{"op":"eq","value":0}}]}),
+            vec!["abandoner"],
+        ),
+        ("purchasers", json!({"interaction":"purchase"}), vec!["big_spender", "buyer", "frequent", "size_m"]),
+        (
+            "a_not_b",
+            json!({"all":[{"audience":"purchasers"},{"not":{"audience":"value_500"}}]}),
+            vec!["buyer", "frequent", "size_m"],
+        ),
+    ];
+    for (id, rule, want) in cases {
+        let (status, created) = s.post(A, &k.admin, json!({"id":id,"name":id,"rule":rule})).await;
+        assert_eq!(status, StatusCode::CREATED, "{id}: {created}");
+        let (_, page) = s.get(&format!("{A}/{id}/members"), &k.admin).await;
+        assert_eq!(members(&page), want, "{id}");
+    }
+}
