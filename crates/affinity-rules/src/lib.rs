@@ -171,11 +171,22 @@ impl<'a> Evaluator<'a> {
             }
             name => params.and_then(|p| p.get(name)).filter(|v| !v.is_null()).cloned(),
         };
+        if let ValueTest::Item(conds) = &cond.test {
+            // The parameter names an item: look it up and test it against the catalog.
+            let Some(id) = value.as_ref().and_then(Value::as_str) else { return false };
+            let i = self.view.item_id(id);
+            return i.is_some() && conds.iter().all(|c| self.item_id_holds(c, i));
+        }
         test(&cond.test, value.as_ref(), self.now)
     }
 
     fn item_holds(&self, cond: &ItemCond, e: &Entry) -> bool {
-        let Some(i) = e.item() else { return test(&cond.test, None, self.now) };
+        self.item_id_holds(cond, e.item())
+    }
+
+    /// Whether the item with dense id `i` (`None`: no item) meets `cond`.
+    fn item_id_holds(&self, cond: &ItemCond, i: Option<u32>) -> bool {
+        let Some(i) = i else { return test(&cond.test, None, self.now) };
         let item = self.view.catalog_item(i);
         match &cond.attr {
             ItemAttr::Id => test(&cond.test, Some(&Value::from(self.view.item_name(i))), self.now),
@@ -233,6 +244,8 @@ pub fn test(t: &ValueTest, value: Option<&Value>, now: i64) -> bool {
         ValueTest::MoreThanAgo(ms) => date().is_some_and(|x| x < now - ms),
         ValueTest::IsTrue => v.as_bool() == Some(true),
         ValueTest::IsFalse => v.as_bool() == Some(false),
+        // Item conditions need the view; the evaluator answers them before calling this.
+        ValueTest::Item(_) => false,
     }
 }
 

@@ -17,7 +17,11 @@ fn types() -> Vec<InteractionType> {
     t.push(InteractionType {
         id: "loan_application".into(),
         name: "Applied for a loan".into(),
-        parameters: vec![p("amount", ParamType::Number), p("approved", ParamType::Boolean)],
+        parameters: vec![
+            p("amount", ParamType::Number),
+            p("approved", ParamType::Boolean),
+            p("product", ParamType::Item),
+        ],
         builtin: false,
         archived: false,
     });
@@ -287,4 +291,30 @@ fn custom_sums_future_events_and_deep_references() {
     let members: Vec<&str> = e.members(&top).into_iter().map(|c| s.view.customer_name(c)).collect();
     assert_eq!(members, ["viewer"]);
     assert!(e.is_member(&top, "viewer") && !e.is_member(&top, "rich"));
+}
+
+#[test]
+fn item_parameters_meet_item_conditions() {
+    let mut s = Shop::new();
+    s.add("loan_application", "shoe_loan", None, DAY, None, Some(json!({"amount":100,"product":"shoe-1"})));
+    s.add("loan_application", "hat_loan", None, DAY, None, Some(json!({"amount":100,"product":"hat"})));
+    s.add("loan_application", "unknown_item", None, DAY, None, Some(json!({"amount":100,"product":"nothing"})));
+    s.add("loan_application", "no_item", None, DAY, None, Some(json!({"amount":100})));
+    let shoes = rule(json!({"interaction":"loan_application","where":[
+        {"param":"product","item":[{"attr":"category","op":"in","value":["shoes"]},{"attr":"brand","op":"eq","value":"Nike"}]}]}));
+    assert_eq!(s.members(&shoes), ["shoe_loan"]);
+    let types = types();
+    let refs = |_: &str| None;
+    let cx = Context { types: &types, references: &refs, saving: None };
+    let refused = |v: Value| parse_rule(&v, &cx, "rule").unwrap_err().reason;
+    assert!(
+        refused(json!({"interaction":"loan_application","where":[{"param":"amount","item":[]}]}))
+            .contains("item parameters")
+    );
+    assert!(
+        refused(
+            json!({"interaction":"loan_application","where":[{"param":"product","op":"in","value":["x"],"item":[]}]})
+        )
+        .contains("not both")
+    );
 }

@@ -160,11 +160,26 @@ fn text_field<'v>(o: &'v Map<String, Value>, name: &str, path: &str) -> Result<&
 }
 
 fn param_cond(v: &Value, ty: &InteractionType, path: &str) -> Result<ParamCond, RuleError> {
-    let o = fields(v, &["param", "op", "value"], path)?;
+    let o = fields(v, &["param", "op", "value", "item"], path)?;
     let param = text_field(o, "param", path)?;
     let Some(p) = ty.parameters.iter().find(|p| p.id == param) else {
         return err(path, format!("unknown parameter \"{param}\" of interaction type \"{}\"", ty.id));
     };
+    // An item parameter may carry item conditions instead of an operator: the item it names must meet them all.
+    if let Some(conds) = o.get("item") {
+        if p.kind != ParamType::Item {
+            return err(path, format!("item conditions apply to item parameters; \"{param}\" is {}", p.kind.as_str()));
+        }
+        if o.contains_key("op") || o.contains_key("value") {
+            return err(path, "give either \"item\" conditions or an \"op\", not both");
+        }
+        let conds = list(Some(conds), &format!("{path}.item"))?
+            .iter()
+            .enumerate()
+            .map(|(i, c)| item_cond(c, &format!("{path}.item[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(ParamCond { param: param.to_string(), test: ValueTest::Item(conds) });
+    }
     let op = text_field(o, "op", path)?;
     let kind = match p.kind {
         ParamType::Item => ValueKind::Item,

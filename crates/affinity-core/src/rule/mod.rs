@@ -168,6 +168,8 @@ pub enum ValueTest {
     MoreThanAgo(i64),
     IsTrue,
     IsFalse,
+    /// An item parameter: the catalog item it names meets every condition.
+    Item(Vec<ItemCond>),
 }
 
 /// A condition on the event's item, over the catalog.
