@@ -469,11 +469,6 @@ impl ProjectView {
         self.customers.name(c)
     }
 
-    /// The newest event's time over all customers, epoch ms (`None` without events).
-    pub fn newest_ts(&self) -> Option<i64> {
-        self.histories.iter().filter_map(|h| h.last().map(|e| e.ts)).max()
-    }
-
     /// Events stored.
     pub fn events(&self) -> u64 {
         self.events

@@ -88,14 +88,18 @@ impl Skip {
     }
 }
 
+/// Whether the view's item `i` is in `category` (always, without a category filter).
+fn in_category(view: &ProjectView, i: u32, category: Option<&str>) -> bool {
+    category.is_none_or(|c| view.catalog_item(i).is_some_and(|item| item.categories.iter().any(|x| x == c)))
+}
+
 /// What may be recommended: in the view's recommendable set, in `category`, not in `skip`.
 fn acceptable(view: &ProjectView, model: &Serving, category: Option<&str>, skip: &Skip, col: u32) -> bool {
     if skip.contains(col) {
         return false;
     }
     let Some(i) = model.view_item(col) else { return false };
-    view.recommendable(i)
-        && category.is_none_or(|c| view.catalog_item(i).is_some_and(|item| item.categories.iter().any(|x| x == c)))
+    view.recommendable(i) && in_category(view, i, category)
 }
 
 /// Appends popular items (of `window`) that are acceptable and not yet listed, up to `n`.
@@ -127,11 +131,7 @@ fn untrained(view: &ProjectView, category: Option<&str>, skip: &[u32], n: usize)
     counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let items = counted
         .into_iter()
-        .filter(|&(i, _)| {
-            !skip.contains(&i)
-                && view.recommendable(i)
-                && category.is_none_or(|c| view.catalog_item(i).is_some_and(|it| it.categories.iter().any(|x| x == c)))
-        })
+        .filter(|&(i, _)| !skip.contains(&i) && view.recommendable(i) && in_category(view, i, category))
         .take(n)
         .map(|(i, c)| Recommended {
             item: view.item_name(i).to_string(),
