@@ -1,4 +1,5 @@
-//! Where affinity's data lives: the [`Store`] trait and its embedded SQLite implementation.
+//! Where affinity's data lives: the [`Store`] trait, its embedded SQLite implementation (one node) and its
+//! PostgreSQL implementation (several nodes on one database).
 //!
 //! The store is the source of truth: an append-only event log whose sequence numbers only grow, plus small tables
 //! for projects, hashed API keys and custom interaction types. Everything else (views, models) is rebuilt from it.
@@ -7,8 +8,10 @@
 
 use affinity_core::{ApiKey, Audience, Event, ImportRecord, InteractionType, Item, Project, Settings};
 
+pub mod postgres;
 pub mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// Errors of the store.
@@ -25,6 +28,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

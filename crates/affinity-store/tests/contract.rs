@@ -1,10 +1,10 @@
-//! The contract every `Store` implementation meets, run here against real SQLite files. Each check takes a fresh
-//! store from a factory, so another backend can run the same list.
+//! The contract every `Store` implementation meets, run against real SQLite files and a real (throwaway)
+//! PostgreSQL: each check is a function over `&dyn Store`, run once per backend on a fresh store.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use affinity_core::{ApiKey, Event, ImportRecord, ImportStatus, InteractionType, ParamType, Parameter, Project, Scope};
-use affinity_store::{SqliteStore, Store, StoreError};
+use affinity_store::{PgStore, SqliteStore, Store, StoreError};
 
 fn project(id: &str) -> Project {
     Project { id: id.into(), name: format!("Shop {id}"), created_at: 1 }
@@ -140,41 +140,76 @@ fn imports(s: &dyn Store) {
     assert_eq!(s.import("b", "imp_1").unwrap(), None);
 }
 
+/// A fresh store on a new database of the test process's throwaway PostgreSQL cluster.
+fn postgres() -> PgStore {
+    PgStore::connect(&affinity_testpg::database()).unwrap()
+}
+
+/// Every check of the contract, once on each backend.
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[test] fn $check() { let (_dir, s) = super::sqlite(); super::$check(&s); } )*
+        }
+        mod postgres_backend {
+            $( #[test] fn $check() { super::$check(&super::postgres()); } )*
+        }
+    };
+}
+
+on_both_backends!(
+    projects_and_keys,
+    interaction_types,
+    the_event_log,
+    large_appends_number_every_event,
+    imports,
+    items_settings_and_models,
+    audiences,
+    events_across_months,
+);
+
+/// Events spread over years land in their month's partition (PostgreSQL) and come back in sequence order.
+fn events_across_months(s: &dyn Store) {
+    let day = 86_400_000;
+    let times = [1_795_428_000_000, 0, 1_795_428_000_000 - 400 * day, 1_795_428_000_000 + 20 * day, 5];
+    let events: Vec<Event> = times.iter().map(|&t| event("u", t)).collect();
+    let rows: Vec<(&str, Option<&str>, &Event)> = events.iter().map(|e| ("a", None, e)).collect();
+    let first = s.append_events(&rows[..2], 1).unwrap();
+    let rest = s.append_events(&rows[2..], 1).unwrap();
+    let scanned = s.scan_events(0, 10).unwrap();
+    assert_eq!(scanned.iter().map(|l| l.event.ts).collect::<Vec<_>>(), times);
+    assert_eq!(scanned.iter().map(|l| l.seq).collect::<Vec<_>>(), [first.clone(), rest.clone()].concat());
+    assert_eq!(s.delete_events(&[first[1], rest[2]]).unwrap(), 2);
+    assert_eq!(s.scan_events(0, 10).unwrap().len(), 3);
+}
+
+/// PostgreSQL keeps everything across reconnections, and a second store on the same database (another node)
+/// sees the first one's writes and continues its sequence.
+#[test]
+fn postgres_second_connection_sees_the_same_data() {
+    let url = affinity_testpg::database();
+    let a = PgStore::connect(&url).unwrap();
+    a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
+    let first = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
+    let b = PgStore::connect(&url).unwrap();
+    assert_eq!(b.schema_version().unwrap(), 1);
+    assert_eq!(b.projects().unwrap(), vec![project("a")]);
+    assert_eq!(b.scan_events(0, 10).unwrap().len(), 1);
+    let second = b.append_events(&[("a", None, &event("w", 2))], 2).unwrap();
+    assert!(second[0] > first[0]);
+    assert_eq!(a.scan_events(first[0], 10).unwrap()[0].event.customer, "w");
+}
+
 fn sqlite() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("affinity.db")).unwrap();
     (dir, store)
 }
 
-#[test]
-fn sqlite_projects_and_keys() {
-    let (_d, s) = sqlite();
-    projects_and_keys(&s);
-}
 
-#[test]
-fn sqlite_interaction_types() {
-    let (_d, s) = sqlite();
-    interaction_types(&s);
-}
 
-#[test]
-fn sqlite_event_log() {
-    let (_d, s) = sqlite();
-    the_event_log(&s);
-}
 
-#[test]
-fn sqlite_imports() {
-    let (_d, s) = sqlite();
-    imports(&s);
-}
 
-#[test]
-fn sqlite_large_appends() {
-    let (_d, s) = sqlite();
-    large_appends_number_every_event(&s);
-}
 
 #[test]
 fn sqlite_commits_are_durable() {
@@ -267,11 +302,6 @@ fn items_settings_and_models(s: &dyn Store) {
     assert!(s.models("b").unwrap().is_empty());
 }
 
-#[test]
-fn sqlite_items_settings_and_models() {
-    let (_d, s) = sqlite();
-    items_settings_and_models(&s);
-}
 
 fn audiences(s: &dyn Store) {
     s.create_project(&project("a"), &[]).unwrap();
@@ -297,8 +327,3 @@ fn audiences(s: &dyn Store) {
     assert!(s.audiences("b").unwrap().is_empty());
 }
 
-#[test]
-fn sqlite_audiences() {
-    let (_d, s) = sqlite();
-    audiences(&s);
-}

@@ -49,6 +49,11 @@ struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(long, env = "AFFINITY_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     max_body_bytes: usize,
+    /// Threads answering HTTP requests (default: one per core). Training, imports and the store writer run on their
+    /// own threads. For the lowest tail latency on a host shared with other busy processes, pin the server to its
+    /// own cores (`taskset`) and give it as many workers as it has cores.
+    #[arg(long, env = "AFFINITY_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,7 +65,11 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Command::Serve(ServeArgs { workers: Some(n), .. }) = &cli.command {
+        builder.worker_threads(usize::from(*n));
+    }
+    let runtime = builder.enable_all().build().context("starting the runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
@@ -74,11 +83,12 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
-        "affinity {} starting: addr={} data-dir={} max-body-bytes={} master-key={}",
+        "affinity {} starting: addr={} data-dir={} max-body-bytes={} workers={} master-key={}",
         env!("CARGO_PKG_VERSION"),
         args.addr,
         args.data_dir.display(),
         args.max_body_bytes,
+        args.workers.map_or_else(|| "(one per core)".to_string(), |n| n.to_string()),
         if args.master_key.is_some() { "(given, redacted)" } else { "(from data dir)" }
     );
     let limits = affinity_server::Limits { max_body_bytes: args.max_body_bytes, ..Default::default() };

@@ -1,0 +1,198 @@
+//! The event log table: appends by binary COPY under the log lock, scans by sequence number, monthly partitions.
+
+use std::collections::{BTreeSet, HashMap};
+
+use affinity_core::Event;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Row};
+
+use super::{LOG_LOCK, PgStore};
+use crate::{LogEntry, Result, StoreError};
+
+const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
+
+/// The month of `ts` (epoch ms UTC) as `year * 12 + month - 1`.
+fn month_of(ts: i64) -> i64 {
+    let date = jiff::Timestamp::from_millisecond(ts)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    i64::from(date.year()) * 12 + i64::from(date.month()) - 1
+}
+
+/// Epoch ms UTC of the first instant of `month`.
+fn month_start(month: i64) -> i64 {
+    let (year, m) = (month.div_euclid(12), month.rem_euclid(12) + 1);
+    jiff::civil::date(year as i16, m as i8, 1)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(i64::MIN)
+}
+
+fn partition_name(month: i64) -> String {
+    let (year, m) = (month.div_euclid(12), month.rem_euclid(12) + 1);
+    format!("events_y{year:04}m{m:02}")
+}
+
+/// The months whose partition exists.
+pub(super) async fn existing_partitions(c: &mut Client) -> Result<Vec<i64>> {
+    let rows = c
+        .query(
+            "SELECT child.relname FROM pg_inherits JOIN pg_class parent ON parent.oid = pg_inherits.inhparent
+             JOIN pg_class child ON child.oid = pg_inherits.inhrelid WHERE parent.relname = 'events'",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let name: &str = r.get(0);
+            let year: i64 = name.get(8..12)?.parse().ok()?;
+            let month: i64 = name.get(13..15)?.parse().ok()?;
+            Some(year * 12 + month - 1)
+        })
+        .collect())
+}
+
+pub(super) async fn append(
+    s: &PgStore,
+    c: &mut Client,
+    events: &[(&str, Option<&str>, &Event)],
+    received_at: i64,
+) -> Result<Vec<u64>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tx = c.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
+    let months: BTreeSet<i64> = events.iter().map(|(_, _, e)| month_of(e.ts)).collect();
+    let missing: Vec<i64> = {
+        let known = s.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        months.into_iter().filter(|m| !known.contains(m)).collect()
+    };
+    for &m in &missing {
+        tx.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF events FOR VALUES FROM ({}) TO ({})",
+            partition_name(m),
+            month_start(m),
+            month_start(m + 1)
+        ))
+        .await?;
+    }
+    let n = events.len() as i64;
+    let first: i64 = tx.query_one("SELECT nextval('event_seq')", &[]).await?.get(0);
+    if n > 1 {
+        tx.execute("SELECT setval('event_seq', $1)", &[&(first + n - 1)]).await?;
+    }
+    let sink = tx
+        .copy_in(
+            "COPY events (seq, project, event, customer, item, ts, quantity, price, params, client_id, received_at) \
+             FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    let types = [
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+    ];
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+    for (i, (project, _, e)) in events.iter().enumerate() {
+        let seq = first + i as i64;
+        writer
+            .as_mut()
+            .write(&[
+                &seq,
+                project,
+                &e.event,
+                &e.customer,
+                &e.item,
+                &e.ts,
+                &e.quantity,
+                &e.price,
+                &e.params,
+                &e.client_id,
+                &received_at,
+            ])
+            .await?;
+    }
+    writer.finish().await?;
+    let mut counts: Vec<(&str, i64)> = Vec::new();
+    for import in events.iter().filter_map(|r| r.1) {
+        match counts.iter_mut().find(|(id, _)| *id == import) {
+            Some((_, k)) => *k += 1,
+            None => counts.push((import, 1)),
+        }
+    }
+    for (import, k) in counts {
+        tx.execute("UPDATE imports SET stored = stored + $2 WHERE id = $1", &[&import, &k]).await?;
+    }
+    tx.commit().await?;
+    s.partitions.lock().unwrap_or_else(|p| p.into_inner()).extend(missing);
+    Ok((first..first + n).map(|q| q as u64).collect())
+}
+
+fn entry(r: &Row) -> LogEntry {
+    LogEntry {
+        seq: r.get::<_, i64>(0) as u64,
+        project: r.get(1),
+        event: Event {
+            event: r.get(2),
+            customer: r.get(3),
+            item: r.get(4),
+            ts: r.get(5),
+            quantity: r.get(6),
+            price: r.get(7),
+            params: r.get(8),
+            client_id: r.get(9),
+        },
+    }
+}
+
+pub(super) async fn scan(c: &mut Client, after: u64, limit: usize) -> Result<Vec<LogEntry>> {
+    let rows = c
+        .query(
+            &format!("SELECT {COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"),
+            &[&(after as i64), &(limit as i64)],
+        )
+        .await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+pub(super) async fn by_seq(c: &mut Client, seqs: &[u64]) -> Result<Vec<LogEntry>> {
+    let wanted: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
+    let rows = c.query(&format!("SELECT {COLUMNS} FROM events WHERE seq = ANY($1)"), &[&wanted]).await?;
+    let mut found: HashMap<u64, LogEntry> = rows.iter().map(|r| (r.get::<_, i64>(0) as u64, entry(r))).collect();
+    Ok(seqs.iter().filter_map(|s| found.remove(s)).collect())
+}
+
+pub(super) async fn delete(c: &mut Client, seqs: &[u64]) -> Result<usize> {
+    let wanted: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
+    let n = c.execute("DELETE FROM events WHERE seq = ANY($1)", &[&wanted]).await?;
+    usize::try_from(n).map_err(|_| StoreError::Corrupt("deleted count".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_their_bounds() {
+        // 2026-11-23T10:00:00Z
+        let ts = 1_795_428_000_000;
+        let m = month_of(ts);
+        assert_eq!(partition_name(m), "events_y2026m11");
+        assert!(month_start(m) <= ts && ts < month_start(m + 1));
+        assert_eq!(partition_name(m + 2), "events_y2027m01");
+        assert_eq!(month_start(month_of(month_start(m))), month_start(m), "a month starts in itself");
+        assert_eq!(month_of(month_start(m + 1) - 1), m, "the last ms belongs to the month");
+    }
+}
