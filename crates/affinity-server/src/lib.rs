@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use affinity_store::{SqliteStore, Store, StoreError};
+use affinity_store::{PgStore, SqliteStore, Store, StoreError};
 use affinity_views::Views;
 
 pub use state::Limits;
@@ -35,7 +35,28 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The master key; when `None`, read from (or generated into) `<data_dir>/master.key`.
     pub master_key: Option<String>,
+    /// A PostgreSQL URL (`postgres://…`): the store shared by every node. `None`: the embedded SQLite store in
+    /// `data_dir`.
+    pub database_url: Option<String>,
     pub limits: Limits,
+}
+
+/// Opens the store a server would use, applying pending migrations: PostgreSQL at `database_url` when given,
+/// else the SQLite file in `data_dir`. Returns the store and the schema version it is at. Blocking.
+pub fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<(Arc<dyn Store>, usize), StoreError> {
+    match database_url {
+        Some(url) => {
+            let store = PgStore::connect(url)?;
+            let version = store.schema_version()?;
+            Ok((Arc::new(store), version))
+        }
+        None => {
+            std::fs::create_dir_all(data_dir)?;
+            let store = SqliteStore::open(&data_dir.join(DB_FILE))?;
+            let version = store.schema_version()?;
+            Ok((Arc::new(store), version))
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -84,10 +105,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(io(format!("creating {}", config.data_dir.display())))?;
     let (master, origin) = master_key(&config.data_dir, config.master_key.clone())?;
     println!("{origin}");
-    let db = config.data_dir.join(DB_FILE);
     let started = std::time::Instant::now();
+    let (data_dir, url) = (config.data_dir.clone(), config.database_url.clone());
     let (store, views, events) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+        let (store, _) = open_store(&data_dir, url.as_deref())?;
         let (views, events) = Views::rebuild(&*store)?;
         Ok((store, views, events))
     })

@@ -60,6 +60,8 @@ pub struct ModelRecord {
 
 /// The durable store. Every write returns only once it is on disk.
 pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
     /// Creates a project with its first keys, atomically. Errors: [`StoreError::Conflict`] when the id is taken.
     fn create_project(&self, project: &Project, keys: &[ApiKey]) -> Result<()>;
     /// All projects, by id.

@@ -31,6 +31,8 @@ enum Command {
     /// Upload a file of interactions (CSV or JSON Lines, optionally gzip) to a running server; prints the report.
     /// Exits 0 when no row failed, 2 when some rows failed, 1 when the import itself failed.
     Import(import::ImportArgs),
+    /// Apply pending schema migrations to the store (`serve` also applies them at start) and print its version.
+    Migrate(MigrateArgs),
     /// Score the project's current models against held-out interactions (Recall@K, NDCG@K, coverage).
     Evaluate(evaluate::EvaluateArgs),
 }
@@ -46,6 +48,10 @@ struct ServeArgs {
     /// The master key; without it, the key in <data-dir>/master.key is used (generated on first start).
     #[arg(long, env = "AFFINITY_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// PostgreSQL URL (`postgres://user:password@host:port/database`): the store shared by several nodes.
+    /// Without it, the embedded SQLite store in the data directory.
+    #[arg(long, env = "AFFINITY_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Largest request body, in bytes.
     #[arg(long, env = "AFFINITY_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     max_body_bytes: usize,
@@ -54,6 +60,16 @@ struct ServeArgs {
     /// own cores (`taskset`) and give it as many workers as it has cores.
     #[arg(long, env = "AFFINITY_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    /// Directory holding the SQLite database (when no database URL is given).
+    #[arg(long, env = "AFFINITY_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL; without it, the embedded SQLite store in the data directory.
+    #[arg(long, env = "AFFINITY_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,6 +90,13 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
         Command::Evaluate(args) => runtime.block_on(evaluate::run(args)),
+        Command::Migrate(args) => {
+            let (_, version) = affinity_server::open_store(&args.data_dir, args.database_url.as_deref())
+                .context("opening the store")?;
+            let backend = if args.database_url.is_some() { "postgres" } else { "sqlite" };
+            println!("{backend} store at schema version {version}");
+            Ok(())
+        }
         Command::Import(args) => {
             let code = runtime.block_on(import::run(args));
             std::process::exit(code);
@@ -83,17 +106,23 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
-        "affinity {} starting: addr={} data-dir={} max-body-bytes={} workers={} master-key={}",
+        "affinity {} starting: addr={} data-dir={} store={} max-body-bytes={} workers={} master-key={}",
         env!("CARGO_PKG_VERSION"),
         args.addr,
         args.data_dir.display(),
+        if args.database_url.is_some() { "postgres" } else { "sqlite" },
         args.max_body_bytes,
         args.workers.map_or_else(|| "(one per core)".to_string(), |n| n.to_string()),
         if args.master_key.is_some() { "(given, redacted)" } else { "(from data dir)" }
     );
     let limits = affinity_server::Limits { max_body_bytes: args.max_body_bytes, ..Default::default() };
-    let config =
-        affinity_server::Config { addr: args.addr, data_dir: args.data_dir, master_key: args.master_key, limits };
+    let config = affinity_server::Config {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        master_key: args.master_key,
+        database_url: args.database_url,
+        limits,
+    };
     affinity_server::run(config).await.context("affinity serve")?;
     Ok(())
 }

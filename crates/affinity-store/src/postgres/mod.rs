@@ -154,6 +154,9 @@ fn json<T: serde::de::DeserializeOwned>(text: &str, what: impl FnOnce() -> Strin
 }
 
 impl crate::Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
     fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
         self.run(async |c| audiences::insert(c, project, a).await)
     }

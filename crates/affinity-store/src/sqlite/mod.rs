@@ -54,6 +54,11 @@ impl SqliteStore {
         Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
+    /// The schema version the database is at (the number of migrations applied).
+    pub fn schema_version(&self) -> Result<usize> {
+        self.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0)))
+    }
+
     /// The writer connection's `journal_mode` and `synchronous` (2 is FULL): what makes a commit durable.
     pub fn durability(&self) -> Result<(String, i64)> {
         self.write(|c| {
@@ -125,6 +130,9 @@ fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
 }
 
 impl crate::Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
     fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
         audiences::insert(self, project, a)
     }

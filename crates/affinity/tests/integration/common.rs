@@ -1,4 +1,7 @@
 //! Starting, stopping and killing a real server process, and a small HTTP client.
+//!
+//! The suite is compiled twice: as the `integration` test on the embedded SQLite store, and as the `postgres` test
+//! (`tests/postgres.rs`) where every server stores in a new database of a throwaway PostgreSQL cluster.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -8,6 +11,35 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub const MASTER: &str = "test-master-key";
+
+/// The store this build of the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const BACKEND: Backend = if matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"postgres") {
+    Backend::Postgres
+} else {
+    Backend::Sqlite
+};
+
+/// The database URL of the server on data directory `dir` (PostgreSQL suite): one database per directory, created
+/// on the first start, so that restarts on the same directory find their data. `None` on SQLite.
+pub fn database_for(dir: &Path) -> Option<String> {
+    static DATABASES: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    if BACKEND == Backend::Sqlite {
+        return None;
+    }
+    let mut known = DATABASES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, url)) = known.iter().find(|(d, _)| d == dir) {
+        return Some(url.clone());
+    }
+    let url = affinity_testpg::database();
+    known.push((dir.to_path_buf(), url.clone()));
+    Some(url)
+}
 
 /// A running `affinity serve` child process.
 pub struct Server {
@@ -33,11 +65,15 @@ impl Server {
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env_remove("AFFINITY_MASTER_KEY")
+            .env_remove("AFFINITY_DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(m) = master {
             cmd.env("AFFINITY_MASTER_KEY", m);
+        }
+        if let Some(url) = database_for(dir) {
+            cmd.arg("--database-url").arg(url);
         }
         let mut child = cmd.spawn().expect("spawning affinity serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -1,7 +1,7 @@
 //! HTTP integration tests: each test starts the real `affinity` binary on a free port with a temporary data
 //! directory and speaks HTTP to it. One test binary, many modules, so it links once.
 
-mod common;
+pub mod common;
 
 mod audiences;
 mod auth;

@@ -6,7 +6,11 @@ use crate::common::*;
 async fn health_needs_no_key() {
     let s = Server::start();
     let (status, body) = s.send(reqwest::Method::GET, "/health", None, None).await;
-    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"status":"ok"})));
+    let store = match BACKEND {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"status":"ok","store":store})));
 }
 
 #[tokio::test]
