@@ -324,7 +324,7 @@ fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Res
         return Ok(0);
     }
     let stored = store.events_by_seq(&seqs)?;
-    let deleted = store.delete_events(&seqs)?;
+    let deleted = store.delete_events(project, customer, &seqs)?;
     view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, stored.iter().map(|l| &l.event));
     Ok(deleted)
 }

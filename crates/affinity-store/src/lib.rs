@@ -58,10 +58,93 @@ pub struct ModelRecord {
     pub data: Vec<u8>,
 }
 
+/// What another node changed besides events, from a shared store's change feed ([`Store::changes_after`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Position in the feed: increasing, committed in order.
+    pub seq: u64,
+    pub project: String,
+    pub kind: ChangeKind,
+    /// What changed within the kind: the erased customer; for items, a JSON array of the item ids (`None`: any
+    /// item of the project may have changed).
+    pub key: Option<String>,
+}
+
+/// The kinds of [`Change`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A project was created (with its first keys).
+    Project,
+    /// A key was added or revoked.
+    Keys,
+    /// A custom interaction type was added or changed.
+    Types,
+    Items,
+    Settings,
+    Audiences,
+    /// A model (or evaluation) was stored.
+    Models,
+    /// A customer's events were erased.
+    Erase,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Project => "project",
+            ChangeKind::Keys => "keys",
+            ChangeKind::Types => "types",
+            ChangeKind::Items => "items",
+            ChangeKind::Settings => "settings",
+            ChangeKind::Audiences => "audiences",
+            ChangeKind::Models => "models",
+            ChangeKind::Erase => "erase",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        [
+            ChangeKind::Project,
+            ChangeKind::Keys,
+            ChangeKind::Types,
+            ChangeKind::Items,
+            ChangeKind::Settings,
+            ChangeKind::Audiences,
+            ChangeKind::Models,
+            ChangeKind::Erase,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Held while a node trains a project's models ([`Store::training_lock`]); dropping it lets the next node train.
+pub type TrainingLock = Box<dyn Send + Sync>;
+
 /// The durable store. Every write returns only once it is on disk.
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// Whether other nodes may write to this store at the same time (PostgreSQL): then each node follows the event
+    /// log ([`Store::scan_events`]) and the change feed ([`Store::changes_after`]) to see the others' writes.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Up to `limit` changes with `seq > after`, in order. Empty for a store only one node uses.
+    fn changes_after(&self, _after: u64, _limit: usize) -> Result<Vec<Change>> {
+        Ok(Vec::new())
+    }
+    /// The newest change's seq (0: none): where a node starting now begins following.
+    fn last_change(&self) -> Result<u64> {
+        Ok(0)
+    }
+    /// Serialises training of `project` across the nodes sharing the store. With `wait`, blocks until this node
+    /// holds the lock; without, returns `None` at once when another node holds it. A store only one node uses
+    /// needs no lock (the node serialises its own trainings).
+    fn training_lock(&self, _project: &str, _wait: bool) -> Result<Option<TrainingLock>> {
+        Ok(Some(Box::new(())))
+    }
     /// Creates a project with its first keys, atomically. Errors: [`StoreError::Conflict`] when the id is taken.
     fn create_project(&self, project: &Project, keys: &[ApiKey]) -> Result<()>;
     /// All projects, by id.
@@ -91,8 +174,9 @@ pub trait Store: Send + Sync + 'static {
     fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>>;
     /// The events with these sequence numbers, in the order given; missing ones are left out.
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<LogEntry>>;
-    /// Deletes events by sequence number (erasure) in one transaction; returns how many were deleted.
-    fn delete_events(&self, seqs: &[u64]) -> Result<usize>;
+    /// Erases `customer` of `project`: deletes the events with these sequence numbers (the customer's) in one
+    /// transaction, which a shared store also records in its change feed. Returns how many were deleted.
+    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64]) -> Result<usize>;
 
     /// Records a new import. Errors: [`StoreError::Conflict`] when the id is taken.
     fn insert_import(&self, import: &ImportRecord) -> Result<()>;

@@ -91,7 +91,7 @@ fn the_event_log(s: &dyn Store) {
     let picked = s.events_by_seq(&[more[0], seqs[0], 999]).unwrap();
     assert_eq!(picked.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![more[0], seqs[0]]);
     // Erasing the newest event must not let its sequence number be reused.
-    assert_eq!(s.delete_events(&[more[0], 12345]).unwrap(), 1);
+    assert_eq!(s.delete_events("b", "u1", &[more[0], 12345]).unwrap(), 1);
     let next = s.append_events(&[("b", None, &e3)], 102).unwrap();
     assert!(next[0] > more[0], "sequence numbers are never reused");
 }
@@ -179,7 +179,7 @@ fn events_across_months(s: &dyn Store) {
     let scanned = s.scan_events(0, 10).unwrap();
     assert_eq!(scanned.iter().map(|l| l.event.ts).collect::<Vec<_>>(), times);
     assert_eq!(scanned.iter().map(|l| l.seq).collect::<Vec<_>>(), [first.clone(), rest.clone()].concat());
-    assert_eq!(s.delete_events(&[first[1], rest[2]]).unwrap(), 2);
+    assert_eq!(s.delete_events("a", "u", &[first[1], rest[2]]).unwrap(), 2);
     assert_eq!(s.scan_events(0, 10).unwrap().len(), 3);
 }
 
@@ -192,7 +192,7 @@ fn postgres_second_connection_sees_the_same_data() {
     a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
     let first = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
     let b = PgStore::connect(&url).unwrap();
-    assert_eq!(b.schema_version().unwrap(), 1);
+    assert_eq!(b.schema_version().unwrap(), 2);
     assert_eq!(b.projects().unwrap(), vec![project("a")]);
     assert_eq!(b.scan_events(0, 10).unwrap().len(), 1);
     let second = b.append_events(&[("a", None, &event("w", 2))], 2).unwrap();
@@ -327,3 +327,44 @@ fn audiences(s: &dyn Store) {
     assert!(s.audiences("b").unwrap().is_empty());
 }
 
+
+/// Writes of one node reach the others through the change feed, in order; a training lock is held by one node
+/// at a time and freed when its holder lets go.
+#[test]
+fn postgres_change_feed_and_training_lock() {
+    use affinity_store::ChangeKind;
+    let url = affinity_testpg::database();
+    let a = PgStore::connect(&url).unwrap();
+    let b = PgStore::connect(&url).unwrap();
+    assert!(a.shared());
+    assert_eq!(b.last_change().unwrap(), 0);
+    a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
+    a.put_settings("a", &affinity_core::Settings::default(), 1).unwrap();
+    let seqs = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
+    a.delete_events("a", "u", &seqs).unwrap();
+    a.revoke_key("a", "key_1", 2).unwrap();
+    let seen = b.changes_after(0, 100).unwrap();
+    let kinds: Vec<(ChangeKind, Option<&str>)> = seen.iter().map(|c| (c.kind, c.key.as_deref())).collect();
+    assert_eq!(
+        kinds,
+        [(ChangeKind::Project, None), (ChangeKind::Settings, None), (ChangeKind::Erase, Some("u")), (ChangeKind::Keys, None)]
+    );
+    assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(b.changes_after(seen[1].seq, 100).unwrap().len(), 2);
+    assert_eq!(b.last_change().unwrap(), seen[3].seq);
+
+    let held = a.training_lock("a", false).unwrap().expect("free at first");
+    assert!(b.training_lock("a", false).unwrap().is_none(), "held by the other node");
+    assert!(b.training_lock("other", false).unwrap().is_some(), "locks are per project");
+    drop(held);
+    assert!(b.training_lock("a", true).unwrap().is_some(), "free once the holder lets go");
+}
+
+#[test]
+fn sqlite_is_not_shared_and_never_blocks_training() {
+    let (_d, s) = sqlite();
+    assert!(!s.shared());
+    assert!(s.changes_after(0, 10).unwrap().is_empty());
+    let first = s.training_lock("a", false).unwrap();
+    assert!(first.is_some() && s.training_lock("a", false).unwrap().is_some());
+}

@@ -3,8 +3,8 @@
 use affinity_core::{ApiKey, InteractionType, Parameter, Project, Scope};
 use tokio_postgres::{Client, GenericClient};
 
-use super::{conflict, json};
-use crate::{Result, StoreError};
+use super::{changes, conflict, json};
+use crate::{ChangeKind, Result, StoreError};
 
 pub(super) async fn create_project(c: &mut Client, p: &Project, keys: &[ApiKey]) -> Result<()> {
     let tx = c.transaction().await?;
@@ -14,6 +14,7 @@ pub(super) async fn create_project(c: &mut Client, p: &Project, keys: &[ApiKey])
     for k in keys {
         insert_key_on(&tx, k).await?;
     }
+    changes::record(&tx, &p.id, ChangeKind::Project, None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -34,7 +35,11 @@ async fn insert_key_on(c: &impl GenericClient, k: &ApiKey) -> Result<()> {
 }
 
 pub(super) async fn insert_key(c: &mut Client, k: &ApiKey) -> Result<()> {
-    insert_key_on(c, k).await
+    let tx = c.transaction().await?;
+    insert_key_on(&tx, k).await?;
+    changes::record(&tx, &k.project, ChangeKind::Keys, None).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn active_keys(c: &mut Client) -> Result<Vec<ApiKey>> {
@@ -60,12 +65,15 @@ pub(super) async fn active_keys(c: &mut Client) -> Result<Vec<ApiKey>> {
 }
 
 pub(super) async fn revoke_key(c: &mut Client, project: &str, id: &str, at: i64) -> Result<bool> {
-    let n = c
+    let tx = c.transaction().await?;
+    let n = tx
         .execute(
             "UPDATE api_keys SET revoked_at = $3 WHERE project = $1 AND id = $2 AND revoked_at IS NULL",
             &[&project, &id, &at],
         )
         .await?;
+    changes::record(&tx, project, ChangeKind::Keys, None).await?;
+    tx.commit().await?;
     Ok(n == 1)
 }
 
@@ -92,20 +100,24 @@ fn parameters_json(ty: &InteractionType) -> Result<String> {
 pub(super) async fn insert_interaction_type(c: &mut Client, project: &str, ty: &InteractionType) -> Result<()> {
     let params = parameters_json(ty)?;
     let now = affinity_core::date::now_ms();
-    c.execute(
+    let tx = c.transaction().await?;
+    tx.execute(
         "INSERT INTO interaction_types (project, id, name, parameters, archived, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
         &[&project, &ty.id, &ty.name, &params, &ty.archived, &now],
     )
     .await
     .map_err(|e| conflict(e, || format!("interaction type {}", ty.id)))?;
+    changes::record(&tx, project, ChangeKind::Types, None).await?;
+    tx.commit().await?;
     Ok(())
 }
 
 pub(super) async fn update_interaction_type(c: &mut Client, project: &str, ty: &InteractionType) -> Result<()> {
     let params = parameters_json(ty)?;
     let now = affinity_core::date::now_ms();
-    let n = c
+    let tx = c.transaction().await?;
+    let n = tx
         .execute(
             "UPDATE interaction_types SET name = $3, parameters = $4, archived = $5, updated_at = $6
              WHERE project = $1 AND id = $2",
@@ -115,5 +127,7 @@ pub(super) async fn update_interaction_type(c: &mut Client, project: &str, ty: &
     if n == 0 {
         return Err(StoreError::NotFound(format!("interaction type {}", ty.id)));
     }
+    changes::record(&tx, project, ChangeKind::Types, None).await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -7,8 +7,8 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
-use super::{LOG_LOCK, PgStore};
-use crate::{LogEntry, Result, StoreError};
+use super::{LOG_LOCK, PgStore, changes};
+use crate::{ChangeKind, LogEntry, Result, StoreError};
 
 const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
 
@@ -174,9 +174,12 @@ pub(super) async fn by_seq(c: &mut Client, seqs: &[u64]) -> Result<Vec<LogEntry>
     Ok(seqs.iter().filter_map(|s| found.remove(s)).collect())
 }
 
-pub(super) async fn delete(c: &mut Client, seqs: &[u64]) -> Result<usize> {
+pub(super) async fn delete(c: &mut Client, project: &str, customer: &str, seqs: &[u64]) -> Result<usize> {
     let wanted: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
-    let n = c.execute("DELETE FROM events WHERE seq = ANY($1)", &[&wanted]).await?;
+    let tx = c.transaction().await?;
+    let n = tx.execute("DELETE FROM events WHERE seq = ANY($1)", &[&wanted]).await?;
+    changes::record(&tx, project, ChangeKind::Erase, Some(customer)).await?;
+    tx.commit().await?;
     usize::try_from(n).map_err(|_| StoreError::Corrupt("deleted count".into()))
 }
 

@@ -3,8 +3,8 @@
 use affinity_core::{Item, Settings};
 use tokio_postgres::{Client, Row};
 
-use super::json;
-use crate::{ModelRecord, Result, StoreError};
+use super::{changes, json};
+use crate::{ChangeKind, ModelRecord, Result, StoreError};
 
 const ITEM_COLUMNS: &str = "id, title, categories, price, available, properties";
 
@@ -30,6 +30,8 @@ pub(super) async fn put(c: &mut Client, project: &str, items: &[Item], at: i64) 
         let properties = serde_json::to_string(&i.properties).unwrap_or_else(|_| "{}".into());
         tx.execute(&st, &[&project, &i.id, &i.title, &categories, &i.price, &i.available, &properties, &at]).await?;
     }
+    let key = changes::items_key(items.iter().map(|i| i.id.as_str()));
+    changes::record(&tx, project, ChangeKind::Items, key.as_deref()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -42,7 +44,12 @@ pub(super) async fn get(c: &mut Client, project: &str, id: &str) -> Result<Optio
 }
 
 pub(super) async fn delete(c: &mut Client, project: &str, id: &str) -> Result<bool> {
-    Ok(c.execute("DELETE FROM items WHERE project = $1 AND id = $2", &[&project, &id]).await? > 0)
+    let tx = c.transaction().await?;
+    let n = tx.execute("DELETE FROM items WHERE project = $1 AND id = $2", &[&project, &id]).await?;
+    let key = changes::items_key(std::iter::once(id));
+    changes::record(&tx, project, ChangeKind::Items, key.as_deref()).await?;
+    tx.commit().await?;
+    Ok(n > 0)
 }
 
 pub(super) async fn page(c: &mut Client, project: &str, after: Option<&str>, limit: usize) -> Result<Vec<Item>> {
@@ -66,23 +73,29 @@ pub(super) async fn settings(c: &mut Client, project: &str) -> Result<Option<Set
 
 pub(super) async fn put_settings(c: &mut Client, project: &str, settings: &Settings, at: i64) -> Result<()> {
     let body = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    c.execute(
+    let tx = c.transaction().await?;
+    tx.execute(
         "INSERT INTO settings (project, body, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (project) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
         &[&project, &body, &at],
     )
     .await?;
+    changes::record(&tx, project, ChangeKind::Settings, None).await?;
+    tx.commit().await?;
     Ok(())
 }
 
 pub(super) async fn save_model(c: &mut Client, project: &str, m: &ModelRecord) -> Result<()> {
-    c.execute(
+    let tx = c.transaction().await?;
+    tx.execute(
         "INSERT INTO models (project, kind, trained_at, meta, data) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (project, kind) DO UPDATE SET trained_at = excluded.trained_at, meta = excluded.meta,
            data = excluded.data",
         &[&project, &m.kind, &m.trained_at, &m.meta, &m.data],
     )
     .await?;
+    changes::record(&tx, project, ChangeKind::Models, Some(&m.kind)).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 
 mod audiences;
 mod catalog;
+mod changes;
 mod events;
 mod imports;
 mod items;
@@ -26,7 +27,12 @@ use tokio_postgres::{Client, NoTls};
 use crate::{Result, StoreError};
 
 /// The schema migrations, in order.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_changes.sql"),
+];
+/// Advisory lock namespace of training locks: `pg_advisory_lock(TRAINING_LOCK, hashtext(project))`.
+const TRAINING_LOCK: i32 = 0x6166_6674;
 
 /// Advisory lock key held by appends from sequence allocation to commit ("affinity log").
 pub const LOG_LOCK: i64 = 0x6166_6669_6c6f_6701;
@@ -233,8 +239,34 @@ impl crate::Store for PgStore {
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<crate::LogEntry>> {
         self.run(async |c| events::by_seq(c, seqs).await)
     }
-    fn delete_events(&self, seqs: &[u64]) -> Result<usize> {
-        self.run(async |c| events::delete(c, seqs).await)
+    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64]) -> Result<usize> {
+        self.run(async |c| events::delete(c, project, customer, seqs).await)
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<crate::Change>> {
+        self.run(async |c| changes::after(c, after, limit).await)
+    }
+    fn last_change(&self) -> Result<u64> {
+        self.run(async |c| changes::last(c).await)
+    }
+    fn training_lock(&self, project: &str, wait: bool) -> Result<Option<crate::TrainingLock>> {
+        // A session lock on a connection of its own, taken out of the pool: dropping the guard closes the
+        // connection, which releases the lock (also when this process dies).
+        let client = self.client()?;
+        let held = futures_executor::block_on(async {
+            if wait {
+                client.execute("SELECT pg_advisory_lock($1, hashtext($2))", &[&TRAINING_LOCK, &project]).await?;
+                Ok::<_, tokio_postgres::Error>(true)
+            } else {
+                let row = client
+                    .query_one("SELECT pg_try_advisory_lock($1, hashtext($2))", &[&TRAINING_LOCK, &project])
+                    .await?;
+                Ok(row.get::<_, bool>(0))
+            }
+        })?;
+        Ok(held.then(|| Box::new(client) as crate::TrainingLock))
     }
     fn insert_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
         self.run(async |c| imports::insert(c, import).await)

@@ -209,7 +209,7 @@ impl crate::Store for SqliteStore {
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<crate::LogEntry>> {
         events::by_seq(self, seqs)
     }
-    fn delete_events(&self, seqs: &[u64]) -> Result<usize> {
+    fn delete_events(&self, _project: &str, _customer: &str, seqs: &[u64]) -> Result<usize> {
         events::delete(self, seqs)
     }
     fn insert_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
