@@ -105,6 +105,12 @@ impl Keyring {
             .insert(k.hash, (k.project.as_str().into(), k.scope, k.id.clone()));
     }
 
+    /// Replaces every project key with `keys` (the store's active keys), as another node changed them.
+    pub fn replace_all(&self, keys: Vec<ApiKey>) {
+        let fresh = keys.into_iter().map(|k| (k.hash, (k.project.as_str().into(), k.scope, k.id))).collect();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    }
+
     /// Forgets a revoked key at once.
     pub fn remove(&self, project: &str, id: &str) {
         self.keys.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (p, _, kid)| !(&**p == project && kid == id));

@@ -15,18 +15,31 @@
 //!
 //! Claiming and queueing happen with no `.await` between them, so a request dropped by its client never leaves a
 //! claim behind or an event unapplied. Erasures pass through both threads in order with appends.
+//!
+//! On a shared store (PostgreSQL, several nodes) the writer also **follows the log**: every [`FOLLOW_EVERY`], and
+//! whenever its own append leaves a gap below its first sequence number, it reads the events other nodes
+//! committed since the last one it knows and hands them to the applier ahead of its own. The store commits in
+//! sequence order, so reading `seq > last known` misses nothing. Duplicate checks see another node's events once
+//! they are followed: an event sent to two nodes within the same fraction of a second can be stored twice.
 
 use std::hash::BuildHasher;
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use affinity_core::Event;
-use affinity_store::{Store, StoreError};
+use affinity_store::{LogEntry, Store, StoreError};
 use affinity_views::{ProjectView, Views};
 use tokio::sync::oneshot;
 
 /// Most events committed in one transaction.
 pub const MAX_GROUP_EVENTS: usize = 50_000;
+
+/// On a shared store, how often the writer reads other nodes' events when it is not writing.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+
+/// Events read from the shared log per query.
+const FOLLOW_PAGE: usize = 10_000;
 
 /// What became of one submitted event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +81,8 @@ enum Applied {
         customer: String,
         reply: oneshot::Sender<Result<usize, String>>,
     },
+    /// Events other nodes committed, in log order.
+    Foreign(Vec<LogEntry>),
 }
 
 /// Handle to the pipeline; cheap to clone. Its threads end when the last handle is dropped.
@@ -111,14 +126,15 @@ impl Submitted {
 pub struct IngestError(String);
 
 impl Ingest {
-    /// Starts the writer and applier threads.
-    pub fn start(store: Arc<dyn Store>, views: Arc<Views>) -> Ingest {
+    /// Starts the writer and applier threads. `last_seq` is the newest event the views hold (where following the
+    /// shared log starts).
+    pub fn start(store: Arc<dyn Store>, views: Arc<Views>, last_seq: u64) -> Ingest {
         let (tx, rx) = mpsc::channel();
         let (applied_tx, applied_rx) = mpsc::channel();
         let writer_store = store.clone();
         std::thread::Builder::new()
             .name("affinity-writer".into())
-            .spawn(move || write(&*writer_store, rx, applied_tx))
+            .spawn(move || write(&*writer_store, rx, applied_tx, last_seq))
             .expect("spawning the writer thread");
         let applier_views = views.clone();
         std::thread::Builder::new()
@@ -199,12 +215,49 @@ fn release(c: &Claimed) {
     }
 }
 
-/// The writer thread: groups queued requests and appends their claimed events in one transaction.
-fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Applied>) {
+/// Sends the applier the events other nodes committed after `known` (and, with `below`, before it); advances
+/// `known`. A failed read is logged and retried at the next call.
+fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64, below: Option<u64>) {
+    loop {
+        let mut page = match store.scan_events(*known, FOLLOW_PAGE) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading other nodes' events failed; will retry");
+                return;
+            }
+        };
+        let full = page.len() == FOLLOW_PAGE;
+        let before = page.len();
+        if let Some(b) = below {
+            page.retain(|e| e.seq < b);
+        }
+        let done = !full || page.len() < before;
+        let Some(last) = page.last() else { return };
+        *known = last.seq;
+        if applied.send(Applied::Foreign(page)).is_err() || done {
+            return;
+        }
+    }
+}
+
+/// The writer thread: groups queued requests and appends their claimed events in one transaction; on a shared
+/// store, also follows the log (see the module's docs). `known` is the newest sequence number the views hold.
+fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Applied>, mut known: u64) {
+    let shared = store.shared();
+    let mut followed = Instant::now();
     let mut next = None;
     loop {
+        if shared && followed.elapsed() >= FOLLOW_EVERY {
+            follow(store, &applied, &mut known, None);
+            followed = Instant::now();
+        }
         let job = match next.take() {
             Some(j) => j,
+            None if shared => match rx.recv_timeout(FOLLOW_EVERY.saturating_sub(followed.elapsed())) {
+                Ok(j) => j,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
             None => match rx.recv() {
                 Ok(j) => j,
                 Err(_) => return,
@@ -253,6 +306,15 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                 if let Err(e) = &result {
                     tracing::error!(error = %e, events = rows.len(), "append failed; nothing acknowledged");
                 }
+                if let Ok(seqs) = &result
+                    && let (Some(&first), Some(&last)) = (seqs.first(), seqs.last())
+                {
+                    if shared && first > known + 1 {
+                        // Other nodes' events below ours go to the views first, in log order.
+                        follow(store, &applied, &mut known, Some(first));
+                    }
+                    known = known.max(last);
+                }
                 drop(rows);
                 Applied::Group(group, result)
             }
@@ -270,6 +332,7 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
             Applied::Erase { project, customer, reply } => {
                 let _ = reply.send(erase(store, views, &project, &customer).map_err(|e| e.to_string()));
             }
+            Applied::Foreign(entries) => views.apply_foreign(&entries),
             Applied::Group(group, Err(e)) => {
                 for c in group {
                     release(&c);
@@ -323,8 +386,7 @@ fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Res
     if seqs.is_empty() {
         return Ok(0);
     }
-    let stored = store.events_by_seq(&seqs)?;
     let deleted = store.delete_events(project, customer, &seqs)?;
-    view.write().unwrap_or_else(|e| e.into_inner()).erase(customer, stored.iter().map(|l| &l.event));
+    view.write().unwrap_or_else(|e| e.into_inner()).erase(customer);
     Ok(deleted)
 }

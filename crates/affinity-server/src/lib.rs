@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod follow;
 pub mod imports;
 pub mod ingest;
 pub mod reco;
@@ -41,12 +42,27 @@ pub struct Config {
     pub limits: Limits,
 }
 
+/// This node's id: random, kept in `<data_dir>/node.id` (created on first use). Nodes sharing a PostgreSQL store
+/// each have their own data directory, hence their own id.
+pub fn node_id(data_dir: &Path) -> Result<String, std::io::Error> {
+    let path = data_dir.join("node.id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        Ok(_) | Err(_) => {
+            std::fs::create_dir_all(data_dir)?;
+            let id = format!("node_{}", auth::random_hex(8));
+            std::fs::write(&path, &id)?;
+            Ok(id)
+        }
+    }
+}
+
 /// Opens the store a server would use, applying pending migrations: PostgreSQL at `database_url` when given,
 /// else the SQLite file in `data_dir`. Returns the store and the schema version it is at. Blocking.
 pub fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<(Arc<dyn Store>, usize), StoreError> {
     match database_url {
         Some(url) => {
-            let store = PgStore::connect(url)?;
+            let store = PgStore::connect_as(url, &node_id(data_dir)?)?;
             let version = store.schema_version()?;
             Ok((Arc::new(store), version))
         }
@@ -107,10 +123,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     println!("{origin}");
     let started = std::time::Instant::now();
     let (data_dir, url) = (config.data_dir.clone(), config.database_url.clone());
-    let (store, views, events) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+    let (store, views, (events, last_seq, changes_from)) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
         let (store, _) = open_store(&data_dir, url.as_deref())?;
-        let (views, events) = Views::rebuild(&*store)?;
-        Ok((store, views, events))
+        // Where following other nodes' changes starts: before this node reads anything.
+        let changes_from = store.last_change()?;
+        let (views, events, last_seq) = Views::rebuild(&*store)?;
+        Ok((store, views, (events, last_seq, changes_from)))
     })
     .await
     .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
@@ -120,7 +138,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!(events, ms = started.elapsed().as_millis() as u64, "views rebuilt from the event log");
     let views = Arc::new(views);
     let state = state::AppState {
-        ingest: ingest::Ingest::start(store.clone(), views.clone()),
+        ingest: ingest::Ingest::start(store.clone(), views.clone(), last_seq),
         store,
         views,
         catalog: Arc::new(catalog),
@@ -133,6 +151,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let models = reco::load(&state)?;
     tracing::info!(projects = models, "stored models loaded");
     reco::start_policy(state.clone());
+    follow::start(state.clone(), changes_from);
     let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
     let addr = listener.local_addr().map_err(io("reading the bound address"))?;
     println!("data directory: {}", config.data_dir.display());

@@ -2,7 +2,8 @@
 //!
 //! Training copies the project's interactions out of its view under the read lock ([`affinity_reco::extract`]) and
 //! fits on a blocking thread; requests keep being answered by the previous model until the new one replaces it in
-//! one pointer swap. At most one training per project runs at a time.
+//! one pointer swap. At most one training per project runs at a time, across every node sharing the store (the
+//! store's training lock); the other nodes load the stored result when the change feed reports it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -109,11 +110,20 @@ impl Models {
 }
 
 /// Trains every model of `project` from its current interactions and swaps them in; waits for a training already
-/// running to end first. Returns the new models.
+/// running, here or on another node, to end first. Returns the new models.
 pub async fn train(state: &AppState, project: &str) -> Result<Arc<Serving>, ApiError> {
+    train_unless_busy(state, project, true).await?.ok_or_else(|| ApiError::internal("the training lock was not taken"))
+}
+
+/// [`train`], except that with `wait` false it returns `None` at once when another node is training the project.
+async fn train_unless_busy(state: &AppState, project: &str, wait: bool) -> Result<Option<Arc<Serving>>, ApiError> {
     let entry = state.project(project)?;
     let models = state.models.project(project);
     let _one_at_a_time = models.training.lock().await;
+    let p = project.to_string();
+    let Some(_across_nodes) = state.blocking(move |s| s.training_lock(&p, wait)).await? else {
+        return Ok(None);
+    };
     models.running.store(true, Ordering::Relaxed);
     let view = state.views.project(project);
     let settings = entry.settings();
@@ -144,7 +154,7 @@ pub async fn train(state: &AppState, project: &str) -> Result<Arc<Serving>, ApiE
     models.events_at_training.store(events, Ordering::Relaxed);
     *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(trained.clone());
     models.running.store(false, Ordering::Relaxed);
-    Ok(trained)
+    Ok(Some(trained))
 }
 
 /// The kind under which a project's bundle of models is stored.
@@ -193,30 +203,45 @@ async fn persist(state: &AppState, project: &str, trained: Arc<Serving>) {
 pub fn load(state: &AppState) -> Result<usize, StoreError> {
     let mut loaded = 0;
     for project in state.catalog.list() {
-        for record in state.store.models(&project.id)? {
-            if record.kind == EVALUATION_KIND {
-                let summary = serde_json::from_str(&record.meta).ok();
-                *state.models.project(&project.id).last_evaluation.write().unwrap_or_else(|p| p.into_inner()) = summary;
-                continue;
-            }
-            if record.kind != STORED_KIND {
-                continue;
-            }
-            let trained = serde_json::from_str::<affinity_reco::Info>(&record.meta)
-                .map_err(|e| e.to_string())
-                .and_then(|info| Trained::from_bytes(&record.data, info).map_err(|e| e.to_string()));
-            match trained {
-                Ok(t) => {
-                    let models = state.models.project(&project.id);
-                    models.events_at_training.store(t.info.events, Ordering::Relaxed);
-                    models.last_training.store(t.info.trained_at, Ordering::Relaxed);
-                    let serving =
-                        Serving::new(t, &state.views.project(&project.id).read().unwrap_or_else(|p| p.into_inner()));
-                    *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(serving));
-                    loaded += 1;
+        loaded += usize::from(load_project(state, &project.id)?);
+    }
+    Ok(loaded)
+}
+
+/// Loads `project`'s stored models and last evaluation (at start-up, and when another node stored new ones);
+/// `true` when a bundle was installed. A bundle already serving (same training time) is not decoded again.
+/// Blocking.
+pub fn load_project(state: &AppState, project: &str) -> Result<bool, StoreError> {
+    let mut loaded = false;
+    let models = state.models.project(project);
+    for record in state.store.models(project)? {
+        if record.kind == EVALUATION_KIND {
+            let summary = serde_json::from_str(&record.meta).ok();
+            *models.last_evaluation.write().unwrap_or_else(|p| p.into_inner()) = summary;
+            continue;
+        }
+        if record.kind != STORED_KIND || models.current().is_some_and(|m| m.info.trained_at == record.trained_at) {
+            continue;
+        }
+        let trained = serde_json::from_str::<affinity_reco::Info>(&record.meta)
+            .map_err(|e| e.to_string())
+            .and_then(|info| Trained::from_bytes(&record.data, info).map_err(|e| e.to_string()));
+        match trained {
+            Ok(t) => {
+                models.events_at_training.store(t.info.events, Ordering::Relaxed);
+                models.last_training.store(t.info.trained_at, Ordering::Relaxed);
+                let view = state.views.project(project);
+                let mut v = view.write().unwrap_or_else(|p| p.into_inner());
+                // Items of another node's events this node has not followed yet get their ids now, so that every
+                // column of the model maps to the view.
+                for item in &t.items {
+                    v.item_slot(item);
                 }
-                Err(e) => tracing::warn!(project = %project.id, error = %e, "stored models unreadable; will retrain"),
+                let serving = Serving::new(t, &v);
+                *models.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(serving));
+                loaded = true;
             }
+            Err(e) => tracing::warn!(project, error = %e, "stored models unreadable; will retrain"),
         }
     }
     Ok(loaded)
@@ -254,7 +279,8 @@ pub fn start_policy(state: AppState) {
                 if due(&entry.settings(), &models, events, affinity_core::date::now_ms()) {
                     let state = state.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = train(&state, &project.id).await {
+                        // Another node training the project will store the result: this node loads it then.
+                        if let Err(e) = train_unless_busy(&state, &project.id, false).await {
                             tracing::warn!(project = %project.id, error = %e.message, "scheduled training failed");
                         }
                     });

@@ -158,6 +158,25 @@ impl ProjectEntry {
         })
     }
 
+    /// Replaces the in-memory audiences with `stored` (all of the project's), checking each rule; one that no
+    /// longer checks is left out (logged).
+    pub fn load_audiences(&self, stored: Vec<Audience>) {
+        *self.audiences.write().unwrap_or_else(|p| p.into_inner()) = Arc::default();
+        // Every stored audience first without its rule, so that references between them resolve.
+        for a in &stored {
+            self.put_audience(&a.id, Some(SavedAudience { audience: a.clone(), rule: Rule::All(vec![]) }));
+        }
+        for a in stored {
+            match self.check_rule(&a.rule, Some(&a.id)) {
+                Ok(rule) => self.put_audience(&a.id.clone(), Some(SavedAudience { audience: a, rule })),
+                Err(e) => {
+                    tracing::warn!(project = %self.project.id, audience = %a.id, error = %e, "stored audience no longer checks");
+                    self.put_audience(&a.id, None);
+                }
+            }
+        }
+    }
+
     /// Adds or replaces a custom type.
     pub fn put_type(&self, ty: InteractionType) {
         let mut guard = self.types.write().unwrap_or_else(|p| p.into_inner());
@@ -187,23 +206,31 @@ impl Catalog {
             }
         }
         for project in catalog.list() {
-            let Some(entry) = catalog.get(&project.id) else { continue };
-            let stored = store.audiences(&project.id)?;
-            // Every stored audience first without its rule, so that references between them resolve.
-            for a in &stored {
-                entry.put_audience(&a.id, Some(SavedAudience { audience: a.clone(), rule: Rule::All(vec![]) }));
-            }
-            for a in stored {
-                match entry.check_rule(&a.rule, Some(&a.id)) {
-                    Ok(rule) => entry.put_audience(&a.id.clone(), Some(SavedAudience { audience: a, rule })),
-                    Err(e) => {
-                        tracing::warn!(project = %project.id, audience = %a.id, error = %e, "stored audience no longer checks");
-                        entry.put_audience(&a.id, None);
-                    }
-                }
+            if let Some(entry) = catalog.get(&project.id) {
+                entry.load_audiences(store.audiences(&project.id)?);
             }
         }
         Ok(catalog)
+    }
+
+    /// Reads one project's settings, custom types and audiences from the store again (another node changed
+    /// them), adding the project if this node does not know it yet. Blocking.
+    pub fn reload_project(&self, store: &dyn Store, id: &str) -> Result<(), StoreError> {
+        let entry = match self.get(id) {
+            Some(e) => e,
+            None => match store.projects()?.into_iter().find(|p| p.id == id) {
+                Some(p) => self.insert(p),
+                None => return Ok(()),
+            },
+        };
+        entry.set_settings(store.settings(id)?.unwrap_or_default());
+        for (project, ty) in store.interaction_types()? {
+            if project == id {
+                entry.put_type(ty);
+            }
+        }
+        entry.load_audiences(store.audiences(id)?);
+        Ok(())
     }
 
     pub fn insert(&self, project: Project) -> Arc<ProjectEntry> {

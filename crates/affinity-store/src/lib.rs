@@ -71,7 +71,7 @@ pub struct Change {
 }
 
 /// The kinds of [`Change`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ChangeKind {
     /// A project was created (with its first keys).
     Project,

@@ -27,8 +27,8 @@ pub struct Views {
 
 impl Views {
     /// Builds the views of every project from its catalog and the whole event log; returns them with the number
-    /// of events read.
-    pub fn rebuild(store: &dyn Store) -> Result<(Views, u64), StoreError> {
+    /// of events read and the last sequence number read (0 for an empty log).
+    pub fn rebuild(store: &dyn Store) -> Result<(Views, u64, u64), StoreError> {
         let views = Views::default();
         for project in store.projects()? {
             let view = views.project(&project.id);
@@ -60,7 +60,20 @@ impl Views {
                 }
             }
         }
-        Ok((views, count))
+        Ok((views, count, after))
+    }
+
+    /// Adds events committed by another node (read from the shared log), in log order.
+    pub fn apply_foreign(&self, entries: &[affinity_store::LogEntry]) {
+        let mut current: Option<(&str, Arc<RwLock<ProjectView>>)> = None;
+        for entry in entries {
+            if current.as_ref().is_none_or(|(p, _)| *p != entry.project) {
+                current = Some((&entry.project, self.project(&entry.project)));
+            }
+            if let Some((_, view)) = &current {
+                view.write().unwrap_or_else(|p| p.into_inner()).apply(entry.seq, &entry.event);
+            }
+        }
     }
 
     /// The view of `project`, created empty if it has none yet.

@@ -319,19 +319,21 @@ impl ProjectView {
         (page, next)
     }
 
-    /// Removes all of a customer's events after they were deleted from the store; `events` are those events as
-    /// they were stored (for their types and client ids). Returns how many events were removed.
-    pub fn erase<'a>(&mut self, customer: &str, events: impl IntoIterator<Item = &'a Event>) -> usize {
+    /// Removes all of a customer's events after they were deleted from the store (by this node or another).
+    /// Returns how many events were removed. Costs a pass over the project's client ids (erasure is rare).
+    pub fn erase(&mut self, customer: &str) -> usize {
         let Some(c) = self.customers.get(customer) else {
             return 0;
         };
-        for e in events {
-            if let Some(n) = self.kinds.get(&e.event).and_then(|k| self.kind_counts.get_mut(k as usize)) {
+        let history = &self.histories[c as usize];
+        for e in history {
+            if let Some(n) = self.kind_counts.get_mut(e.kind() as usize) {
                 *n = n.saturating_sub(1);
             }
-            if let Some(id) = &e.client_id {
-                self.client_ids.remove(id.as_str());
-            }
+        }
+        if !history.is_empty() {
+            let seqs: std::collections::HashSet<u64> = history.iter().map(Entry::seq).collect();
+            self.client_ids.retain(|_, seq| !seqs.contains(seq));
         }
         let removed = std::mem::take(&mut self.histories[c as usize]);
         // Their parameters stay in the arena (erasure is rare); nothing points to them any more.
@@ -363,7 +365,9 @@ impl ProjectView {
     }
 
     /// The dense id of item `id`, assigning one if it is new.
-    fn item_slot(&mut self, id: &str) -> u32 {
+    /// The dense id of item `id`, assigning one (with no events) if the item is new: lets a model trained by
+    /// another node name items this view has not seen events of yet.
+    pub fn item_slot(&mut self, id: &str) -> u32 {
         let i = self.items.intern(id);
         if i as usize == self.item_counts.len() {
             self.item_counts.push(0);
@@ -567,12 +571,11 @@ mod tests {
         v.apply(2, &ev("u", "j", 2, None));
         v.apply(3, &ev("w", "i", 3, None));
         assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 3)], events: 3, customers: 2, items: 2 });
-        let erased = [ev("u", "i", 1, Some("c1")), ev("u", "j", 2, None)];
-        assert_eq!(v.erase("u", &erased), 2);
+        assert_eq!(v.erase("u"), 2);
         assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
         assert_eq!(v.client_id("c1"), None);
-        assert_eq!(v.erase("u", &[]), 0);
-        assert_eq!(v.erase("nobody", &[]), 0);
+        assert_eq!(v.erase("u"), 0);
+        assert_eq!(v.erase("nobody"), 0);
     }
 
     #[test]
@@ -628,7 +631,7 @@ mod tests {
         assert_eq!(d.len(), 3);
         assert_eq!((d[0].value(), d[1].value(), d[2].value()), (Some(5.0), None, None));
         assert_eq!((v.params_of(&d[1]), v.params_of(&d[2])), (None, Some(r#"{"amount":5000}"#)));
-        v.erase("u", &[ev("u", "i", 20, None), bought, loan]);
+        v.erase("u");
         assert!(v.details_of(c).is_empty());
     }
 }

@@ -11,3 +11,7 @@ CREATE TABLE changes (
     at          bigint NOT NULL             -- epoch ms UTC
 );
 CREATE SEQUENCE change_seq AS bigint;
+
+-- The node running each import (its data directory's node id): a node starting up marks only its own unfinished
+-- imports interrupted, not those other nodes are running.
+ALTER TABLE imports ADD COLUMN node text;

@@ -35,9 +35,9 @@ async fn query(c: &mut Client, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Resul
     c.query(sql, args).await?.iter().map(record).collect()
 }
 
-pub(super) async fn insert(c: &mut Client, i: &ImportRecord) -> Result<()> {
+pub(super) async fn insert(c: &mut Client, i: &ImportRecord, node: &str) -> Result<()> {
     c.execute(
-        &format!("INSERT INTO imports ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+        &format!("INSERT INTO imports ({COLUMNS}, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
         &[
             &i.id,
             &i.project,
@@ -51,6 +51,7 @@ pub(super) async fn insert(c: &mut Client, i: &ImportRecord) -> Result<()> {
             &i.error,
             &i.created_at,
             &i.finished_at,
+            &node,
         ],
     )
     .await
@@ -106,11 +107,12 @@ pub(super) async fn by_content(
     query(c, &sql, &[&project, &&hash[..], &interaction]).await
 }
 
-pub(super) async fn interrupt_running(c: &mut Client, at: i64) -> Result<Vec<ImportRecord>> {
+pub(super) async fn interrupt_running(c: &mut Client, at: i64, node: &str) -> Result<Vec<ImportRecord>> {
     let sql = format!(
-        "UPDATE imports SET status = 'interrupted', finished_at = $1 WHERE status = 'running' RETURNING {COLUMNS}"
+        "UPDATE imports SET status = 'interrupted', finished_at = $1 WHERE status = 'running' AND node = $2
+         RETURNING {COLUMNS}"
     );
-    let mut out = query(c, &sql, &[&at]).await?;
+    let mut out = query(c, &sql, &[&at, &node]).await?;
     // Callers expect the records as they were (running), like the SQLite store returns them.
     for r in &mut out {
         r.status = ImportStatus::Running;

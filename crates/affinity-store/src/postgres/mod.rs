@@ -48,6 +48,8 @@ pub struct PgStore {
     idle: Mutex<Vec<Client>>,
     /// Months (`year * 12 + month - 1`) whose event partition is known to exist.
     partitions: Mutex<HashSet<i64>>,
+    /// This node's id: recorded on the imports it runs.
+    node: String,
 }
 
 impl PgStore {
@@ -56,14 +58,25 @@ impl PgStore {
     ///
     /// Errors: a malformed URL, an unreachable server, or a database migrated by a newer affinity.
     pub fn connect(url: &str) -> Result<Self> {
+        Self::connect_as(url, "")
+    }
+
+    /// [`PgStore::connect`] for node `node` (a stable id per data directory): the imports it records are its own,
+    /// and [`crate::Store::interrupt_running_imports`] marks only those.
+    pub fn connect_as(url: &str, node: &str) -> Result<Self> {
         let config: tokio_postgres::Config = url.parse()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("affinity-postgres")
             .enable_all()
             .build()?;
-        let store =
-            PgStore { runtime, config, idle: Mutex::new(Vec::new()), partitions: Mutex::new(HashSet::new()) };
+        let store = PgStore {
+            runtime,
+            config,
+            idle: Mutex::new(Vec::new()),
+            partitions: Mutex::new(HashSet::new()),
+            node: node.to_string(),
+        };
         store.run(async |c| migrate(c).await)?;
         let known = store.run(async |c| events::existing_partitions(c).await)?;
         store.partitions.lock().unwrap_or_else(|p| p.into_inner()).extend(known);
@@ -269,7 +282,7 @@ impl crate::Store for PgStore {
         Ok(held.then(|| Box::new(client) as crate::TrainingLock))
     }
     fn insert_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
-        self.run(async |c| imports::insert(c, import).await)
+        self.run(async |c| imports::insert(c, import, &self.node).await)
     }
     fn update_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
         self.run(async |c| imports::update(c, import).await)
@@ -289,6 +302,6 @@ impl crate::Store for PgStore {
         self.run(async |c| imports::by_content(c, project, interaction, hash).await)
     }
     fn interrupt_running_imports(&self, at: i64) -> Result<Vec<affinity_core::ImportRecord>> {
-        self.run(async |c| imports::interrupt_running(c, at).await)
+        self.run(async |c| imports::interrupt_running(c, at, &self.node).await)
     }
 }

@@ -1,0 +1,122 @@
+//! Many nodes on one store: what this node learns from the others besides events (those come through the ingest
+//! writer, which follows the log). Every [`POLL_EVERY`], the store's change feed says what another node wrote, and
+//! this node reloads it from the store: projects and keys, interaction types, catalog items, settings, audiences,
+//! models, and erasures. A node's own changes come back too; reloading them is harmless.
+//!
+//! Only stores that several nodes share have a feed ([`affinity_store::Store::shared`]); on SQLite nothing runs.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use affinity_store::{Change, ChangeKind, Store, StoreError};
+
+use crate::state::AppState;
+
+/// How often the change feed is read.
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// Changes read per query.
+const PAGE: usize = 1000;
+
+/// Follows the change feed from `after` (the feed's position before this node loaded its state) for as long as
+/// the server runs.
+pub fn start(state: AppState, mut after: u64) {
+    if !state.store.shared() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(POLL_EVERY);
+        loop {
+            tick.tick().await;
+            let s = state.clone();
+            let from = after;
+            match tokio::task::spawn_blocking(move || apply_changes(&s, from)).await {
+                Ok(Ok(next)) => after = next,
+                Ok(Err(e)) => tracing::warn!(error = %e, "following the change feed failed; will retry"),
+                Err(e) => tracing::error!(error = %e, "the change follower panicked"),
+            }
+        }
+    });
+}
+
+/// Reads and applies every change after `after`; returns the last one applied. Blocking.
+fn apply_changes(state: &AppState, mut after: u64) -> Result<u64, StoreError> {
+    loop {
+        let page = state.store.changes_after(after, PAGE)?;
+        let Some(last) = page.last().map(|c| c.seq) else { return Ok(after) };
+        apply(state, &page)?;
+        after = last;
+        if page.len() < PAGE {
+            return Ok(after);
+        }
+    }
+}
+
+/// Applies a page of changes, reloading each thing once however often it changed.
+fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
+    let store: &dyn Store = &*state.store;
+    let mut once: BTreeSet<(ChangeKind, &str)> = BTreeSet::new();
+    for c in changes {
+        let project = c.project.as_str();
+        match c.kind {
+            ChangeKind::Erase => {
+                if let Some(customer) = &c.key {
+                    state.views.project(project).write().unwrap_or_else(|p| p.into_inner()).erase(customer);
+                }
+            }
+            ChangeKind::Items => items(state, project, c.key.as_deref())?,
+            kind => {
+                once.insert((kind, project));
+            }
+        }
+    }
+    for (kind, project) in once {
+        match kind {
+            ChangeKind::Project | ChangeKind::Keys => {
+                if state.catalog.get(project).is_none() {
+                    state.catalog.reload_project(store, project)?;
+                }
+                state.keys.replace_all(store.active_keys()?);
+            }
+            ChangeKind::Types | ChangeKind::Settings | ChangeKind::Audiences => {
+                state.catalog.reload_project(store, project)?;
+            }
+            ChangeKind::Models => {
+                crate::reco::load_project(state, project)?;
+            }
+            ChangeKind::Items | ChangeKind::Erase => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reloads the named items of `project` (a JSON array of ids), or its whole catalog when `key` is `None`.
+fn items(state: &AppState, project: &str, key: Option<&str>) -> Result<(), StoreError> {
+    let store: &dyn Store = &*state.store;
+    let view = state.views.project(project);
+    match key.and_then(|k| serde_json::from_str::<Vec<String>>(k).ok()) {
+        Some(ids) => {
+            for id in ids {
+                let item = store.item(project, &id)?;
+                let mut v = view.write().unwrap_or_else(|p| p.into_inner());
+                match item {
+                    Some(item) => v.put_item(item),
+                    None => v.remove_item(&id),
+                }
+            }
+        }
+        None => {
+            let mut after: Option<String> = None;
+            loop {
+                let page = store.items(project, after.as_deref(), 10_000)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id.clone());
+                let mut v = view.write().unwrap_or_else(|p| p.into_inner());
+                for item in page {
+                    v.put_item(item);
+                }
+            }
+        }
+    }
+    Ok(())
+}
