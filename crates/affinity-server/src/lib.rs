@@ -123,15 +123,16 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     println!("{origin}");
     let started = std::time::Instant::now();
     let (data_dir, url) = (config.data_dir.clone(), config.database_url.clone());
-    let (store, views, (events, last_seq, changes_from)) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-        let (store, _) = open_store(&data_dir, url.as_deref())?;
-        // Where following other nodes' changes starts: before this node reads anything.
-        let changes_from = store.last_change()?;
-        let (views, events, last_seq) = Views::rebuild(&*store)?;
-        Ok((store, views, (events, last_seq, changes_from)))
-    })
-    .await
-    .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
+    let (store, views, (events, last_seq, changes_from)) =
+        tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let (store, _) = open_store(&data_dir, url.as_deref())?;
+            // Where following other nodes' changes starts: before this node reads anything.
+            let changes_from = store.last_change()?;
+            let (views, events, last_seq) = Views::rebuild(&*store)?;
+            Ok((store, views, (events, last_seq, changes_from)))
+        })
+        .await
+        .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
     let catalog = state::Catalog::load(&*store)?;
     imports::recover(&*store, &config.data_dir)?;
     let keys = auth::Keyring::new(&master, store.active_keys()?);

@@ -206,11 +206,6 @@ fn sqlite() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-
-
-
-
-
 #[test]
 fn sqlite_commits_are_durable() {
     let (_d, s) = sqlite();
@@ -302,7 +297,6 @@ fn items_settings_and_models(s: &dyn Store) {
     assert!(s.models("b").unwrap().is_empty());
 }
 
-
 fn audiences(s: &dyn Store) {
     s.create_project(&project("a"), &[]).unwrap();
     let audience = |id: &str, at| affinity_core::Audience {
@@ -327,7 +321,6 @@ fn audiences(s: &dyn Store) {
     assert!(s.audiences("b").unwrap().is_empty());
 }
 
-
 /// Writes of one node reach the others through the change feed, in order; a training lock is held by one node
 /// at a time and freed when its holder lets go.
 #[test]
@@ -347,7 +340,12 @@ fn postgres_change_feed_and_training_lock() {
     let kinds: Vec<(ChangeKind, Option<&str>)> = seen.iter().map(|c| (c.kind, c.key.as_deref())).collect();
     assert_eq!(
         kinds,
-        [(ChangeKind::Project, None), (ChangeKind::Settings, None), (ChangeKind::Erase, Some("u")), (ChangeKind::Keys, None)]
+        [
+            (ChangeKind::Project, None),
+            (ChangeKind::Settings, None),
+            (ChangeKind::Erase, Some("u")),
+            (ChangeKind::Keys, None)
+        ]
     );
     assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(b.changes_after(seen[1].seq, 100).unwrap().len(), 2);

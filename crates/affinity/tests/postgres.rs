@@ -6,3 +6,7 @@ mod integration;
 
 /// The suite's modules name their helpers `crate::common`.
 use integration::common;
+
+/// Several nodes on one database: only meaningful on PostgreSQL.
+#[path = "integration/nodes.rs"]
+mod nodes;

@@ -37,7 +37,9 @@ async fn query(c: &mut Client, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Resul
 
 pub(super) async fn insert(c: &mut Client, i: &ImportRecord, node: &str) -> Result<()> {
     c.execute(
-        &format!("INSERT INTO imports ({COLUMNS}, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+        &format!(
+            "INSERT INTO imports ({COLUMNS}, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ),
         &[
             &i.id,
             &i.project,

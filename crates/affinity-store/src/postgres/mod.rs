@@ -137,8 +137,10 @@ async fn migrate(c: &mut Client) -> Result<()> {
 }
 
 async fn apply_migrations(c: &mut Client) -> Result<()> {
-    c.batch_execute("CREATE TABLE IF NOT EXISTS affinity_schema (version integer PRIMARY KEY, applied_at bigint NOT NULL)")
-        .await?;
+    c.batch_execute(
+        "CREATE TABLE IF NOT EXISTS affinity_schema (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+    )
+    .await?;
     let applied: Option<i32> = c.query_one("SELECT max(version) FROM affinity_schema", &[]).await?.get(0);
     let applied = applied.unwrap_or(0) as usize;
     if applied > MIGRATIONS.len() {

@@ -19,16 +19,15 @@ pub enum Backend {
     Postgres,
 }
 
-pub const BACKEND: Backend = if matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"postgres") {
-    Backend::Postgres
-} else {
-    Backend::Sqlite
-};
+pub const BACKEND: Backend =
+    if matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"postgres") { Backend::Postgres } else { Backend::Sqlite };
+
+/// Which database each data directory's server uses (PostgreSQL suite).
+static DATABASES: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
 
 /// The database URL of the server on data directory `dir` (PostgreSQL suite): one database per directory, created
 /// on the first start, so that restarts on the same directory find their data. `None` on SQLite.
 pub fn database_for(dir: &Path) -> Option<String> {
-    static DATABASES: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
     if BACKEND == Backend::Sqlite {
         return None;
     }
@@ -87,6 +86,17 @@ impl Server {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { child, url, dir: dir.to_path_buf(), _tmp: None, client: reqwest::Client::new() }
+    }
+
+    /// Starts another node on this server's PostgreSQL database, with a data directory of its own (as behind a
+    /// load balancer). Panics on the SQLite suite.
+    pub fn another_node(&self) -> Server {
+        let url = database_for(&self.dir).expect("several nodes need the PostgreSQL suite");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        DATABASES.lock().unwrap_or_else(|p| p.into_inner()).push((tmp.path().to_path_buf(), url));
+        let mut s = Server::start_in(tmp.path(), Some(MASTER));
+        s._tmp = Some(tmp);
+        s
     }
 
     /// Stops the server with SIGTERM and waits for it to exit.
@@ -216,6 +226,23 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` (every 20 ms) until it returns `Some`, for at most `limit`; panics naming `what` otherwise.
+/// Returns the value and how long it took.
+pub async fn within<T, F, Fut>(limit: std::time::Duration, what: &str, mut check: F) -> (T, std::time::Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return (v, start.elapsed());
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
