@@ -10,6 +10,7 @@ use affinity_core::{ApiKey, Audience, Event, ImportRecord, InteractionType, Item
 
 pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -3,6 +3,7 @@
 mod client;
 mod evaluate;
 mod import;
+mod transfer;
 
 use std::path::PathBuf;
 
@@ -32,7 +33,13 @@ enum Command {
     /// Exits 0 when no row failed, 2 when some rows failed, 1 when the import itself failed.
     Import(import::ImportArgs),
     /// Apply pending schema migrations to the store (`serve` also applies them at start) and print its version.
-    Migrate(MigrateArgs),
+    Migrate(transfer::StoreArgs),
+    /// Write a project (catalog, items, settings, audiences, events, keys) of a store to stdout as JSON Lines, with
+    /// counts and a SHA-256 at the end. Reads the store directly: on SQLite, point it at the server's data dir.
+    Export(transfer::ExportArgs),
+    /// Read an export from stdin into a store that lacks the project, then verify counts and checksum against
+    /// the store. On SQLite, restart the server afterwards; PostgreSQL nodes pick the project up on their own.
+    Restore(transfer::RestoreArgs),
     /// Score the project's current models against held-out interactions (Recall@K, NDCG@K, coverage).
     Evaluate(evaluate::EvaluateArgs),
 }
@@ -62,16 +69,6 @@ struct ServeArgs {
     workers: Option<u16>,
 }
 
-#[derive(clap::Args)]
-struct MigrateArgs {
-    /// Directory holding the SQLite database (when no database URL is given).
-    #[arg(long, env = "AFFINITY_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    /// PostgreSQL URL; without it, the embedded SQLite store in the data directory.
-    #[arg(long, env = "AFFINITY_DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -90,10 +87,11 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Project(cmd) => runtime.block_on(client::project(cmd)),
         Command::Evaluate(args) => runtime.block_on(evaluate::run(args)),
+        Command::Export(args) => transfer::export(args),
+        Command::Restore(args) => transfer::restore(args),
         Command::Migrate(args) => {
-            let (_, version) = affinity_server::open_store(&args.data_dir, args.database_url.as_deref())
-                .context("opening the store")?;
-            let backend = if args.database_url.is_some() { "postgres" } else { "sqlite" };
+            let (store, version) = args.open()?;
+            let backend = store.backend();
             println!("{backend} store at schema version {version}");
             Ok(())
         }

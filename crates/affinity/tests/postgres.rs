@@ -10,3 +10,7 @@ use integration::common;
 /// Several nodes on one database: only meaningful on PostgreSQL.
 #[path = "integration/nodes.rs"]
 mod nodes;
+
+/// Moving a project between PostgreSQL and SQLite needs both.
+#[path = "integration/transfer.rs"]
+mod transfer;

@@ -60,6 +60,11 @@ impl Server {
 
     /// Starts a server on `dir` (the caller keeps it alive); without a master key the server uses its file.
     pub fn start_in(dir: &Path, master: Option<&str>) -> Server {
+        Server::start_on(dir, master, database_for(dir))
+    }
+
+    /// Starts a server on `dir` with the store at `database` (a PostgreSQL URL), or SQLite in `dir` when `None`.
+    pub fn start_on(dir: &Path, master: Option<&str>, database: Option<String>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_affinity"));
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
@@ -71,7 +76,7 @@ impl Server {
         if let Some(m) = master {
             cmd.env("AFFINITY_MASTER_KEY", m);
         }
-        if let Some(url) = database_for(dir) {
+        if let Some(url) = database {
             cmd.arg("--database-url").arg(url);
         }
         let mut child = cmd.spawn().expect("spawning affinity serve");
