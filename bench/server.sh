@@ -1,10 +1,12 @@
-# Sourced by the bench scripts: starts a fresh release server on a free port with its data in "$1", creates the
-# project `bench`, and sets pid, url, key (its ingest key) and admin (its admin key). The caller's EXIT trap stops it.
+# Sourced by the bench scripts: starts a fresh release server on a free port with its data in "$1" (and its store at
+# the PostgreSQL URL "$2" when given), creates the project `bench`, and sets pid, url, key (its ingest key) and
+# admin (its admin key). The caller's EXIT trap stops it.
 start_bench_server() {
-  local data=$1
+  local data=$1 db=()
+  [ -n "${2:-}" ] && db=(--database-url "$2")
   mkdir -p "$data"
   AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --addr 127.0.0.1:0 --data-dir "$data" \
-    > "$data/../server.log" 2>&1 &
+    "${db[@]}" > "$data/../server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$data/../server.log" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/^affinity listening on //p' "$data/../server.log")

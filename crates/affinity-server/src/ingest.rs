@@ -16,11 +16,12 @@
 //! Claiming and queueing happen with no `.await` between them, so a request dropped by its client never leaves a
 //! claim behind or an event unapplied. Erasures pass through both threads in order with appends.
 //!
-//! On a shared store (PostgreSQL, several nodes) the writer also **follows the log**: every [`FOLLOW_EVERY`], and
-//! whenever its own append leaves a gap below its first sequence number, it reads the events other nodes
-//! committed since the last one it knows and hands them to the applier ahead of its own. The store commits in
-//! sequence order, so reading `seq > last known` misses nothing. Duplicate checks see another node's events once
-//! they are followed: an event sent to two nodes within the same fraction of a second can be stored twice.
+//! On a shared store (PostgreSQL, several nodes) the writer also **follows the log**: every [`FOLLOW_EVERY`] it
+//! reads the events other nodes committed since the last one it knows and hands them to the applier. The store
+//! commits in sequence order, so reading `seq > last known` misses nothing. Each append also names the last
+//! sequence number this node knows: the store reads the newer events of other nodes under its append lock, leaves
+//! out the rows that duplicate one of them, and returns them, and the applier adds them ahead of this node's own.
+//! So duplicate checks hold across nodes too.
 
 use std::hash::BuildHasher;
 use std::sync::mpsc;
@@ -74,8 +75,9 @@ enum Job {
 }
 
 enum Applied {
-    /// A committed group with the sequence numbers of its claimed events, in order; or the store's error.
-    Group(Vec<Claimed>, Result<Vec<u64>, String>),
+    /// A committed group with, per claimed event in order, its sequence number or `None` when another node had
+    /// stored it (it is among the foreign events sent just before); or the store's error.
+    Group(Vec<Claimed>, Result<Vec<Option<u64>>, String>),
     Erase {
         project: Arc<str>,
         customer: String,
@@ -215,23 +217,18 @@ fn release(c: &Claimed) {
     }
 }
 
-/// Sends the applier the events other nodes committed after `known` (and, with `below`, before it); advances
-/// `known`. A failed read is logged and retried at the next call.
-fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64, below: Option<u64>) {
+/// Sends the applier the events other nodes committed after `known`; advances `known`. A failed read is logged
+/// and retried at the next call.
+fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64) {
     loop {
-        let mut page = match store.scan_events(*known, FOLLOW_PAGE) {
+        let page = match store.scan_events(*known, FOLLOW_PAGE) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "reading other nodes' events failed; will retry");
                 return;
             }
         };
-        let full = page.len() == FOLLOW_PAGE;
-        let before = page.len();
-        if let Some(b) = below {
-            page.retain(|e| e.seq < b);
-        }
-        let done = !full || page.len() < before;
+        let done = page.len() < FOLLOW_PAGE;
         let Some(last) = page.last() else { return };
         *known = last.seq;
         if applied.send(Applied::Foreign(page)).is_err() || done {
@@ -248,7 +245,7 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
     let mut next = None;
     loop {
         if shared && followed.elapsed() >= FOLLOW_EVERY {
-            follow(store, &applied, &mut known, None);
+            follow(store, &applied, &mut known);
             followed = Instant::now();
         }
         let job = match next.take() {
@@ -295,11 +292,22 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                 let result = if rows.is_empty() {
                     Ok(Vec::new())
                 } else {
-                    match store.append_events(&rows, affinity_core::date::now_ms()) {
-                        Ok(seqs) if seqs.len() == rows.len() => Ok(seqs),
-                        Ok(seqs) => {
-                            Err(format!("the store returned {} sequence numbers for {} events", seqs.len(), rows.len()))
+                    match store.append_new_events(known, &rows, affinity_core::date::now_ms()) {
+                        Ok(a) if a.seqs.len() == rows.len() => {
+                            if let Some(last) = a.foreign.last() {
+                                known = known.max(last.seq);
+                                // Other nodes' events reach the views before this group, in log order.
+                                if applied.send(Applied::Foreign(a.foreign)).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(a.seqs)
                         }
+                        Ok(a) => Err(format!(
+                            "the store returned {} sequence numbers for {} events",
+                            a.seqs.len(),
+                            rows.len()
+                        )),
                         Err(e) => Err(e.to_string()),
                     }
                 };
@@ -307,12 +315,8 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                     tracing::error!(error = %e, events = rows.len(), "append failed; nothing acknowledged");
                 }
                 if let Ok(seqs) = &result
-                    && let (Some(&first), Some(&last)) = (seqs.first(), seqs.last())
+                    && let Some(&last) = seqs.iter().flatten().max()
                 {
-                    if shared && first > known + 1 {
-                        // Other nodes' events below ours go to the views first, in log order.
-                        follow(store, &applied, &mut known, Some(first));
-                    }
                     known = known.max(last);
                 }
                 drop(rows);
@@ -354,12 +358,13 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                                 continue;
                             };
                             match seqs.next() {
-                                Some(seq) => {
+                                Some(Some(seq)) => {
                                     v.apply_claimed(*slot, seq, e, fp);
                                     outcomes.push(Outcome::Stored(seq));
                                 }
-                                // Not reached: the writer checked there is one seq per claimed event.
-                                None => {
+                                // Another node stored it first (applied just before this group), or, not reached,
+                                // the store returned too few seqs (the writer checks there is one per event).
+                                Some(None) | None => {
                                     v.release(*slot, e, fp);
                                     outcomes.push(Outcome::Duplicate);
                                 }

@@ -21,6 +21,11 @@ use crate::state::AppState;
 /// How often the retraining policy is checked.
 const POLICY_TICK: Duration = Duration::from_secs(2);
 
+/// The policy's least pause between the start of one training and the next, in ms: at least this, and at least
+/// ten times the last training's fit time, so that a bulk import (which makes "N new events" true again every
+/// second) does not keep a core busy retraining.
+const MIN_RETRAIN_PAUSE_MS: i64 = 30_000;
+
 /// A trained bundle ready to serve: the models, and their item columns mapped to and from the view's dense item ids
 /// once, at install, instead of by id string on every request.
 pub struct Serving {
@@ -254,12 +259,16 @@ fn due(settings: &Settings, models: &ProjectModels, events: u64, now: i64) -> bo
         return false;
     }
     let trained_on = models.events_at_training.load(Ordering::Relaxed);
-    if models.current().is_none() {
+    let Some(current) = models.current() else {
         return true;
+    };
+    let last = models.last_training.load(Ordering::Relaxed);
+    let pause = MIN_RETRAIN_PAUSE_MS.max(i64::try_from(current.info.fit_ms).unwrap_or(i64::MAX).saturating_mul(10));
+    if now.saturating_sub(last) < pause {
+        return false;
     }
     let new = events.saturating_sub(trained_on);
     let by_count = settings.retrain.after_events.is_some_and(|n| new >= n);
-    let last = models.last_training.load(Ordering::Relaxed);
     let by_time = settings.retrain.every_minutes.is_some_and(|m| {
         new > 0 && now.saturating_sub(last) >= i64::try_from(m).unwrap_or(i64::MAX).saturating_mul(60_000)
     });

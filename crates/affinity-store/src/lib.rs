@@ -46,6 +46,17 @@ pub struct LogEntry {
     pub event: Event,
 }
 
+/// What [`Store::append_new_events`] did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Appended {
+    /// Per row, in order: its sequence number, or `None` when it duplicates an event in `foreign` (same project
+    /// and client id, or same project, customer and content) and was not stored.
+    pub seqs: Vec<Option<u64>>,
+    /// The events other nodes committed after the caller's `known` position, all before the stored rows, in log
+    /// order.
+    pub foreign: Vec<LogEntry>,
+}
+
 /// A trained model as stored: the newest of its kind per project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelRecord {
@@ -168,6 +179,19 @@ pub trait Store: Send + Sync + 'static {
     /// `(project, import id or None, event)`; each import's count of stored events grows in the same transaction.
     /// `received_at` is epoch ms.
     fn append_events(&self, events: &[(&str, Option<&str>, &Event)], received_at: i64) -> Result<Vec<u64>>;
+    /// [`Store::append_events`] for a node that has seen the log up to `known`: on a shared store, the events other
+    /// nodes committed after `known` are read under the append lock, rows duplicating one of them are left out, and
+    /// those events are returned with the outcome, so that duplicate checks hold across nodes. A store only one
+    /// node uses appends every row.
+    fn append_new_events(
+        &self,
+        _known: u64,
+        events: &[(&str, Option<&str>, &Event)],
+        received_at: i64,
+    ) -> Result<Appended> {
+        let seqs = self.append_events(events, received_at)?;
+        Ok(Appended { seqs: seqs.into_iter().map(Some).collect(), foreign: Vec::new() })
+    }
     /// How many events an import stored (0 for an unknown import), exact even after a crash: the count is
     /// committed with the events. Events erased later still count.
     fn count_import_events(&self, import: &str) -> Result<u64>;

@@ -1,14 +1,14 @@
 //! The event log table: appends by binary COPY under the log lock, scans by sequence number, monthly partitions.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use affinity_core::Event;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, SimpleQueryMessage};
 
 use super::{LOG_LOCK, PgStore, changes};
-use crate::{ChangeKind, LogEntry, Result, StoreError};
+use crate::{Appended, ChangeKind, LogEntry, Result, StoreError};
 
 const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
 
@@ -55,36 +55,136 @@ pub(super) async fn existing_partitions(c: &mut Client) -> Result<Vec<i64>> {
         .collect())
 }
 
+/// Appends `events` under the log lock. With `known`, first reads the events committed after it (other nodes'),
+/// leaves out the rows that duplicate one of them, and returns them; see [`crate::Store::append_new_events`].
 pub(super) async fn append(
     s: &PgStore,
     c: &mut Client,
+    known: Option<u64>,
     events: &[(&str, Option<&str>, &Event)],
     received_at: i64,
-) -> Result<Vec<u64>> {
+) -> Result<Appended> {
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Appended::default());
     }
     let tx = c.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
-    let months: BTreeSet<i64> = events.iter().map(|(_, _, e)| month_of(e.ts)).collect();
-    let missing: Vec<i64> = {
-        let known = s.partitions.lock().unwrap_or_else(|p| p.into_inner());
-        months.into_iter().filter(|m| !known.contains(m)).collect()
+    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({LOG_LOCK})")).await?;
+    let foreign = match known {
+        Some(after) => {
+            let sql = format!("SELECT {COLUMNS} FROM events WHERE seq > $1 ORDER BY seq");
+            tx.query(&sql, &[&(after as i64)]).await?.iter().map(entry).collect()
+        }
+        None => Vec::new(),
     };
-    for &m in &missing {
-        tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF events FOR VALUES FROM ({}) TO ({})",
-            partition_name(m),
-            month_start(m),
-            month_start(m + 1)
-        ))
-        .await?;
+    let duplicate: Vec<bool> = {
+        let of = duplicates_of(&foreign);
+        events.iter().map(|(p, _, e)| of(p, e)).collect()
+    };
+    let keep: Vec<&(&str, Option<&str>, &Event)> =
+        events.iter().zip(&duplicate).filter(|(_, d)| !**d).map(|(r, _)| r).collect();
+    let n = keep.len() as i64;
+    let mut first = 0;
+    if n > 0 {
+        // Sequence numbers for the batch in one round trip (simple query: nothing to prepare).
+        let reserved = tx.simple_query(&format!("SELECT setval('event_seq', nextval('event_seq') + {n} - 1)")).await?;
+        let last: i64 = reserved
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+                _ => None,
+            })
+            .ok_or_else(|| StoreError::Corrupt("no sequence number from setval".into()))?;
+        first = last - n + 1;
+        let missing = missing_partitions(s, keep.iter().map(|(_, _, e)| e.ts));
+        for &m in &missing {
+            tx.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF events FOR VALUES FROM ({}) TO ({})",
+                partition_name(m),
+                month_start(m),
+                month_start(m + 1)
+            ))
+            .await?;
+        }
+        copy(&tx, &keep, first, received_at).await?;
+        let mut counts: Vec<(&str, i64)> = Vec::new();
+        for import in keep.iter().filter_map(|r| r.1) {
+            match counts.iter_mut().find(|(id, _)| *id == import) {
+                Some((_, k)) => *k += 1,
+                None => counts.push((import, 1)),
+            }
+        }
+        for (import, k) in counts {
+            tx.execute("UPDATE imports SET stored = stored + $2 WHERE id = $1", &[&import, &k]).await?;
+        }
+        tx.commit().await?;
+        s.partitions.lock().unwrap_or_else(|p| p.into_inner()).extend(missing);
+    } else {
+        tx.commit().await?;
     }
-    let n = events.len() as i64;
-    let first: i64 = tx.query_one("SELECT nextval('event_seq')", &[]).await?.get(0);
-    if n > 1 {
-        tx.execute("SELECT setval('event_seq', $1)", &[&(first + n - 1)]).await?;
+    let mut next = first;
+    let seqs = duplicate
+        .iter()
+        .map(|d| {
+            (!d).then(|| {
+                next += 1;
+                (next - 1) as u64
+            })
+        })
+        .collect();
+    Ok(Appended { seqs, foreign })
+}
+
+/// Whether an event of a project duplicates one of `foreign`: the same client id, or the same customer and the
+/// same content (type, item, date, quantity, price, parameters), as the views decide on one node.
+fn duplicates_of(foreign: &[LogEntry]) -> impl Fn(&str, &Event) -> bool + '_ {
+    let ids: HashSet<(&str, &str)> =
+        foreign.iter().filter_map(|l| Some((l.project.as_str(), l.event.client_id.as_deref()?))).collect();
+    let contents: HashMap<(&str, &str, u64), Vec<&Event>> = foreign.iter().fold(HashMap::new(), |mut m, l| {
+        m.entry((l.project.as_str(), l.event.customer.as_str(), l.event.fingerprint())).or_default().push(&l.event);
+        m
+    });
+    move |project: &str, e: &Event| {
+        if foreign.is_empty() {
+            return false;
+        }
+        let same_id = e.client_id.as_deref().is_some_and(|id| ids.contains(&(project, id)));
+        let same_content = contents.get(&(project, e.customer.as_str(), e.fingerprint())).is_some_and(|found| {
+            found.iter().any(|f| {
+                f.event == e.event
+                    && f.item == e.item
+                    && f.ts == e.ts
+                    && f.quantity.map(f64::to_bits) == e.quantity.map(f64::to_bits)
+                    && f.price.map(f64::to_bits) == e.price.map(f64::to_bits)
+                    && f.params == e.params
+            })
+        });
+        same_id || same_content
     }
+}
+
+/// The months of `times` whose partition is not known to exist. Events come mostly in time order, so the last
+/// month's bounds answer most lookups.
+fn missing_partitions(s: &PgStore, times: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut months: BTreeSet<i64> = BTreeSet::new();
+    let mut current = (i64::MAX, i64::MIN);
+    for ts in times {
+        if !(current.0..current.1).contains(&ts) {
+            let m = month_of(ts);
+            current = (month_start(m), month_start(m + 1));
+            months.insert(m);
+        }
+    }
+    let known = s.partitions.lock().unwrap_or_else(|p| p.into_inner());
+    months.into_iter().filter(|m| !known.contains(m)).collect()
+}
+
+/// Writes `rows` with sequence numbers from `first` by binary COPY.
+async fn copy(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[&(&str, Option<&str>, &Event)],
+    first: i64,
+    received_at: i64,
+) -> Result<()> {
     let sink = tx
         .copy_in(
             "COPY events (seq, project, event, customer, item, ts, quantity, price, params, client_id, received_at) \
@@ -105,7 +205,7 @@ pub(super) async fn append(
         Type::INT8,
     ];
     let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-    for (i, (project, _, e)) in events.iter().enumerate() {
+    for (i, (project, _, e)) in rows.iter().enumerate() {
         let seq = first + i as i64;
         writer
             .as_mut()
@@ -125,19 +225,7 @@ pub(super) async fn append(
             .await?;
     }
     writer.finish().await?;
-    let mut counts: Vec<(&str, i64)> = Vec::new();
-    for import in events.iter().filter_map(|r| r.1) {
-        match counts.iter_mut().find(|(id, _)| *id == import) {
-            Some((_, k)) => *k += 1,
-            None => counts.push((import, 1)),
-        }
-    }
-    for (import, k) in counts {
-        tx.execute("UPDATE imports SET stored = stored + $2 WHERE id = $1", &[&import, &k]).await?;
-    }
-    tx.commit().await?;
-    s.partitions.lock().unwrap_or_else(|p| p.into_inner()).extend(missing);
-    Ok((first..first + n).map(|q| q as u64).collect())
+    Ok(())
 }
 
 fn entry(r: &Row) -> LogEntry {

@@ -243,7 +243,16 @@ impl crate::Store for PgStore {
         events: &[(&str, Option<&str>, &affinity_core::Event)],
         received_at: i64,
     ) -> Result<Vec<u64>> {
-        self.run(async |c| events::append(self, c, events, received_at).await)
+        let appended = self.run(async |c| events::append(self, c, None, events, received_at).await)?;
+        Ok(appended.seqs.into_iter().flatten().collect())
+    }
+    fn append_new_events(
+        &self,
+        known: u64,
+        events: &[(&str, Option<&str>, &affinity_core::Event)],
+        received_at: i64,
+    ) -> Result<crate::Appended> {
+        self.run(async |c| events::append(self, c, Some(known), events, received_at).await)
     }
     fn count_import_events(&self, import: &str) -> Result<u64> {
         self.run(async |c| imports::count_events(c, import).await)

@@ -243,3 +243,38 @@ async fn a_node_killed_with_kill_9_loses_nothing_and_the_other_keeps_serving() {
     .await;
     assert_eq!(missing, 0);
 }
+
+/// The same event sent to both nodes at the same instant is stored once: by client id, and by identical content.
+#[tokio::test]
+async fn duplicates_sent_to_two_nodes_at_once_are_stored_once() {
+    let a = Server::start();
+    let b = a.another_node();
+    let k = a.project("shop-1").await;
+    within(TWO_SECONDS, "B knows the keys", || async {
+        (b.get("/v1/projects/shop-1/interactions", &k.admin).await.0 == StatusCode::OK).then_some(())
+    })
+    .await;
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for n in 0..40 {
+        let event = if n % 2 == 0 {
+            json!({"event":"view","customer":"u","item":format!("i{n}"),"date":"2026-11-01","id":format!("e{n}")})
+        } else {
+            json!({"event":"view","customer":"u","item":format!("i{n}"),"date":"2026-11-01"})
+        };
+        let (x, y) = tokio::join!(a.event("shop-1", &k.ingest, event.clone()), b.event("shop-1", &k.ingest, event));
+        for (status, body) in [x, y] {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            *outcomes.entry(str_of(&body["status"])).or_default() += 1;
+        }
+    }
+    let stored = within(TWO_SECONDS, "both nodes count 40 events", || async {
+        let (_, sa) = a.get("/v1/projects/shop-1/stats", &k.admin).await;
+        let (_, sb) = b.get("/v1/projects/shop-1/stats", &k.admin).await;
+        (sa["events"] == sb["events"] && sa["events"].as_u64().unwrap_or(0) >= 40).then(|| sa["events"].clone())
+    })
+    .await
+    .0;
+    assert_eq!(stored, json!(40), "each event once: {outcomes:?}");
+    assert_eq!(outcomes.get("ok"), Some(&40), "{outcomes:?}");
+    assert_eq!(outcomes.get("skipped"), Some(&40), "{outcomes:?}");
+}
