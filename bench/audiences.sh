@@ -35,6 +35,9 @@ PY
 for f in "$work"/items-*.json; do curl -sf -X PUT "$url/v1/projects/bench/items" "${H[@]}" --data-binary @"$f" >/dev/null; done
 target/release/affinity import --url "$url" --key "$admin" --project bench "$work/events.csv" > "$work/report.json"
 echo "imported: $(python3 -c "import json; r=json.load(open('$work/report.json')); print(r['succeeded'], 'stored,', r['failed'], 'failed')")"
+# Train once on everything now, so that no policy-driven training runs on the server's cores while sizes and
+# membership latencies are measured (the policy would otherwise train a project that has grown by 10 M events).
+curl -sf -X POST "$url/v1/projects/bench/models/train?wait=true" -H "x-api-key: $admin" >/dev/null
 
 day=86400
 declare -A RULE SQL

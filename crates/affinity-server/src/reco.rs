@@ -283,6 +283,10 @@ pub fn start_policy(state: AppState) {
             tick.tick().await;
             for project in state.catalog.list() {
                 let Ok(entry) = state.project(&project.id) else { continue };
+                // A bulk import makes a project "due" over and over: train once, when it has ended.
+                if state.imports.running_for(&project.id) {
+                    continue;
+                }
                 let models = state.models.project(&project.id);
                 let events = state.views.project(&project.id).read().unwrap_or_else(|p| p.into_inner()).applied();
                 if due(&entry.settings(), &models, events, affinity_core::date::now_ms()) {

@@ -203,6 +203,15 @@ pub trait Store: Send + Sync + 'static {
     /// transaction, which a shared store also records in its change feed. Returns how many were deleted.
     fn delete_events(&self, project: &str, customer: &str, seqs: &[u64]) -> Result<usize>;
 
+    /// Keeps a finished import's failed-rows CSV where every node can read it (a shared store); a store only one
+    /// node uses keeps nothing (the node has the file).
+    fn put_import_failures(&self, _import: &str, _csv: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// The failed-rows CSV kept by [`Store::put_import_failures`], if any.
+    fn import_failures(&self, _import: &str) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
     /// Records a new import. Errors: [`StoreError::Conflict`] when the id is taken.
     fn insert_import(&self, import: &ImportRecord) -> Result<()>;
     /// Replaces an import's status, counters, report, error and finish time.

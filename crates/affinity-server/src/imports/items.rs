@@ -68,14 +68,18 @@ where
     };
     let r = record.clone();
     state.blocking(move |s| s.insert_import(&r)).await?;
-    let (progress, done_tx) = state.imports.track(&id);
+    let (progress, done_tx) = state.imports.track(project, &id);
     progress.bytes.store(bytes, Ordering::Relaxed);
     let (state2, project2, started) = (state.clone(), project.to_string(), record.clone());
     tokio::spawn(async move {
         let mut finished = started.clone();
         let outcome = tokio::task::spawn_blocking({
-            let state = state2.clone();
-            move || process(&state, &project2, &spool, &failures, &header, &options, &progress)
+            let (state, import) = (state2.clone(), id.clone());
+            move || {
+                let outcome = process(&state, &project2, &spool, &failures, &header, &options, &progress);
+                super::share_failures(&*state.store, &state.data_dir, &import);
+                outcome
+            }
         })
         .await;
         match outcome {

@@ -45,18 +45,24 @@ pub struct Imports {
 
 #[derive(Clone)]
 struct Running {
+    project: String,
     progress: Arc<Progress>,
     done: tokio::sync::watch::Receiver<Option<ImportRecord>>,
 }
 
 impl Imports {
     /// Registers a starting import: its live counters, and the sender that announces its final record.
-    fn track(&self, id: &str) -> (Arc<Progress>, tokio::sync::watch::Sender<Option<ImportRecord>>) {
+    fn track(&self, project: &str, id: &str) -> (Arc<Progress>, tokio::sync::watch::Sender<Option<ImportRecord>>) {
         let progress = Arc::new(Progress::default());
         let (done_tx, done_rx) = tokio::sync::watch::channel(None);
-        let running = Running { progress: progress.clone(), done: done_rx };
+        let running = Running { project: project.to_string(), progress: progress.clone(), done: done_rx };
         self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), running);
         (progress, done_tx)
+    }
+
+    /// Whether an import of `project` runs on this node now.
+    pub fn running_for(&self, project: &str) -> bool {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).values().any(|r| r.project == project)
     }
 
     /// Live counters of a running import.
@@ -82,6 +88,25 @@ fn files(data_dir: &Path, id: &str) -> (PathBuf, PathBuf) {
 }
 
 /// The failures file of an import.
+/// Largest failed-rows CSV kept in a shared store for every node to serve; a larger one stays with the node that
+/// ran the import.
+pub const MAX_SHARED_FAILURES: u64 = 64 << 20;
+
+/// On a store several nodes share, copies finished import `id`'s failed-rows CSV (if any, and if not over
+/// [`MAX_SHARED_FAILURES`]) into the store, so that every node can serve it. Failures are logged. Blocking.
+pub fn share_failures(store: &dyn affinity_store::Store, data_dir: &Path, id: &str) {
+    if !store.shared() {
+        return;
+    }
+    let path = failures_file(data_dir, id);
+    let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_SHARED_FAILURES);
+    if let Some(csv) = small.then(|| std::fs::read(&path).ok()).flatten()
+        && let Err(e) = store.put_import_failures(id, &csv)
+    {
+        tracing::warn!(import = id, error = %e, "keeping the failed rows in the store failed");
+    }
+}
+
 pub fn failures_file(data_dir: &Path, id: &str) -> PathBuf {
     files(data_dir, id).1
 }
@@ -176,6 +201,21 @@ where
     {
         let _ = tokio::fs::remove_file(&spool).await;
         let _ = tokio::fs::copy(failures_file(&state.data_dir, &previous.id), &failures).await;
+        if state.store.shared() {
+            let (p, path, dir, new) = (previous.id.clone(), failures.clone(), state.data_dir.clone(), id.clone());
+            state
+                .blocking(move |s| {
+                    // The earlier upload may have run on another node: its failed rows are in the store.
+                    if !path.exists()
+                        && let Some(csv) = s.import_failures(&p)?
+                    {
+                        std::fs::write(&path, csv)?;
+                    }
+                    share_failures(s, &dir, &new);
+                    Ok(())
+                })
+                .await?;
+        }
         record.status = ImportStatus::Done;
         record.rows = previous.rows;
         record.report = previous.report.as_deref().and_then(|r| already_imported(r, &previous.id));
@@ -186,7 +226,7 @@ where
     }
     let r = record.clone();
     state.blocking(move |s| s.insert_import(&r)).await?;
-    let (progress, done_tx) = state.imports.track(&id);
+    let (progress, done_tx) = state.imports.track(project, &id);
     let job = Job {
         store: state.store.clone(),
         ingest: state.ingest.clone(),
@@ -202,10 +242,18 @@ where
     };
     let imports = state.imports.clone();
     let store = state.store.clone();
+    let data_dir = state.data_dir.clone();
     let mut failed = record.clone();
     tokio::spawn(async move {
         let id = job.record.id.clone();
-        let finished = match tokio::task::spawn_blocking(move || job.run()).await {
+        let (s, d, i) = (store.clone(), data_dir, id.clone());
+        let finished = match tokio::task::spawn_blocking(move || {
+            let finished = job.run();
+            share_failures(&*s, &d, &i);
+            finished
+        })
+        .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(import = %id, error = %e, "import job panicked");

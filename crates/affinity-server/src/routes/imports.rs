@@ -208,6 +208,16 @@ pub async fn create(
 }
 
 /// The import `id` of `project`, or 404.
+/// The failed-row count of an import's report (0 without a report).
+fn failed_rows(record: &ImportRecord) -> u64 {
+    record
+        .report
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .and_then(|r| r["failed"].as_u64())
+        .unwrap_or(0)
+}
+
 async fn find(state: &AppState, project: String, id: &str) -> Result<ImportRecord, ApiError> {
     let i = id.to_string();
     state.blocking(move |s| s.import(&project, &i)).await?.ok_or_else(|| ApiError::not_found(format!("import {id}")))
@@ -251,13 +261,27 @@ pub async fn failures(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    find(&state, project, &id).await?;
+    let record = find(&state, project, &id).await?;
     let body = match tokio::fs::File::open(imports::failures_file(&state.data_dir, &id)).await {
         Ok(file) => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
-        // No failures file: the file was empty or had no data rows that could fail.
-        Err(_) => Body::from_stream(
-            stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"row_number,error\n"))]).boxed(),
-        ),
+        Err(_) => {
+            // Not on this node: another node ran the import (its failed rows are in a shared store), or nothing
+            // failed (no file is written for an empty file or one with no rows that could fail).
+            let i = id.clone();
+            match state.blocking(move |s| s.import_failures(&i)).await? {
+                Some(csv) => Body::from(csv),
+                None if failed_rows(&record) > 0 => {
+                    return Err(ApiError::not_found(format!(
+                        "the failed rows of import {id} are kept by the node that ran it (over {} MiB)",
+                        imports::MAX_SHARED_FAILURES >> 20
+                    )));
+                }
+                None => Body::from_stream(
+                    stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"row_number,error\n"))])
+                        .boxed(),
+                ),
+            }
+        }
     };
     let disposition = format!("attachment; filename=\"{id}-failures.csv\"");
     Ok((

@@ -12,6 +12,9 @@ use crate::{Appended, ChangeKind, LogEntry, Result, StoreError};
 
 const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
 
+/// Other nodes' events read per query under the append lock.
+const FOREIGN_PAGE: usize = 10_000;
+
 /// The month of `ts` (epoch ms UTC) as `year * 12 + month - 1`.
 fn month_of(ts: i64) -> i64 {
     let date = jiff::Timestamp::from_millisecond(ts)
@@ -68,33 +71,49 @@ pub(super) async fn append(
         return Ok(Appended::default());
     }
     let tx = c.transaction().await?;
-    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({LOG_LOCK})")).await?;
-    let foreign = match known {
-        Some(after) => {
-            let sql = format!("SELECT {COLUMNS} FROM events WHERE seq > $1 ORDER BY seq");
-            tx.query(&sql, &[&(after as i64)]).await?.iter().map(entry).collect()
-        }
-        None => Vec::new(),
+    // One round trip (a simple query: nothing to prepare) takes the log lock, reads the newest sequence number
+    // (what other nodes may have added since `known`) and reserves one number per row. Rows left out as
+    // duplicates leave their numbers unused: sequence numbers only need to grow.
+    let n = events.len() as i64;
+    let answers = tx
+        .simple_query(&format!(
+            "SELECT pg_advisory_xact_lock({LOG_LOCK}); \
+             SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_seq; \
+             SELECT setval('event_seq', nextval('event_seq') + {n} - 1)"
+        ))
+        .await?;
+    let values: Vec<i64> = answers
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        })
+        .collect();
+    let [newest, last] = values[..] else {
+        return Err(StoreError::Corrupt(format!("unexpected answers reserving sequence numbers: {values:?}")));
     };
+    let first = last - n + 1;
+    let mut foreign: Vec<LogEntry> = Vec::new();
+    if let Some(mut after) = known.filter(|&k| (k as i64) < newest) {
+        // In pages with a LIMIT: without one, the planner may scan every partition rather than walk the seq index.
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT {FOREIGN_PAGE}");
+        loop {
+            let page: Vec<LogEntry> = tx.query(&sql, &[&(after as i64)]).await?.iter().map(entry).collect();
+            let full = page.len() == FOREIGN_PAGE;
+            after = page.last().map_or(after, |l| l.seq);
+            foreign.extend(page);
+            if !full {
+                break;
+            }
+        }
+    }
     let duplicate: Vec<bool> = {
         let of = duplicates_of(&foreign);
         events.iter().map(|(p, _, e)| of(p, e)).collect()
     };
     let keep: Vec<&(&str, Option<&str>, &Event)> =
         events.iter().zip(&duplicate).filter(|(_, d)| !**d).map(|(r, _)| r).collect();
-    let n = keep.len() as i64;
-    let mut first = 0;
-    if n > 0 {
-        // Sequence numbers for the batch in one round trip (simple query: nothing to prepare).
-        let reserved = tx.simple_query(&format!("SELECT setval('event_seq', nextval('event_seq') + {n} - 1)")).await?;
-        let last: i64 = reserved
-            .iter()
-            .find_map(|m| match m {
-                SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
-                _ => None,
-            })
-            .ok_or_else(|| StoreError::Corrupt("no sequence number from setval".into()))?;
-        first = last - n + 1;
+    if !keep.is_empty() {
         let missing = missing_partitions(s, keep.iter().map(|(_, _, e)| e.ts));
         for &m in &missing {
             tx.batch_execute(&format!(

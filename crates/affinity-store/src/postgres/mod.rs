@@ -30,6 +30,7 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_changes.sql"),
+    include_str!("../../migrations/postgres/0003_import_failures.sql"),
 ];
 /// Advisory lock namespace of training locks: `pg_advisory_lock(TRAINING_LOCK, hashtext(project))`.
 const TRAINING_LOCK: i32 = 0x6166_6674;
@@ -253,6 +254,23 @@ impl crate::Store for PgStore {
         received_at: i64,
     ) -> Result<crate::Appended> {
         self.run(async |c| events::append(self, c, Some(known), events, received_at).await)
+    }
+    fn put_import_failures(&self, import: &str, csv: &[u8]) -> Result<()> {
+        self.run(async |c| {
+            c.execute(
+                "INSERT INTO import_failures (import, csv) VALUES ($1, $2)
+                 ON CONFLICT (import) DO UPDATE SET csv = excluded.csv",
+                &[&import, &csv],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+    fn import_failures(&self, import: &str) -> Result<Option<Vec<u8>>> {
+        self.run(async |c| {
+            let row = c.query_opt("SELECT csv FROM import_failures WHERE import = $1", &[&import]).await?;
+            Ok(row.map(|r| r.get(0)))
+        })
     }
     fn count_import_events(&self, import: &str) -> Result<u64> {
         self.run(async |c| imports::count_events(c, import).await)

@@ -113,11 +113,17 @@ async fn what_one_node_is_told_the_other_serves_within_two_seconds() {
     .await;
 
     // An import run by A is visible from B.
-    let csv = b"customer,item,date\nu,i3,2026-11-05\nu,i4,2026-11-06\n".to_vec();
+    let csv = b"customer,item,date\nu,i3,2026-11-05\nu,i4,2026-11-06\n,i5,2026-11-07\n".to_vec();
     let (status, done) = a.upload("shop-1", &k.admin, "wait=true&interaction=view", &[], csv).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     let (status, seen) = b.get(&format!("/v1/projects/shop-1/imports/{}", str_of(&done["id"])), &k.admin).await;
     assert_eq!((status, &seen["status"], &seen["report"]["succeeded"]), (StatusCode::OK, &json!("done"), &json!(2)));
+    // Its failed rows download from B too, the same bytes as from A.
+    let path = format!("/v1/projects/shop-1/imports/{}/failures", str_of(&done["id"]));
+    let (status, from_b) = b.get_bytes(&path, &k.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(from_b, a.get_bytes(&path, &k.admin).await.1);
+    assert!(String::from_utf8_lossy(&from_b).contains(",i5,"), "{}", String::from_utf8_lossy(&from_b));
 
     // An erasure through B empties A's read-back.
     within(TWO_SECONDS, "A has the imported events", || async {
