@@ -94,6 +94,9 @@ fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
 fn items(state: &AppState, project: &str, key: Option<&str>) -> Result<(), StoreError> {
     let store: &dyn Store = &*state.store;
     let view = state.views.project(project);
+    // Under the lock item writes of this node hold, so that a stale read never overwrites a newer write.
+    let entry = state.catalog.get(project);
+    let _in_order = entry.as_ref().map(|e| e.items_edit.blocking_lock());
     match key.and_then(|k| serde_json::from_str::<Vec<String>>(k).ok()) {
         Some(ids) => {
             for id in ids {

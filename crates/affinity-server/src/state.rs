@@ -214,7 +214,9 @@ impl Catalog {
     }
 
     /// Reads one project's settings, custom types and audiences from the store again (another node changed
-    /// them), adding the project if this node does not know it yet. Blocking.
+    /// them), adding the project if this node does not know it yet. Each part is read and installed under the lock
+    /// its routes hold while writing (`edit`, `audiences_edit`), so a stale read never overwrites a newer write of
+    /// this node. Blocking (not on an async worker).
     pub fn reload_project(&self, store: &dyn Store, id: &str) -> Result<(), StoreError> {
         let entry = match self.get(id) {
             Some(e) => e,
@@ -223,20 +225,25 @@ impl Catalog {
                 None => return Ok(()),
             },
         };
-        entry.set_settings(store.settings(id)?.unwrap_or_default());
-        for (project, ty) in store.interaction_types()? {
-            if project == id {
-                entry.put_type(ty);
+        {
+            let _edit = entry.edit.blocking_lock();
+            for (project, ty) in store.interaction_types()? {
+                if project == id {
+                    entry.put_type(ty);
+                }
             }
+            entry.set_settings(store.settings(id)?.unwrap_or_default());
         }
+        let _edit = entry.audiences_edit.blocking_lock();
         entry.load_audiences(store.audiences(id)?);
         Ok(())
     }
 
+    /// Adds a project, or returns the entry already there: an entry is never replaced, so what was put into it
+    /// (types, audiences) is never lost to a second insert (the change follower and the creating request race).
     pub fn insert(&self, project: Project) -> Arc<ProjectEntry> {
-        let entry = Arc::new(ProjectEntry::new(project));
-        self.projects.write().unwrap_or_else(|p| p.into_inner()).insert(entry.project.id.clone(), entry.clone());
-        entry
+        let mut all = self.projects.write().unwrap_or_else(|p| p.into_inner());
+        all.entry(project.id.clone()).or_insert_with(|| Arc::new(ProjectEntry::new(project))).clone()
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<ProjectEntry>> {

@@ -139,6 +139,69 @@ pub struct ProjectStats {
     pub items: u64,
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ActivityQuery {
+    /// How many UTC days, today included: 1 to 366, default 30.
+    pub days: Option<String>,
+}
+
+/// Events per UTC day and interaction type.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Activity {
+    /// The days, oldest first (`YYYY-MM-DD`, UTC).
+    pub days: Vec<String>,
+    /// Per interaction type with events in those days: one count per day, aligned with `days`.
+    pub series: BTreeMap<String, Vec<u64>>,
+}
+
+/// Events per day and interaction type over the last `days` UTC days (by each event's date), for charts.
+#[utoipa::path(get, path = "/v1/projects/{project}/activity", tag = "customers",
+    params(("project" = String, Path), ActivityQuery),
+    responses((status = 200, body = Activity), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn activity(
+    State(state): State<AppState>,
+    ProjectAdmin(project): ProjectAdmin,
+    Query(q): Query<ActivityQuery>,
+) -> Result<Json<Activity>, ApiError> {
+    state.project(&project)?;
+    let days: i64 = match q.days.as_deref().map(str::trim) {
+        None => 30,
+        Some(d) => d.parse().ok().filter(|n| (1..=366).contains(n)).ok_or_else(|| {
+            ApiError::field(
+                Code::Problem(ProblemKind::InvalidField),
+                "days",
+                "days must be a whole number from 1 to 366",
+            )
+        })?,
+    };
+    const DAY: i64 = 86_400_000;
+    let today = affinity_core::date::now_ms().div_euclid(DAY);
+    let first = today - (days - 1);
+    let view = state.views.project(&project);
+    let v = view.read().unwrap_or_else(|p| p.into_inner());
+    let mut counts: Vec<Vec<u64>> = vec![vec![0; days as usize]; v.kinds_len()];
+    for c in 0..v.customers_len() as u32 {
+        for e in v.history_of(c) {
+            let d = e.ts.div_euclid(DAY) - first;
+            if (0..days).contains(&d)
+                && let Some(row) = counts.get_mut(e.kind() as usize)
+            {
+                row[d as usize] += 1;
+            }
+        }
+    }
+    let series = counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, row)| row.iter().any(|&n| n > 0))
+        .map(|(k, row)| (v.kind_name(k as u32).to_string(), row))
+        .collect();
+    let days = (first..=today).map(|d| affinity_core::date::format_ms(d * DAY)[..10].to_string()).collect();
+    Ok(Json(Activity { days, series }))
+}
+
 /// Events per interaction type, distinct customers and items.
 #[utoipa::path(get, path = "/v1/projects/{project}/stats", tag = "customers", params(("project" = String, Path)),
     responses((status = 200, body = ProjectStats), (status = 401, body = crate::error::ErrorBody)),

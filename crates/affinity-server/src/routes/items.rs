@@ -174,6 +174,9 @@ pub async fn put_settings(
 ) -> Result<Json<Settings>, ApiError> {
     let entry = state.project(&project)?;
     let settings: Settings = parse(&body)?;
+    // Under the types' lock: settings are checked against the types, and another node's changes are applied in
+    // the same order (see follow.rs).
+    let _edit = entry.edit.lock().await;
     settings.check(&entry.types())?;
     let stored = settings.clone();
     let at = affinity_core::date::now_ms();

@@ -2,6 +2,7 @@
 //! Handlers are thin: they extract, check the caller, call the domain and map the result.
 
 pub mod audiences;
+pub mod console;
 pub mod customers;
 pub mod feedback;
 pub mod imports;
@@ -30,7 +31,7 @@ use crate::state::AppState;
         projects::create, projects::list, projects::create_key, projects::list_keys, projects::revoke_key,
         interactions::create, interactions::list, interactions::get, interactions::update, interactions::archive,
         feedback::feedback, feedback::project_feedback,
-        customers::interactions, customers::erase, customers::stats,
+        customers::interactions, customers::erase, customers::stats, customers::activity,
         imports::create, imports::list, imports::get, imports::failures,
         items::put, items::get, items::delete, items::list, items::get_settings, items::put_settings,
         recommendations::for_user, recommendations::for_item, recommendations::popular, recommendations::for_session,
@@ -58,6 +59,8 @@ impl Modify for KeyHeader {
 pub fn router(state: AppState) -> Router {
     let limit = state.limits.max_body_bytes;
     Router::new()
+        .route("/", get(console::index))
+        .route("/console/{name}", get(console::asset))
         .route("/health", get(system::health))
         .route("/openapi.json", get(system::openapi))
         .route("/feedback", post(feedback::feedback))
@@ -73,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/customers/{customer}/interactions", get(customers::interactions))
         .route("/v1/projects/{project}/customers/{customer}", axum::routing::delete(customers::erase))
         .route("/v1/projects/{project}/stats", get(customers::stats))
+        .route("/v1/projects/{project}/activity", get(customers::activity))
         .route(
             "/v1/projects/{project}/imports",
             post(imports::create).get(imports::list).layer(DefaultBodyLimit::disable()),
