@@ -166,9 +166,7 @@ impl<'a> Evaluator<'a> {
     ) -> bool {
         let value = match cond.param.as_str() {
             "price" if priced => detail.map(|d| d.price).filter(|p| !p.is_nan()).map(Value::from),
-            "quantity" if priced => {
-                detail.map(|d| d.quantity).filter(|q| !q.is_nan()).map(|q| Value::from(f64::from(q)))
-            }
+            "quantity" if priced => detail.map(|d| d.quantity).filter(|q| !q.is_nan()).map(Value::from),
             name => params.and_then(|p| p.get(name)).filter(|v| !v.is_null()).cloned(),
         };
         if let ValueTest::Item(conds) = &cond.test {
@@ -283,7 +281,7 @@ impl Acc {
                     Quantity::Value => detail.and_then(|d| d.value()),
                     Quantity::Param(p) if priced && p == "price" => detail.map(|d| d.price).filter(|x| !x.is_nan()),
                     Quantity::Param(p) if priced && p == "quantity" => {
-                        detail.map(|d| f64::from(d.quantity)).filter(|x| !x.is_nan())
+                        detail.map(|d| d.quantity).filter(|x| !x.is_nan())
                     }
                     Quantity::Param(p) => params.and_then(|m| m.get(p)).and_then(Value::as_f64),
                 };

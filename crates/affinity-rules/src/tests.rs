@@ -318,3 +318,31 @@ fn item_parameters_meet_item_conditions() {
         .contains("not both")
     );
 }
+
+/// Fractional quantities compare as sent: `quantity eq 1.1` holds for an event stored with quantity 1.1 (an f32
+/// would hold 1.10000002), and value sums use it unrounded.
+#[test]
+fn fractional_quantities_compare_exactly() {
+    let mut shop = Shop::new();
+    for (customer, quantity) in [("a", 1.1), ("b", 1.100_000_1), ("c", 0.3)] {
+        shop.seq += 1;
+        let e = Event {
+            event: "purchase".into(),
+            customer: customer.into(),
+            item: Some("hat".into()),
+            ts: NOW - MIN,
+            quantity: Some(quantity),
+            price: Some(10.0),
+            params: None,
+            client_id: None,
+        };
+        shop.view.apply(shop.seq, &e);
+    }
+    let eq = rule(json!({"interaction":"purchase","where":[{"param":"quantity","op":"eq","value":1.1}]}));
+    assert_eq!(shop.members(&eq), ["a"]);
+    let small = rule(json!({"interaction":"purchase","where":[{"param":"quantity","op":"lte","value":0.3}]}));
+    assert_eq!(shop.members(&small), ["c"]);
+    let value =
+        rule(json!({"interaction":"purchase","measure":{"agg":"sum","param":"value"},"cmp":{"op":"eq","value":3.0}}));
+    assert_eq!(shop.members(&value), ["c"], "10 × 0.3 is exactly 3 in f64");
+}

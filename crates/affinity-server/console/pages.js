@@ -206,6 +206,20 @@ pages.activity = async () => {
       y -= hgt;
     });
   });
+  // Axes: the highest day's total at the top, a dashed baseline, dates under the first, middle and last bars.
+  const text = (x, y, anchor, content) => {
+    const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    Object.entries({ x, y, "text-anchor": anchor, "font-size": 12, fill: "#5b6475" }).forEach(([a, b]) => t.setAttribute(a, b));
+    t.textContent = content;
+    svg.append(t);
+  };
+  text(P - 4, P + 4, "end", String(max));
+  text(P - 4, H - P, "end", "0");
+  const n = data.days.length;
+  for (const d of [0, Math.floor(n / 2), n - 1]) text(P + d * bw + bw / 2, H - P + 16, "middle", data.days[d].slice(5));
+  const base = document.createElementNS("http://www.w3.org/2000/svg", "line");
+  Object.entries({ x1: P, x2: W - P, y1: H - P, y2: H - P, stroke: "#d7dce5" }).forEach(([a, b]) => base.setAttribute(a, b));
+  svg.append(base);
   const live = h("b", { class: "live" }, "…");
   const tick = async () => {
     if (!document.body.contains(live)) return;

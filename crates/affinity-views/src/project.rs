@@ -27,26 +27,27 @@ pub struct Entry {
 }
 
 /// What audience rules read of an event besides its [`Entry`]: quantity, price and custom parameters. Kept only
-/// for customers with such events, aligned with their history: 16 bytes an event.
+/// for customers with such events, aligned with their history: 24 bytes an event. Quantity and price are kept as
+/// the f64 they were stored as, so that `quantity eq 1.1` compares what the merchant sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detail {
     /// NaN when the event has none.
     pub price: f64,
     /// NaN when the event has none.
-    pub quantity: f32,
+    pub quantity: f64,
     /// Index of the event's canonical parameters JSON in the view's parameter arena; `u32::MAX` for none.
     params: u32,
 }
 
 impl Detail {
-    const NONE: Detail = Detail { price: f64::NAN, quantity: f32::NAN, params: u32::MAX };
+    const NONE: Detail = Detail { price: f64::NAN, quantity: f64::NAN, params: u32::MAX };
 
     /// Price × quantity (quantity 1 when absent); `None` without a price.
     pub fn value(&self) -> Option<f64> {
         if self.price.is_nan() {
             return None;
         }
-        Some(self.price * if self.quantity.is_nan() { 1.0 } else { f64::from(self.quantity) })
+        Some(self.price * if self.quantity.is_nan() { 1.0 } else { self.quantity })
     }
 }
 
@@ -195,11 +196,7 @@ impl ProjectView {
                 }
                 None => u32::MAX,
             };
-            Some(Detail {
-                price: e.price.unwrap_or(f64::NAN),
-                quantity: e.quantity.map_or(f32::NAN, |q| q as f32),
-                params,
-            })
+            Some(Detail { price: e.price.unwrap_or(f64::NAN), quantity: e.quantity.unwrap_or(f64::NAN), params })
         } else {
             None
         };

@@ -91,3 +91,36 @@ async fn erasure_removes_a_customer_for_good() {
     assert!(all_interaction_ids(&s, "shop-1", &k.admin, "u1").await.is_empty(), "erased for good, also after restart");
     assert_eq!(all_interaction_ids(&s, "shop-1", &k.admin, "u2").await, ["x3"]);
 }
+
+#[tokio::test]
+async fn activity_counts_events_per_day_and_type() {
+    let s = Server::start();
+    let k = s.project("shop-1").await;
+    let day = 86_400_000;
+    let now = affinity_core::date::now_ms();
+    let date = |ms: i64| affinity_core::date::format_ms(ms);
+    let data = json!([
+        {"event":"view","customer":"u","item":"a","date":date(now)},
+        {"event":"view","customer":"w","item":"a","date":date(now - 60_000)},
+        {"event":"purchase","customer":"u","item":"a","date":date(now - day)},
+        {"event":"view","customer":"u","item":"b","date":date(now - 40 * day)},
+    ]);
+    let (status, _) = s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, a) = s.get("/v1/projects/shop-1/activity?days=30", &k.admin).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let days = a["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert_eq!(days[29], json!(date(now)[..10].to_string()), "the last day is today (UTC)");
+    let views: Vec<u64> = a["series"]["view"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let purchases: Vec<u64> = a["series"]["purchase"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // The 40-day-old view is outside the window; a view just before midnight may fall on yesterday.
+    assert_eq!(views.iter().sum::<u64>(), 2, "{a}");
+    assert_eq!(views[29] + views[28], 2, "{a}");
+    assert_eq!((purchases.iter().sum::<u64>(), purchases[28]), (1, 1), "{a}");
+    assert!(a["series"].get("cart").is_none(), "types without events in the window are left out: {a}");
+    let got = s.get("/v1/projects/shop-1/activity?days=0", &k.admin).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_field", Some("days"));
+    let (status, _) = s.get("/v1/projects/shop-1/activity", &k.ingest).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "admin only");
+}
