@@ -29,7 +29,24 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver and every Chromium process of this test's profile (found by its directory on their
+    /// command lines), so that no browser outlives the test, even a failed one. Positive pids only: procps-ng
+    /// 4.0.2's `kill` mistreats negative ones (process groups).
     fn drop(&mut self) {
+        let marker = self._profile.path().to_string_lossy().into_owned();
+        let pids: Vec<String> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+                String::from_utf8_lossy(&cmdline).contains(&marker).then(|| pid.to_string())
+            })
+            .collect();
+        if !pids.is_empty() && marker.len() > 8 {
+            let _ = Command::new("kill").arg("-KILL").args(&pids).status();
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
