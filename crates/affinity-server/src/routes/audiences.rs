@@ -347,8 +347,9 @@ pub async fn member(
     Path((_, id, customer)): Path<(String, String, String)>,
 ) -> Result<Json<Membership>, ApiError> {
     let entry = state.project(&project)?;
-    let saved = saved_or_404(&entry, &id)?;
+    // The hot path of targeting: borrow the saved rule, clone nothing.
     let all = entry.audiences();
+    let saved = all.get(&id).ok_or_else(|| ApiError::not_found(format!("audience {id}")))?;
     let view = state.views.project(&project);
     let v = view.read().unwrap_or_else(|p| p.into_inner());
     let lookup = |id: &str| all.get(id).map(|s| s.rule.clone());
