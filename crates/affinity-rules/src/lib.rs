@@ -19,6 +19,39 @@ pub struct Evaluator<'a> {
     now: i64,
     /// The rules of the project's audiences, for `{"audience": …}` leaves.
     audiences: &'a (dyn Fn(&str) -> Option<Rule> + Sync),
+    /// The request being decided (targeting rules); `None` for audiences, where context, time and session leaves
+    /// never hold (the checker refuses them there).
+    request: Option<&'a Request<'a>>,
+}
+
+/// The customer slot standing for a visitor with no stored events (anonymous, or an id never seen): every
+/// interaction leaf sees no events, and audience membership never holds.
+const ANONYMOUS: u32 = u32::MAX;
+
+/// What a targeting rule reads of the request besides the customer: its context attributes and its local time.
+pub struct Request<'r> {
+    /// The attributes the storefront sent (`page`, `item`, `device`…).
+    pub context: &'r Map<String, Value>,
+    /// The request's local date in the project's time zone, as days since 1970-01-01.
+    pub day: i32,
+    /// Its local day of the week, 0 Monday … 6 Sunday.
+    pub weekday: u8,
+    /// Its local minute of the day, 0 … 1439.
+    pub minute: u16,
+    /// A session ends after this long without events (ms).
+    pub session_gap_ms: i64,
+}
+
+impl<'r> Request<'r> {
+    /// The request at `now` (epoch ms) in time zone `tz`.
+    pub fn new(context: &'r Map<String, Value>, now: i64, tz: &jiff::tz::TimeZone, session_gap_ms: i64) -> Self {
+        let local = jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH).to_zoned(tz.clone());
+        let date = local.date();
+        let day = date.since(jiff::civil::date(1970, 1, 1)).map(|s| s.get_days()).unwrap_or(0);
+        let weekday = date.weekday().to_monday_zero_offset() as u8;
+        let minute = local.hour() as u16 * 60 + local.minute() as u16;
+        Request { context, day, weekday, minute, session_gap_ms }
+    }
 }
 
 /// How `{"audience": …}` leaves are answered.
@@ -40,6 +73,9 @@ struct Cached(std::collections::HashMap<String, bool>);
 
 impl Refs for Cached {
     fn member(&mut self, ev: &Evaluator, id: &str, c: u32, depth: usize) -> bool {
+        if c == ANONYMOUS {
+            return false;
+        }
         if let Some(&known) = self.0.get(id) {
             return known;
         }
@@ -55,7 +91,24 @@ const MAX_REFERENCE_DEPTH: usize = 32;
 
 impl<'a> Evaluator<'a> {
     pub fn new(view: &'a ProjectView, now: i64, audiences: &'a (dyn Fn(&str) -> Option<Rule> + Sync)) -> Self {
-        Evaluator { view, now, audiences }
+        Evaluator { view, now, audiences, request: None }
+    }
+
+    /// An evaluator of targeting rules for `request`.
+    pub fn for_request(
+        view: &'a ProjectView,
+        now: i64,
+        audiences: &'a (dyn Fn(&str) -> Option<Rule> + Sync),
+        request: &'a Request<'a>,
+    ) -> Self {
+        Evaluator { view, now, audiences, request: Some(request) }
+    }
+
+    /// Whether a targeting rule holds for this request and `customer` (`None`, or a customer with no stored
+    /// events: an anonymous visitor, decided on context and time alone).
+    pub fn decides(&self, rule: &Rule, customer: Option<&str>) -> bool {
+        let c = customer.and_then(|c| self.view.customer_id(c)).filter(|&c| !self.view.history_of(c).is_empty());
+        self.matches(rule, c.unwrap_or(ANONYMOUS), &mut Cached(std::collections::HashMap::new()), 0)
     }
 
     /// Whether `customer` matches `rule` (an unknown customer matches nothing). Each referenced audience is
@@ -85,7 +138,7 @@ impl<'a> Evaluator<'a> {
         match rule {
             Rule::All(rules) | Rule::Any(rules) => rules.iter().for_each(|r| self.masks_for(r, masks, depth)),
             Rule::Not(r) => self.masks_for(r, masks, depth),
-            Rule::Interaction(_) => {}
+            Rule::Interaction(_) | Rule::Context(..) | Rule::Time(_) | Rule::Session(_) => {}
             Rule::Audience(id) => {
                 if masks.contains_key(id) || depth >= MAX_REFERENCE_DEPTH {
                     return;
@@ -111,14 +164,43 @@ impl<'a> Evaluator<'a> {
             Rule::Any(rules) => rules.iter().any(|r| self.matches(r, c, refs, depth)),
             Rule::Not(r) => !self.matches(r, c, refs, depth),
             Rule::Audience(id) => refs.member(self, id, c, depth),
-            Rule::Interaction(leaf) => self.leaf(leaf, c),
+            Rule::Interaction(leaf) => self.leaf(leaf, c, leaf.window),
+            Rule::Context(attr, t) => {
+                self.request.is_some_and(|r| test(t, r.context.get(attr.as_str()).filter(|v| !v.is_null()), self.now))
+            }
+            Rule::Time(t) => self.request.is_some_and(|r| t.holds(r.day, r.weekday, r.minute)),
+            Rule::Session(leaf) => match (self.request, self.session_start(c)) {
+                (Some(_), Some(start)) => self.leaf(leaf, c, Window::Between { from: start, to: self.now }),
+                // No session: the leaf is measured over no events (so "has no X in this session" holds).
+                (Some(_), None) => self.leaf(leaf, ANONYMOUS, Window::All),
+                (None, _) => false,
+            },
         }
     }
 
-    fn leaf(&self, leaf: &Leaf, c: u32) -> bool {
+    /// When the customer's current session began: their events back from the newest, while each is within the
+    /// session gap of the next and the newest is within the gap of now. `None` without a current session.
+    fn session_start(&self, c: u32) -> Option<i64> {
+        let gap = self.request?.session_gap_ms;
+        let history = if c == ANONYMOUS { &[][..] } else { self.view.history_of(c) };
+        let newest = history.iter().rev().find(|e| e.ts <= self.now)?;
+        if self.now - newest.ts > gap {
+            return None;
+        }
+        let mut start = newest.ts;
+        for e in history.iter().rev().filter(|e| e.ts <= newest.ts) {
+            if start - e.ts > gap {
+                break;
+            }
+            start = e.ts;
+        }
+        Some(start)
+    }
+
+    fn leaf(&self, leaf: &Leaf, c: u32, window: Window) -> bool {
         let kind = (0..self.view.kinds_len() as u32).find(|&k| self.view.kind_name(k) == leaf.interaction);
-        let history = self.view.history_of(c);
-        let details = self.view.details_of(c);
+        let (history, details) =
+            if c == ANONYMOUS { (&[][..], &[][..]) } else { (self.view.history_of(c), self.view.details_of(c)) };
         let mut acc = Acc::default();
         // Price and quantity are top-level fields of cart and purchase events; other types carry `params`.
         let priced = matches!(leaf.interaction.as_str(), "cart" | "purchase");
@@ -128,7 +210,7 @@ impl<'a> Evaluator<'a> {
                 | Measure::Min(Quantity::Param(p)) | Measure::Max(Quantity::Param(p)) if custom(p));
         if let Some(kind) = kind {
             for (at, e) in history.iter().enumerate() {
-                if e.kind() != kind || !self.in_window(leaf.window, e.ts) {
+                if e.kind() != kind || !self.in_window(window, e.ts) {
                     continue;
                 }
                 let detail = details.get(at).copied();
@@ -325,3 +407,6 @@ mod tests;
 
 #[cfg(test)]
 mod property_tests;
+
+#[cfg(test)]
+mod targeting_tests;

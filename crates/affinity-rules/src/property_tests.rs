@@ -196,7 +196,7 @@ proptest! {
     fn accepted_rules_always_evaluate(raw in rule()) {
         let types = types();
         let references = |id: &str| (id == "known").then(Vec::new);
-        let cx = Context { types: &types, references: &references, saving: None };
+        let cx = Context { types: &types, references: &references, saving: None, targeting: false };
         if let Ok(rule) = parse_rule(&raw, &cx, "rule") {
             let view = view();
             let known = parse_rule(&json!({"interaction":"view"}), &cx, "rule").expect("a valid rule");

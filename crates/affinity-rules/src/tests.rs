@@ -31,7 +31,8 @@ fn types() -> Vec<InteractionType> {
 fn rule(v: Value) -> Rule {
     let types = types();
     let refs = |id: &str| matches!(id, "a" | "b").then(Vec::new);
-    parse_rule(&v, &Context { types: &types, references: &refs, saving: None }, "rule").expect("a valid rule")
+    parse_rule(&v, &Context { types: &types, references: &refs, saving: None, targeting: false }, "rule")
+        .expect("a valid rule")
 }
 
 struct Shop {
@@ -277,7 +278,7 @@ fn custom_sums_future_events_and_deep_references() {
         let k: u32 = id.strip_prefix('a')?.parse().ok()?;
         let types = types();
         let refs = |_: &str| Some(Vec::new());
-        let cx = Context { types: &types, references: &refs, saving: None };
+        let cx = Context { types: &types, references: &refs, saving: None, targeting: false };
         let raw = if k == 0 {
             json!({"interaction":"view"})
         } else {
@@ -305,7 +306,7 @@ fn item_parameters_meet_item_conditions() {
     assert_eq!(s.members(&shoes), ["shoe_loan"]);
     let types = types();
     let refs = |_: &str| None;
-    let cx = Context { types: &types, references: &refs, saving: None };
+    let cx = Context { types: &types, references: &refs, saving: None, targeting: false };
     let refused = |v: Value| parse_rule(&v, &cx, "rule").unwrap_err().reason;
     assert!(
         refused(json!({"interaction":"loan_application","where":[{"param":"amount","item":[]}]}))

@@ -141,7 +141,7 @@ impl ProjectEntry {
         let types = self.types();
         let saved = self.audiences();
         let references = |id: &str| saved.get(id).map(|s| affinity_core::audience::references(&s.audience.rule));
-        parse_rule(rule, &Context { types: &types, references: &references, saving }, "rule")
+        parse_rule(rule, &Context { types: &types, references: &references, saving, targeting: false }, "rule")
     }
 
     /// The first saved audience whose rule would no longer check if `changed` replaced its type, and why.
@@ -153,7 +153,7 @@ impl ProjectEntry {
         let saved = self.audiences();
         let references = |id: &str| saved.get(id).map(|s| affinity_core::audience::references(&s.audience.rule));
         saved.values().find_map(|s| {
-            let cx = Context { types: &types, references: &references, saving: Some(&s.audience.id) };
+            let cx = Context { types: &types, references: &references, saving: Some(&s.audience.id), targeting: false };
             parse_rule(&s.audience.rule, &cx, "rule").err().map(|e| (s.audience.id.clone(), e))
         })
     }

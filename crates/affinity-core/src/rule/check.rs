@@ -32,6 +32,8 @@ pub struct Context<'a> {
     pub references: &'a dyn Fn(&str) -> Option<Vec<String>>,
     /// The audience being saved, if any: a reference leading back to it is a cycle.
     pub saving: Option<&'a str>,
+    /// Whether the rule targets requests (issue 8): then context, time and session leaves are allowed.
+    pub targeting: bool,
 }
 
 /// Reads and checks `value` as a rule; `path` names it in errors (`rule`).
@@ -75,7 +77,35 @@ fn node(value: &Value, cx: &Context, path: &str, depth: usize, nodes: &mut usize
     if o.contains_key("interaction") {
         return Ok(Rule::Interaction(Box::new(leaf(o, cx, path)?)));
     }
-    err(path, "expected one of all, any, not, interaction, audience")
+    if let Some(kind) = ["context", "time", "session"].into_iter().find(|k| o.contains_key(*k)) {
+        if !cx.targeting {
+            return err(path, format!("\"{kind}\" conditions apply to targeting rules only, not to audiences"));
+        }
+        return match kind {
+            "context" => super::targeting::context(o, path),
+            "time" => super::targeting::time(o, path),
+            _ => {
+                only(o, &["session"], path)?;
+                let inner_path = format!("{path}.session");
+                let Some(Value::Object(inner)) = o.get("session") else {
+                    return err(&inner_path, "expected an interaction condition");
+                };
+                if inner.contains_key("window") {
+                    return err(
+                        &format!("{inner_path}.window"),
+                        "a session condition has no window: the session is it",
+                    );
+                }
+                Ok(Rule::Session(Box::new(leaf(inner, cx, &inner_path)?)))
+            }
+        };
+    }
+    let expected = if cx.targeting {
+        "expected one of all, any, not, interaction, audience, context, time, session"
+    } else {
+        "expected one of all, any, not, interaction, audience"
+    };
+    err(path, expected)
 }
 
 fn only(o: &Map<String, Value>, allowed: &[&str], path: &str) -> Result<(), RuleError> {
@@ -224,7 +254,7 @@ fn item_cond(v: &Value, path: &str) -> Result<ItemCond, RuleError> {
 }
 
 #[derive(Clone, Copy)]
-enum ValueKind {
+pub(super) enum ValueKind {
     Text,
     Number,
     Date,
@@ -233,7 +263,7 @@ enum ValueKind {
 }
 
 impl ValueKind {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             ValueKind::Text => "text",
             ValueKind::Number => "number",
@@ -257,7 +287,7 @@ impl ValueKind {
 }
 
 /// The test of `op` on a value of `kind`; errors use `{what}` for the thing tested.
-fn value_test(kind: ValueKind, op: &str, value: Option<&Value>) -> Result<ValueTest, String> {
+pub(super) fn value_test(kind: ValueKind, op: &str, value: Option<&Value>) -> Result<ValueTest, String> {
     if !kind.operators().contains(&op) {
         return Err(format!(
             "operator \"{op}\" does not apply to {{what}} (operators: {})",

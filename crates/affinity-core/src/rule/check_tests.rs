@@ -34,7 +34,7 @@ fn references(id: &str) -> Option<Vec<String>> {
 
 fn check(rule: Value) -> Result<Rule, RuleError> {
     let types = types();
-    let cx = Context { types: &types, references: &references, saving: Some("saving") };
+    let cx = Context { types: &types, references: &references, saving: Some("saving"), targeting: false };
     parse_rule(&rule, &cx, "rule")
 }
 
@@ -120,7 +120,7 @@ fn cycles_are_refused() {
     assert_eq!(error(json!({"audience":"saving"})), "rule.audience: audience \"saving\" refers to itself");
     assert!(error(json!({"any":[{"audience":"a"},{"audience":"b"}]})).contains("a cycle"), "b -> c -> saving");
     let types = types();
-    let cx = Context { types: &types, references: &references, saving: Some("other") };
+    let cx = Context { types: &types, references: &references, saving: Some("other"), targeting: false };
     assert!(parse_rule(&json!({"audience":"b"}), &cx, "rule").is_ok(), "no cycle for another audience");
 }
 

@@ -5,8 +5,10 @@
 //! evaluator never meets a rule it cannot run.
 
 pub mod check;
+pub mod targeting;
 
 pub use check::{Context, RuleError, parse_rule};
+pub use targeting::TimeTest;
 
 /// A checked rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +19,12 @@ pub enum Rule {
     Interaction(Box<Leaf>),
     /// Membership of another audience of the project.
     Audience(String),
+    /// Targeting only (issue 8): an attribute of the request's context, typed by the condition's value.
+    Context(String, ValueTest),
+    /// Targeting only: the request's time in the project's time zone.
+    Time(TimeTest),
+    /// Targeting only: the customer's events of the current session (the leaf has no window: the session is it).
+    Session(Box<Leaf>),
 }
 
 /// "Customers whose events of `interaction`, filtered by `params` and `item`, within `window`, measure `cmp`."
