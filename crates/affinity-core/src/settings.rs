@@ -71,6 +71,21 @@ pub struct Settings {
     /// section 3. 0 is plain EASE; the default is 0.33.
     #[serde(default = "default_ease_dropout")]
     pub ease_dropout: f64,
+    /// The project's time zone (IANA name, e.g. `Europe/Paris`): targeting's time conditions (issue 8) read the
+    /// local date, day of the week and time of day in it.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// A session ends after this many minutes without events (targeting's session conditions), 1 to 1440.
+    #[serde(default = "default_session_minutes")]
+    pub session_minutes: u32,
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+fn default_session_minutes() -> u32 {
+    30
 }
 
 fn default_ease_lambda() -> f64 {
@@ -101,6 +116,8 @@ impl Default for Settings {
             retrain: RetrainPolicy::default(),
             ease_lambda: default_ease_lambda(),
             ease_dropout: default_ease_dropout(),
+            time_zone: default_time_zone(),
+            session_minutes: default_session_minutes(),
         }
     }
 }
@@ -157,6 +174,18 @@ impl Settings {
         }
         if !(self.ease_dropout.is_finite() && (0.0..1.0).contains(&self.ease_dropout)) {
             return invalid("ease_dropout".into(), format!("Invalid ease_dropout: {} (0 <= p < 1)", self.ease_dropout));
+        }
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return invalid(
+                "time_zone".into(),
+                format!("Unknown time_zone: {} (an IANA time zone name such as Europe/Paris)", self.time_zone),
+            );
+        }
+        if !(1..=1440).contains(&self.session_minutes) {
+            return invalid(
+                "session_minutes".into(),
+                format!("Invalid session_minutes: {} (1 to 1440)", self.session_minutes),
+            );
         }
         if self.retrain.after_events == Some(0) {
             return invalid("retrain.after_events".into(), "Invalid retrain.after_events: 0 (at least 1)".into());
