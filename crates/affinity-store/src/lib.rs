@@ -6,7 +6,7 @@
 //! The trait is synchronous: callers run it on blocking threads (the ingest writer thread, `spawn_blocking`), which
 //! keeps a later PostgreSQL implementation free to use its own connection pool.
 
-use affinity_core::{ApiKey, Audience, Event, ImportRecord, InteractionType, Item, Project, Settings};
+use affinity_core::{ApiKey, Audience, Event, Experience, ImportRecord, InteractionType, Item, Project, Settings};
 
 pub mod postgres;
 pub mod sqlite;
@@ -98,6 +98,18 @@ pub enum ChangeKind {
     Models,
     /// A customer's events were erased.
     Erase,
+    /// An experience was added, changed or deleted.
+    Experiences,
+}
+
+/// A customer was shown a variant of an experience (issue 8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    pub experience: String,
+    pub variant: String,
+    pub customer: String,
+    /// Epoch ms UTC.
+    pub at: i64,
 }
 
 impl ChangeKind {
@@ -111,6 +123,7 @@ impl ChangeKind {
             ChangeKind::Audiences => "audiences",
             ChangeKind::Models => "models",
             ChangeKind::Erase => "erase",
+            ChangeKind::Experiences => "experiences",
         }
     }
 
@@ -124,6 +137,7 @@ impl ChangeKind {
             ChangeKind::Audiences,
             ChangeKind::Models,
             ChangeKind::Erase,
+            ChangeKind::Experiences,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -255,4 +269,17 @@ pub trait Store: Send + Sync + 'static {
     fn delete_audience(&self, project: &str, id: &str) -> Result<bool>;
     /// A project's audiences, by id.
     fn audiences(&self, project: &str) -> Result<Vec<Audience>>;
+
+    /// Adds an experience. Errors: [`StoreError::Conflict`] when the project has the id already.
+    fn insert_experience(&self, project: &str, experience: &Experience) -> Result<()>;
+    /// Replaces an experience. Errors: [`StoreError::NotFound`].
+    fn update_experience(&self, project: &str, experience: &Experience) -> Result<()>;
+    /// Deletes an experience (its exposures stay); `false` when there was none.
+    fn delete_experience(&self, project: &str, id: &str) -> Result<bool>;
+    /// A project's experiences, by id.
+    fn experiences(&self, project: &str) -> Result<Vec<Experience>>;
+    /// Records exposures of a project, in one transaction.
+    fn add_exposures(&self, project: &str, exposures: &[Exposure]) -> Result<()>;
+    /// Every exposure to one experience, oldest first.
+    fn exposures(&self, project: &str, experience: &str) -> Result<Vec<Exposure>>;
 }

@@ -166,7 +166,36 @@ on_both_backends!(
     items_settings_and_models,
     audiences,
     events_across_months,
+    experiences_and_exposures,
 );
+
+fn experiences_and_exposures(s: &dyn Store) {
+    use affinity_core::Experience;
+    use affinity_store::Exposure;
+    s.create_project(&project("a"), &[]).unwrap();
+    let e: Experience = serde_json::from_value(serde_json::json!({"id":"banner","name":"Banner","priority":3,
+        "rule":{"context":"page","op":"eq","value":"home"},"variants":[{"id":"a","weight":1,"payload":{"text":"Hi"}}],
+        "created_at":1,"updated_at":1}))
+    .unwrap();
+    s.insert_experience("a", &e).unwrap();
+    assert!(matches!(s.insert_experience("a", &e), Err(StoreError::Conflict(_))));
+    let mut changed = e.clone();
+    changed.priority = 9;
+    changed.updated_at = 2;
+    s.update_experience("a", &changed).unwrap();
+    assert_eq!(s.experiences("a").unwrap(), vec![changed.clone()]);
+    let mut ghost = e.clone();
+    ghost.id = "ghost".into();
+    assert!(matches!(s.update_experience("a", &ghost), Err(StoreError::NotFound(_))));
+    let x = |c: &str, v: &str, at| Exposure { experience: "banner".into(), variant: v.into(), customer: c.into(), at };
+    s.add_exposures("a", &[x("u", "a", 5), x("w", "a", 3)]).unwrap();
+    s.add_exposures("b", &[x("u", "a", 4)]).unwrap();
+    assert_eq!(s.exposures("a", "banner").unwrap(), vec![x("w", "a", 3), x("u", "a", 5)], "oldest first, per project");
+    assert!(s.delete_experience("a", "banner").unwrap());
+    assert!(!s.delete_experience("a", "banner").unwrap());
+    assert!(s.experiences("a").unwrap().is_empty());
+    assert_eq!(s.exposures("a", "banner").unwrap().len(), 2, "exposures stay for the report");
+}
 
 /// Events spread over years land in their month's partition (PostgreSQL) and come back in sequence order.
 fn events_across_months(s: &dyn Store) {
@@ -192,7 +221,7 @@ fn postgres_second_connection_sees_the_same_data() {
     a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
     let first = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
     let b = PgStore::connect(&url).unwrap();
-    assert_eq!(b.schema_version().unwrap(), 3, "every migration applied once");
+    assert_eq!(b.schema_version().unwrap(), 4, "every migration applied once");
     assert_eq!(b.projects().unwrap(), vec![project("a")]);
     assert_eq!(b.scan_events(0, 10).unwrap().len(), 1);
     let second = b.append_events(&[("a", None, &event("w", 2))], 2).unwrap();

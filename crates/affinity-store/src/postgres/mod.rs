@@ -15,6 +15,7 @@ mod audiences;
 mod catalog;
 mod changes;
 mod events;
+mod experiences;
 mod imports;
 mod items;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_changes.sql"),
     include_str!("../../migrations/postgres/0003_import_failures.sql"),
+    include_str!("../../migrations/postgres/0004_experiences.sql"),
 ];
 /// Advisory lock namespace of training locks: `pg_advisory_lock(TRAINING_LOCK, hashtext(project))`.
 const TRAINING_LOCK: i32 = 0x6166_6674;
@@ -178,6 +180,24 @@ fn json<T: serde::de::DeserializeOwned>(text: &str, what: impl FnOnce() -> Strin
 impl crate::Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+    fn insert_experience(&self, project: &str, e: &affinity_core::Experience) -> Result<()> {
+        self.run(async |c| experiences::insert(c, project, e).await)
+    }
+    fn update_experience(&self, project: &str, e: &affinity_core::Experience) -> Result<()> {
+        self.run(async |c| experiences::update(c, project, e).await)
+    }
+    fn delete_experience(&self, project: &str, id: &str) -> Result<bool> {
+        self.run(async |c| experiences::delete(c, project, id).await)
+    }
+    fn experiences(&self, project: &str) -> Result<Vec<affinity_core::Experience>> {
+        self.run(async |c| experiences::list(c, project).await)
+    }
+    fn add_exposures(&self, project: &str, rows: &[crate::Exposure]) -> Result<()> {
+        self.run(async |c| experiences::add_exposures(c, project, rows).await)
+    }
+    fn exposures(&self, project: &str, experience: &str) -> Result<Vec<crate::Exposure>> {
+        self.run(async |c| experiences::exposures(c, project, experience).await)
     }
     fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
         self.run(async |c| audiences::insert(c, project, a).await)

@@ -7,6 +7,7 @@
 mod audiences;
 mod catalog;
 mod events;
+mod experiences;
 mod imports;
 mod items;
 
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_import_counts.sql"),
     include_str!("../../migrations/sqlite/0005_items_settings_models.sql"),
     include_str!("../../migrations/sqlite/0006_audiences.sql"),
+    include_str!("../../migrations/sqlite/0007_experiences.sql"),
 ];
 
 /// Readers kept open for reuse.
@@ -132,6 +134,24 @@ fn conflict(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
 impl crate::Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+    fn insert_experience(&self, project: &str, e: &affinity_core::Experience) -> Result<()> {
+        experiences::insert(self, project, e)
+    }
+    fn update_experience(&self, project: &str, e: &affinity_core::Experience) -> Result<()> {
+        experiences::update(self, project, e)
+    }
+    fn delete_experience(&self, project: &str, id: &str) -> Result<bool> {
+        experiences::delete(self, project, id)
+    }
+    fn experiences(&self, project: &str) -> Result<Vec<affinity_core::Experience>> {
+        experiences::list(self, project)
+    }
+    fn add_exposures(&self, project: &str, rows: &[crate::Exposure]) -> Result<()> {
+        experiences::add_exposures(self, project, rows)
+    }
+    fn exposures(&self, project: &str, experience: &str) -> Result<Vec<crate::Exposure>> {
+        experiences::exposures(self, project, experience)
     }
     fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
         audiences::insert(self, project, a)
