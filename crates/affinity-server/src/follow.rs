@@ -78,7 +78,7 @@ fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
                 }
                 state.keys.replace_all(store.active_keys()?);
             }
-            ChangeKind::Types | ChangeKind::Settings | ChangeKind::Audiences => {
+            ChangeKind::Types | ChangeKind::Settings | ChangeKind::Audiences | ChangeKind::Experiences => {
                 state.catalog.reload_project(store, project)?;
             }
             ChangeKind::Models => {

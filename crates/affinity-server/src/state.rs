@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use affinity_core::catalog::builtins;
 use affinity_core::rule::{Context, Rule, parse_rule};
-use affinity_core::{Audience, InteractionType, Project, Settings};
+use affinity_core::{Audience, Experience, InteractionType, Project, Settings};
 use affinity_store::{Store, StoreError};
 use affinity_views::Views;
 
@@ -67,6 +67,13 @@ pub struct SavedAudience {
     pub rule: Rule,
 }
 
+/// A saved experience with its checked targeting rule.
+#[derive(Debug, Clone)]
+pub struct SavedExperience {
+    pub experience: Experience,
+    pub rule: Rule,
+}
+
 /// Projects and their interaction types, in memory; the store has the durable copy.
 #[derive(Default)]
 pub struct Catalog {
@@ -79,6 +86,9 @@ pub struct ProjectEntry {
     types: RwLock<Arc<Vec<InteractionType>>>,
     settings: RwLock<Arc<Settings>>,
     audiences: RwLock<Arc<BTreeMap<String, SavedAudience>>>,
+    experiences: RwLock<Arc<BTreeMap<String, SavedExperience>>>,
+    /// Held while an experience is created, changed or deleted.
+    pub experiences_edit: tokio::sync::Mutex<()>,
     /// Held while an audience is created, changed or deleted, so that cycle checks see every saved rule.
     pub audiences_edit: tokio::sync::Mutex<()>,
     /// Held while a custom type is created or changed, so that checks and writes do not interleave.
@@ -94,6 +104,8 @@ impl ProjectEntry {
             types: RwLock::new(Arc::new(builtins())),
             settings: RwLock::new(Arc::new(Settings::default())),
             audiences: RwLock::new(Arc::default()),
+            experiences: RwLock::new(Arc::default()),
+            experiences_edit: tokio::sync::Mutex::new(()),
             audiences_edit: tokio::sync::Mutex::new(()),
             edit: tokio::sync::Mutex::new(()),
             items_edit: tokio::sync::Mutex::new(()),
@@ -158,6 +170,48 @@ impl ProjectEntry {
         })
     }
 
+    /// A snapshot of the project's experiences, by id.
+    pub fn experiences(&self) -> Arc<BTreeMap<String, SavedExperience>> {
+        self.experiences.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds or replaces an experience in memory (after the store has it); `None` removes `id`.
+    pub fn put_experience(&self, id: &str, saved: Option<SavedExperience>) {
+        let mut guard = self.experiences.write().unwrap_or_else(|p| p.into_inner());
+        let mut all = (**guard).clone();
+        match saved {
+            Some(s) => all.insert(id.to_string(), s),
+            None => all.remove(id),
+        };
+        *guard = Arc::new(all);
+    }
+
+    /// Checks a targeting rule (issue 8): the audience rule model plus context, time and session leaves, against
+    /// the project's interaction types and saved audiences.
+    pub fn check_targeting(&self, rule: &serde_json::Value) -> Result<Rule, affinity_core::rule::RuleError> {
+        let types = self.types();
+        let saved = self.audiences();
+        let references = |id: &str| saved.get(id).map(|s| affinity_core::audience::references(&s.audience.rule));
+        parse_rule(rule, &Context { types: &types, references: &references, saving: None, targeting: true }, "rule")
+    }
+
+    /// Replaces the in-memory experiences with `stored`, checking each rule; one that no longer checks is left out
+    /// (logged).
+    pub fn load_experiences(&self, stored: Vec<Experience>) {
+        let mut all = BTreeMap::new();
+        for e in stored {
+            match self.check_targeting(&e.rule) {
+                Ok(rule) => {
+                    all.insert(e.id.clone(), SavedExperience { experience: e, rule });
+                }
+                Err(err) => {
+                    tracing::warn!(project = %self.project.id, experience = %e.id, error = %err, "stored experience no longer checks");
+                }
+            }
+        }
+        *self.experiences.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(all);
+    }
+
     /// Replaces the in-memory audiences with `stored` (all of the project's), checking each rule; one that no
     /// longer checks is left out (logged).
     pub fn load_audiences(&self, stored: Vec<Audience>) {
@@ -208,6 +262,7 @@ impl Catalog {
         for project in catalog.list() {
             if let Some(entry) = catalog.get(&project.id) {
                 entry.load_audiences(store.audiences(&project.id)?);
+                entry.load_experiences(store.experiences(&project.id)?);
             }
         }
         Ok(catalog)
@@ -234,8 +289,12 @@ impl Catalog {
             }
             entry.set_settings(store.settings(id)?.unwrap_or_default());
         }
-        let _edit = entry.audiences_edit.blocking_lock();
-        entry.load_audiences(store.audiences(id)?);
+        {
+            let _edit = entry.audiences_edit.blocking_lock();
+            entry.load_audiences(store.audiences(id)?);
+        }
+        let _edit = entry.experiences_edit.blocking_lock();
+        entry.load_experiences(store.experiences(id)?);
         Ok(())
     }
 

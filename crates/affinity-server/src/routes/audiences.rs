@@ -56,7 +56,7 @@ pub struct AudienceInfo {
     pub updated_at: String,
 }
 
-fn rule_error(e: RuleError) -> ApiError {
+pub(crate) fn rule_error(e: RuleError) -> ApiError {
     ApiError::field(Code::InvalidRule, e.path.clone(), e.to_string())
 }
 

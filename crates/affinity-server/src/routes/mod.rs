@@ -4,6 +4,7 @@
 pub mod audiences;
 pub mod console;
 pub mod customers;
+pub mod experiences;
 pub mod feedback;
 pub mod imports;
 pub mod interactions;
@@ -38,6 +39,8 @@ use crate::state::AppState;
         models::train_now, models::models, models::evaluate,
         audiences::create, audiences::list, audiences::get, audiences::update, audiences::delete, audiences::members_page,
         audiences::members_csv, audiences::member, audiences::of_customer, audiences::preview,
+        experiences::create, experiences::list, experiences::get, experiences::update, experiences::delete,
+        experiences::decide, experiences::expose, experiences::report,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
         affinity_core::settings::RetrainPolicy)),
@@ -99,6 +102,14 @@ pub fn router(state: AppState) -> Router {
             "/v1/projects/{project}/models/evaluate",
             post(models::evaluate).layer(DefaultBodyLimit::max(models::MAX_TEST_BYTES)),
         )
+        .route("/v1/projects/{project}/experiences", post(experiences::create).get(experiences::list))
+        .route("/v1/projects/{project}/experiences/decide", post(experiences::decide))
+        .route(
+            "/v1/projects/{project}/experiences/{id}",
+            get(experiences::get).put(experiences::update).delete(experiences::delete),
+        )
+        .route("/v1/projects/{project}/experiences/{id}/exposures", post(experiences::expose))
+        .route("/v1/projects/{project}/experiences/{id}/report", get(experiences::report))
         .route("/v1/projects/{project}/audiences", post(audiences::create).get(audiences::list))
         .route("/v1/projects/{project}/audiences/preview", post(audiences::preview))
         .route(

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod durability;
+mod experiences;
 mod feedback;
 mod imports;
 mod projects;
