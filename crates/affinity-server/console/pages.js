@@ -233,6 +233,57 @@ pages.activity = async () => {
     h("p", { class: "muted" }, `${data.days[0]} – ${data.days[data.days.length - 1]} (UTC days), ${totals.reduce((a, b) => a + b, 0)} events`));
 };
 
+pages.experiences = async () => {
+  const [{ data: types }, { data: saved }, { data: list }] = await Promise.all([api("GET", "/interactions"), api("GET", "/audiences"), api("GET", "/experiences")]);
+  let rule = null;
+  const builder = new RuleBuilder(types.interactions, saved.audiences.map((a) => a.id), (r) => { rule = r; }, true);
+  const id = field("Experience id", h("input", { name: "experience-id", placeholder: "loan_banner" }));
+  const name = field("Name", h("input", { name: "experience-name", placeholder: "Loan offer banner" }));
+  const priority = field("Priority", h("input", { name: "priority", type: "number", value: "0" }));
+  const status = field("Status", select([["active", "active"], ["paused", "paused"]], "active", () => {}, "status"));
+  const start = field("Start (optional)", h("input", { name: "start", type: "date" }));
+  const end = field("End (optional)", h("input", { name: "end", type: "date" }));
+  const variants = h("div", {});
+  const addVariant = (vid, weight) => {
+    const v = field("Variant id", h("input", { name: "variant-id", value: vid }));
+    const w = field("Weight", h("input", { name: "variant-weight", type: "number", value: String(weight) }));
+    const p = field("Payload (JSON)", h("textarea", { name: "variant-payload", rows: 2, cols: 40 }, '{"text": "…"}'));
+    const row = h("div", { class: "row variant" }, v.wrap, w.wrap, p.wrap, h("button", { type: "button", class: "danger", onclick: () => row.remove() }, "Remove variant"));
+    row.read = () => { let payload = null; try { payload = JSON.parse(p.input.value || "null"); } catch { payload = p.input.value; } return { id: v.input.value.trim(), weight: Number(w.input.value || 0), payload }; };
+    variants.append(row);
+  };
+  addVariant("a", 50);
+  addVariant("b", 50);
+  const out = h("p", { class: "error", role: "alert" });
+  const report = h("div", {});
+  const showReport = async (eid) => {
+    const { data } = await api("GET", `/experiences/${encodeURIComponent(eid)}/report`);
+    report.replaceChildren(h("section", { class: "card" }, h("h2", {}, `Report: ${eid} (purchases within ${data.window_days} days of a first exposure)`),
+      h("table", { class: "report" }, h("thead", {}, h("tr", {}, ...["Variant", "Exposed", "Converted", "Conversion", "Revenue", "p-value vs first"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, data.variants.map((v) => h("tr", {}, h("td", {}, v.id), h("td", {}, String(v.exposed)), h("td", {}, String(v.converted)),
+          h("td", {}, `${(100 * v.conversion_rate).toFixed(1)} %`), h("td", {}, v.revenue.toFixed(2)), h("td", {}, v.p_value === null ? "–" : v.p_value.toFixed(4))))))));
+  };
+  const rows = list.experiences.map((e) => h("tr", {}, h("td", {}, h("code", {}, e.id)), h("td", {}, e.name), h("td", {}, e.status), h("td", {}, String(e.priority)),
+    h("td", {}, e.variants.map((v) => `${v.id} (${v.weight})`).join(", ")),
+    h("td", {}, h("button", { class: "secondary", onclick: () => showReport(e.id) }, `Report ${e.id}`), " ",
+      h("button", { class: "danger", onclick: async () => { await api("DELETE", `/experiences/${encodeURIComponent(e.id)}`); route(); } }, "Delete"))));
+  return h("div", {}, h("h1", {}, "Experiences"),
+    h("form", { class: "card", onsubmit: async (ev) => {
+      ev.preventDefault();
+      const body = { id: id.input.value.trim(), name: name.input.value.trim(), status: status.input.value, priority: Number(priority.input.value || 0),
+        rule, variants: [...variants.children].map((r) => r.read()) };
+      if (start.input.value || end.input.value) body.schedule = Object.assign({}, start.input.value && { start: start.input.value }, end.input.value && { end: end.input.value });
+      const { status: code, data } = await api("POST", "/experiences", body);
+      if (code === 201) route(); else out.textContent = problem(data);
+    } }, h("h2", {}, "New experience"), h("div", { class: "row" }, id.wrap, name.wrap, priority.wrap, status.wrap, start.wrap, end.wrap),
+    h("h2", {}, "Who sees it"), builder.el, h("h2", {}, "Variants"), variants,
+    h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => addVariant("", 0) }, "Add variant"),
+      h("button", { type: "submit" }, "Save experience")), out),
+    h("h2", {}, "Experiences"),
+    h("div", { class: "table-wrap" }, h("table", { class: "experiences" }, h("thead", {}, h("tr", {}, ...["Id", "Name", "Status", "Priority", "Variants", ""].map((c) => h("th", {}, c)))), h("tbody", {}, rows))),
+    report);
+};
+
 pages.keys = async () => {
   const { data } = await api("GET", "/keys");
   const created = h("div", { role: "status" });

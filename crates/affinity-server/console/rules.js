@@ -65,11 +65,13 @@ function conditionEditor(kind, c, changed) {
 }
 
 class RuleBuilder {
-  /** `types`: the project's interaction types (GET …/interactions); `audiences`: saved audience ids. */
-  constructor(types, audiences, onchange) {
+  /** `types`: the project's interaction types (GET …/interactions); `audiences`: saved audience ids; `targeting`:
+   * also offer context, time and session conditions (experiences, issue 8). */
+  constructor(types, audiences, onchange, targeting) {
     this.types = types.filter((t) => !t.archived);
     this.audiences = audiences;
     this.onchange = onchange;
+    this.targeting = !!targeting;
     this.root = { kind: "all", children: [this.newLeaf()] };
     this.el = h("div", { class: "builder" });
     this.draw();
@@ -104,12 +106,36 @@ class RuleBuilder {
         onclick: () => { g.children.push({ kind: "any", children: [this.newLeaf()] }); this.draw(); } }, "Add group"),
       h("button", { type: "button", class: "secondary", disabled: g.kind === "not" && g.children.length >= 1,
         onclick: () => { g.children.push({ kind: "audience", audience: this.audiences[0] || "" }); this.draw(); } }, "Add audience"),
+      this.targeting && h("button", { type: "button", class: "secondary", disabled: g.kind === "not" && g.children.length >= 1,
+        onclick: () => { g.children.push({ kind: "context", attr: "device", vtype: "text", op: "eq", value: "mobile" }); this.draw(); } }, "Add context condition"),
+      this.targeting && h("button", { type: "button", class: "secondary", disabled: g.kind === "not" && g.children.length >= 1,
+        onclick: () => { g.children.push({ kind: "time", what: "day_of_week", op: "in", value: "sat,sun" }); this.draw(); } }, "Add time condition"),
+      this.targeting && h("button", { type: "button", class: "secondary", disabled: g.kind === "not" && g.children.length >= 1,
+        onclick: () => { g.children.push(Object.assign(this.newLeaf(), { kind: "session" })); this.draw(); } }, "Add session condition"),
       parent && h("button", { type: "button", class: "danger", onclick: () => this.remove(g, parent) }, "Remove group"));
     return h("div", { class: "group" }, head, ...g.children.map((c) => this.node(c, g)));
   }
 
   leaf(l, parent) {
     const removeButton = h("button", { type: "button", class: "danger", onclick: () => this.remove(l, parent) }, "Remove");
+    if (l.kind === "context") {
+      return h("div", { class: "leaf" }, h("div", { class: "row" }, "context",
+        input(l.attr, (v) => { l.attr = v; this.changed(); }, "context attribute"),
+        select([["text", "text"], ["number", "number"], ["boolean", "yes/no"]], l.vtype, (v) => { l.vtype = v; this.draw(); }, "attribute type"),
+        conditionEditor(l.vtype, l, () => this.changed()), removeButton));
+    }
+    if (l.kind === "time") {
+      const ops = { date: ["before", "after", "on", "between"], day_of_week: ["in", "not_in"], time_of_day: ["between", "not_between", "before", "after"] }[l.what];
+      if (!ops.includes(l.op)) l.op = ops[0];
+      const type = l.what === "date" ? "date" : l.what === "time_of_day" ? "time" : "text";
+      const hint = l.what === "day_of_week" ? "days: mon,tue,… sun" : "value";
+      return h("div", { class: "leaf" }, h("div", { class: "row" }, "time",
+        select([["day_of_week", "day of the week"], ["time_of_day", "time of day"], ["date", "date"]], l.what, (v) => { l.what = v; l.value = ""; this.draw(); }, "time"),
+        select(ops, l.op, (v) => { l.op = v; this.draw(); }, "time operator"),
+        input(l.value, (v) => { l.value = v; this.changed(); }, hint, type),
+        (l.op === "between" || l.op === "not_between") && input(l.value2, (v) => { l.value2 = v; this.changed(); }, "to", type),
+        removeButton));
+    }
     if (l.kind === "audience") {
       return h("div", { class: "leaf" }, h("div", { class: "row" }, "in audience",
         select(this.audiences.length ? this.audiences : [l.audience], l.audience, (v) => { l.audience = v; this.changed(); }, "audience"),
@@ -157,9 +183,9 @@ class RuleBuilder {
       input(l.cmp.value, (v) => { l.cmp.value = v; this.changed(); }, "compared to", m.agg.endsWith("_at") ? "date" : "number"),
       l.cmp.op === "between" && input(l.cmp.value2, (v) => { l.cmp.value2 = v; this.changed(); }, "and", m.agg.endsWith("_at") ? "date" : "number"));
     return h("div", { class: "leaf" },
-      h("div", { class: "row" }, "did",
+      h("div", { class: "row" }, l.kind === "session" ? "in this session, did" : "did",
         select(this.types.map((t) => [t.id, t.name]), l.interaction, (v) => { l.interaction = v; l.where = []; this.draw(); }, "interaction"),
-        windowEditor, removeButton),
+        l.kind !== "session" && windowEditor, removeButton),
       where, items,
       h("div", { class: "row" }, measureEditor,
         h("button", { type: "button", class: "secondary", disabled: !type.parameters.length,
@@ -171,6 +197,21 @@ class RuleBuilder {
     if (n.kind === "all" || n.kind === "any") return { [n.kind]: n.children.map((c) => this.json(c)) };
     if (n.kind === "not") return { not: n.children[0] ? this.json(n.children[0]) : { all: [] } };
     if (n.kind === "audience") return { audience: n.audience };
+    if (n.kind === "context") {
+      const cond = { context: n.attr, op: n.op };
+      const v = valueOf(n.vtype, n.op, n);
+      if (v !== undefined) cond.value = v;
+      return cond;
+    }
+    if (n.kind === "time") {
+      const value = n.what === "day_of_week" ? String(n.value || "").split(",").map((d) => d.trim()).filter(Boolean)
+        : n.op === "between" || n.op === "not_between" ? [n.value || "", n.value2 || ""] : n.value || "";
+      return { time: n.what, op: n.op, value };
+    }
+    if (n.kind === "session") {
+      const leaf = this.json(Object.assign({}, n, { kind: "interaction", window: { type: "none" } }));
+      return { session: leaf };
+    }
     const type = this.types.find((t) => t.id === n.interaction) || { parameters: [] };
     const out = { interaction: n.interaction };
     if (n.where.length) out.where = n.where.map((c) => {

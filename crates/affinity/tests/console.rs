@@ -258,6 +258,24 @@ async fn a_merchant_uses_every_page_of_the_console() {
     text_when(c, "table.history", |t| t.contains("purchase")).await;
     screenshot(c, "recommendations").await;
 
+    // Experiences: one for mobile visitors, built with a context condition; listed; decided for a mobile request.
+    click(c, "a[href='#/experiences']").await;
+    text_when(c, "h1", |t| t == "Experiences").await;
+    fill(c, "input[name=experience-id]", "mobile_banner").await;
+    fill(c, "input[name=experience-name]", "Mobile banner").await;
+    click_text(c, "Add context condition").await;
+    click(c, ".builder .leaf button.danger").await; // the builder's first, default leaf: the context one remains
+    click_text(c, "Save experience").await;
+    text_when(c, "table.experiences", |t| t.contains("mobile_banner")).await;
+    let decide = |device: &str| json!({"customer":"u0","context":{"device":device}});
+    let (_, d) = s.post("/v1/projects/shop-1/experiences/decide", &k.ingest, decide("mobile")).await;
+    assert_eq!(d["experiences"][0]["id"], "mobile_banner", "{d}");
+    let (_, d) = s.post("/v1/projects/shop-1/experiences/decide", &k.ingest, decide("desktop")).await;
+    assert_eq!(d["experiences"], json!([]), "{d}");
+    click_text(c, "Report mobile_banner").await;
+    text_when(c, "table.report", |t| t.contains("Exposed")).await;
+    screenshot(c, "experiences").await;
+
     // Activity and keys render; at a phone's width nothing overflows sideways.
     click(c, "a[href='#/activity']").await;
     text_when(c, ".live", |t| t.chars().all(|ch| ch.is_ascii_digit()) && !t.is_empty()).await;
@@ -267,7 +285,7 @@ async fn a_merchant_uses_every_page_of_the_console() {
     text_when(c, "table", |t| t.contains("admin") && t.contains("ingest")).await;
     screenshot(c, "keys").await;
     c.set_window_size(390, 844).await.unwrap();
-    for page in ["interactions", "uploads", "audiences", "recommendations"] {
+    for page in ["interactions", "uploads", "audiences", "recommendations", "experiences"] {
         click(c, &format!("a[href='#/{page}']")).await;
         text_when(c, "h1", |t| !t.is_empty() && t != "Loading…").await;
         let overflow =
