@@ -161,3 +161,41 @@ fn targeting_leaves_are_checked_and_kept_out_of_audiences() {
     let e = check(json!({"context":"device","op":"gt","value":"mobile"}), true).unwrap_err();
     assert!(e.contains("does not apply to text context attribute \"device\""), "{e}");
 }
+
+/// Every operator of every context attribute type, with the attribute present (matching and not) and absent.
+#[test]
+fn every_context_operator_on_every_type() {
+    let v = view(&[]);
+    let now = ms("2026-11-23T12:00:00Z");
+    // (condition, context value that holds, one that does not, whether an absent attribute holds)
+    let cases: Vec<(Value, Value, Value, bool)> = vec![
+        (json!({"op":"eq","value":"fr"}), json!("fr"), json!("de"), false),
+        (json!({"op":"neq","value":"fr"}), json!("de"), json!("fr"), true),
+        (json!({"op":"in","value":["fr","de"]}), json!("de"), json!("it"), false),
+        (json!({"op":"not_in","value":["fr","de"]}), json!("it"), json!("fr"), true),
+        (json!({"op":"contains","value":"shoe"}), json!("/shoes/nike"), json!("/hats"), false),
+        (json!({"op":"not_contains","value":"shoe"}), json!("/hats"), json!("/shoes"), true),
+        (json!({"op":"starts_with","value":"/sale"}), json!("/sale/42"), json!("/new/sale"), false),
+        (json!({"op":"is_set"}), json!("x"), Value::Null, false),
+        (json!({"op":"is_not_set"}), Value::Null, json!("x"), true),
+        (json!({"op":"eq","value":3}), json!(3), json!(4), false),
+        (json!({"op":"neq","value":3}), json!(4), json!(3), false),
+        (json!({"op":"gt","value":3}), json!(3.5), json!(3), false),
+        (json!({"op":"gte","value":3}), json!(3), json!(2.9), false),
+        (json!({"op":"lt","value":3}), json!(2), json!(3), false),
+        (json!({"op":"lte","value":3}), json!(3), json!(3.1), false),
+        (json!({"op":"between","value":[1,3]}), json!(1), json!(3.5), false),
+        (json!({"op":"in","value":[1,2]}), json!(2), json!(3), false),
+        (json!({"op":"is_true"}), json!(true), json!(false), false),
+        (json!({"op":"is_false"}), json!(false), json!(true), false),
+    ];
+    for (cond, yes, no, absent) in cases {
+        let mut leaf = cond.clone();
+        leaf["context"] = json!("attr");
+        let r = rule(leaf);
+        let with = |value: &Value| if value.is_null() { json!({}) } else { json!({"attr": value}) };
+        assert!(holds(&v, &r, None, now, "UTC", with(&yes)), "{cond} should hold for {yes}");
+        assert!(!holds(&v, &r, None, now, "UTC", with(&no)), "{cond} should not hold for {no}");
+        assert_eq!(holds(&v, &r, None, now, "UTC", json!({})), absent, "{cond} without the attribute");
+    }
+}

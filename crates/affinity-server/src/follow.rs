@@ -60,8 +60,11 @@ fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
         let project = c.project.as_str();
         match c.kind {
             ChangeKind::Erase => {
-                if let Some(customer) = &c.key {
-                    state.views.project(project).write().unwrap_or_else(|p| p.into_inner()).erase(customer);
+                // `{"customer":…,"upto":seq}`: through the ingest writer, in order with the events it follows.
+                let key: Option<serde_json::Value> = c.key.as_deref().and_then(|k| serde_json::from_str(k).ok());
+                if let Some(customer) = key.as_ref().and_then(|k| k["customer"].as_str()) {
+                    let upto = key.as_ref().and_then(|k| k["upto"].as_u64()).unwrap_or(u64::MAX);
+                    state.ingest.followed_erase(project.into(), customer.to_string(), upto);
                 }
             }
             ChangeKind::Items => items(state, project, c.key.as_deref())?,

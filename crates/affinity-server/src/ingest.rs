@@ -66,12 +66,25 @@ struct Claimed {
     fingerprints: Vec<u64>,
     /// Per event: its customer slot when claimed, `None` for a duplicate.
     claims: Vec<Option<u32>>,
+    /// The log position the views had when these events were claimed: the store checks them against every event
+    /// of other nodes after it (which the claims could not see).
+    seen: u64,
     reply: AppendReply,
 }
 
 enum Job {
     Append(Claimed),
-    Erase { project: Arc<str>, customer: String, reply: oneshot::Sender<Result<usize, String>> },
+    Erase {
+        project: Arc<str>,
+        customer: String,
+        reply: oneshot::Sender<Result<usize, String>>,
+    },
+    /// Another node erased a customer's events up to `upto` (from the change feed).
+    FollowedErase {
+        project: Arc<str>,
+        customer: String,
+        upto: u64,
+    },
 }
 
 enum Applied {
@@ -85,6 +98,11 @@ enum Applied {
     },
     /// Events other nodes committed, in log order.
     Foreign(Vec<LogEntry>),
+    FollowedErase {
+        project: Arc<str>,
+        customer: String,
+        upto: u64,
+    },
 }
 
 /// Handle to the pipeline; cheap to clone. Its threads end when the last handle is dropped.
@@ -162,10 +180,13 @@ impl Ingest {
         let fingerprints: Vec<u64> = events.iter().map(Event::fingerprint).collect();
         let view = self.views.project(&project);
         let (reply, rx) = oneshot::channel();
+        // Read before claiming: the claims see at least the events up to here.
+        let seen = self.views.applied_seq();
         // Claim and queue under one lock: requests reach the writer in the order they claimed.
         let mut v = view.write().unwrap_or_else(|e| e.into_inner());
         let claims = events.iter().zip(&fingerprints).map(|(e, &fp)| v.claim(e, fp)).collect();
-        let job = Job::Append(Claimed { view: view.clone(), project, import, events, fingerprints, claims, reply });
+        let job =
+            Job::Append(Claimed { view: view.clone(), project, import, events, fingerprints, claims, seen, reply });
         if let Err(mpsc::SendError(Job::Append(c))) = self.tx.send(job) {
             for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
                 if let Some(slot) = claim {
@@ -198,6 +219,12 @@ impl Ingest {
                 duplicate
             })
             .collect()
+    }
+
+    /// Applies another node's erasure of `customer`'s events up to seq `upto` to the views, in order with the log:
+    /// the writer first follows the log, so events read before the erasure cannot come back after it.
+    pub fn followed_erase(&self, project: Arc<str>, customer: String, upto: u64) {
+        let _ = self.tx.send(Job::FollowedErase { project, customer, upto });
     }
 
     /// Deletes every event of `customer` in `project`; returns how many were deleted.
@@ -262,6 +289,12 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
         };
         let message = match job {
             Job::Erase { project, customer, reply } => Applied::Erase { project, customer, reply },
+            Job::FollowedErase { project, customer, upto } => {
+                if shared {
+                    follow(store, &applied, &mut known);
+                }
+                Applied::FollowedErase { project, customer, upto }
+            }
             Job::Append(first) => {
                 let mut total = first.events.len();
                 let mut group = vec![first];
@@ -292,12 +325,16 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                 let result = if rows.is_empty() {
                     Ok(Vec::new())
                 } else {
-                    match store.append_new_events(known, &rows, affinity_core::date::now_ms()) {
+                    // Checked against other nodes' events after the oldest position any of these claims saw,
+                    // including events already followed but not yet in the views when they were claimed.
+                    let since = group.iter().map(|c| c.seen).min().unwrap_or(known).min(known);
+                    match store.append_new_events(since, &rows, affinity_core::date::now_ms()) {
                         Ok(a) if a.seqs.len() == rows.len() => {
-                            if let Some(last) = a.foreign.last() {
+                            // Only those not sent to the applier yet; they reach the views before this group.
+                            let new: Vec<LogEntry> = a.foreign.into_iter().filter(|e| e.seq > known).collect();
+                            if let Some(last) = new.last() {
                                 known = known.max(last.seq);
-                                // Other nodes' events reach the views before this group, in log order.
-                                if applied.send(Applied::Foreign(a.foreign)).is_err() {
+                                if applied.send(Applied::Foreign(new)).is_err() {
                                     return;
                                 }
                             }
@@ -337,6 +374,9 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                 let _ = reply.send(erase(store, views, &project, &customer).map_err(|e| e.to_string()));
             }
             Applied::Foreign(entries) => views.apply_foreign(&entries),
+            Applied::FollowedErase { project, customer, upto } => {
+                views.project(&project).write().unwrap_or_else(|e| e.into_inner()).erase_upto(&customer, upto);
+            }
             Applied::Group(group, Err(e)) => {
                 for c in group {
                     release(&c);
@@ -344,6 +384,7 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                 }
             }
             Applied::Group(group, Ok(seqs)) => {
+                let top = seqs.iter().flatten().max().copied();
                 let mut seqs = seqs.into_iter();
                 for c in group {
                     let mut outcomes = Vec::with_capacity(c.events.len());
@@ -378,6 +419,9 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                     };
                     let _ = c.reply.send(answer);
                 }
+                if let Some(top) = top {
+                    views.note_applied(top);
+                }
             }
         }
     }
@@ -388,10 +432,8 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
 fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Result<usize, StoreError> {
     let view = views.project(project);
     let seqs = view.read().unwrap_or_else(|e| e.into_inner()).customer_seqs(customer);
-    if seqs.is_empty() {
-        return Ok(0);
-    }
-    let deleted = store.delete_events(project, customer, &seqs)?;
+    // Also when the view has none: the customer's exposures, and other nodes' newest events, go too.
+    let deleted = store.delete_events(project, customer, &seqs, views.applied_seq())?;
     view.write().unwrap_or_else(|e| e.into_inner()).erase(customer);
     Ok(deleted)
 }

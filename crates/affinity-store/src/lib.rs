@@ -77,8 +77,8 @@ pub struct Change {
     pub seq: u64,
     pub project: String,
     pub kind: ChangeKind,
-    /// What changed within the kind: the erased customer; for items, a JSON array of the item ids (`None`: any
-    /// item of the project may have changed).
+    /// What changed within the kind: for an erasure, `{"customer":…,"upto":seq}` (the highest seq erased); for
+    /// items, a JSON array of the item ids (`None`: any item of the project may have changed).
     pub key: Option<String>,
 }
 
@@ -213,9 +213,12 @@ pub trait Store: Send + Sync + 'static {
     fn scan_events(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>>;
     /// The events with these sequence numbers, in the order given; missing ones are left out.
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<LogEntry>>;
-    /// Erases `customer` of `project`: deletes the events with these sequence numbers (the customer's) in one
-    /// transaction, which a shared store also records in its change feed. Returns how many were deleted.
-    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64]) -> Result<usize>;
+    /// Erases `customer` of `project`: deletes the events with these sequence numbers (the customer's, as the
+    /// node's views hold them up to log position `after`), the customer's exposures to experiences, and — on a
+    /// shared store — the customer's events other nodes stored after `after`, in one transaction, which a shared
+    /// store also records in its change feed (with the highest sequence number erased). Returns how many events
+    /// were deleted.
+    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64], after: u64) -> Result<usize>;
 
     /// Keeps a finished import's failed-rows CSV where every node can read it (a shared store); a store only one
     /// node uses keeps nothing (the node has the file).
@@ -274,7 +277,7 @@ pub trait Store: Send + Sync + 'static {
     fn insert_experience(&self, project: &str, experience: &Experience) -> Result<()>;
     /// Replaces an experience. Errors: [`StoreError::NotFound`].
     fn update_experience(&self, project: &str, experience: &Experience) -> Result<()>;
-    /// Deletes an experience (its exposures stay); `false` when there was none.
+    /// Deletes an experience and its exposures; `false` when there was none.
     fn delete_experience(&self, project: &str, id: &str) -> Result<bool>;
     /// A project's experiences, by id.
     fn experiences(&self, project: &str) -> Result<Vec<Experience>>;

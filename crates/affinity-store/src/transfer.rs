@@ -2,25 +2,27 @@
 //!
 //! The format is JSON Lines, one record per line, each with a `kind`: first a `header` (format version and the
 //! project), then the project's active `key`s (hashes only: secrets are never stored), custom interaction `type`s,
-//! catalog `item`s, `settings`, `audience`s and `event`s (in log order), and last a `footer` with the count of each
+//! catalog `item`s, `settings`, `audience`s, `experience`s and their `exposure`s, and `event`s (in log order), and
+//! last a `footer` with the count of each
 //! kind and the SHA-256 of every byte before the footer line. Trained models and import history are not moved: the
 //! target retrains (a project with events and no model trains on its own).
 //!
 //! [`restore`] checks the footer's counts and checksum before writing anything, writes the project into the
-//! target store, then exports it again from the target and requires the same counts and checksum: what was read
-//! is what is stored.
+//! target store, then exports it again from the target and requires the same counts and the same checksum as the
+//! lines it read, re-serialized (so that an export of an older version, whose settings lack a newer field, checks
+//! against what this version stores): what was read is what is stored.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
-use affinity_core::{ApiKey, Audience, Event, InteractionType, Item, Project, Scope, Settings};
+use affinity_core::{ApiKey, Audience, Event, Experience, InteractionType, Item, Project, Scope, Settings};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Store, StoreError};
+use crate::{Exposure, Store, StoreError};
 
-/// The export format's version (the header's `version`).
-pub const FORMAT_VERSION: u32 = 1;
+/// The export format's version (the header's `version`); version 1 (before experiences) is still read.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Events read from the store, and written to it, per call.
 const PAGE: usize = 20_000;
@@ -35,6 +37,8 @@ enum Line {
     Item { item: Item },
     Settings { settings: Settings },
     Audience { audience: Audience },
+    Experience { experience: Experience },
+    Exposure { experience: String, variant: String, customer: String, at: i64 },
     Event(EventLine),
     Footer { counts: BTreeMap<String, u64>, sha256: String },
 }
@@ -142,6 +146,17 @@ pub fn export(store: &dyn Store, project: &str, out: impl Write) -> Result<Summa
     for audience in store.audiences(project)? {
         w.line("audience", &Line::Audience { audience })?;
     }
+    let experiences = store.experiences(project)?;
+    let ids: Vec<String> = experiences.iter().map(|e| e.id.clone()).collect();
+    for experience in experiences {
+        w.line("experience", &Line::Experience { experience })?;
+    }
+    for id in ids {
+        for x in store.exposures(project, &id)? {
+            let line = Line::Exposure { experience: x.experience, variant: x.variant, customer: x.customer, at: x.at };
+            w.line("exposure", &line)?;
+        }
+    }
     let mut after = 0;
     loop {
         let page = store.scan_events(after, PAGE)?;
@@ -191,6 +206,7 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 /// `project`, when given, must be the export's project.
 pub fn restore(store: &dyn Store, input: impl BufRead, project: Option<&str>) -> Result<Summary, TransferError> {
     let mut hash = Sha256::new();
+    let mut canonical = Sha256::new();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut lines: Vec<Line> = Vec::new();
     let mut footer = None;
@@ -208,7 +224,7 @@ pub fn restore(store: &dyn Store, input: impl BufRead, project: Option<&str>) ->
         let line: Line = serde_json::from_slice(&raw).map_err(|e| malformed(e.to_string()))?;
         let kind = match &line {
             Line::Header { format, version, project: p } => {
-                if number != 1 || format != "affinity-export" || *version != FORMAT_VERSION {
+                if number != 1 || format != "affinity-export" || !(1..=FORMAT_VERSION).contains(version) {
                     return Err(malformed(format!("expected an affinity-export header of version {FORMAT_VERSION}")));
                 }
                 if let Some(wanted) = project.filter(|w| *w != p.id) {
@@ -222,6 +238,8 @@ pub fn restore(store: &dyn Store, input: impl BufRead, project: Option<&str>) ->
             Line::Item { .. } => "item",
             Line::Settings { .. } => "settings",
             Line::Audience { .. } => "audience",
+            Line::Experience { .. } => "experience",
+            Line::Exposure { .. } => "exposure",
             Line::Event(_) => "event",
             Line::Footer { counts: c, sha256 } => {
                 footer = Some((c.clone(), sha256.clone()));
@@ -230,6 +248,21 @@ pub fn restore(store: &dyn Store, input: impl BufRead, project: Option<&str>) ->
         };
         hash.update(&raw);
         hash.update(b"\n");
+        // What an export of this version would hold for this line (the header at this version).
+        let current = match &line {
+            Line::Header { project, .. } => serde_json::to_vec(&Line::Header {
+                format: "affinity-export".into(),
+                version: FORMAT_VERSION,
+                project: ProjectLine {
+                    id: project.id.clone(),
+                    name: project.name.clone(),
+                    created_at: project.created_at,
+                },
+            }),
+            other => serde_json::to_vec(other),
+        };
+        canonical.update(current.map_err(|e| std::io::Error::other(e.to_string()))?);
+        canonical.update(b"\n");
         *counts.entry(kind.to_string()).or_default() += 1;
         lines.push(line);
     }
@@ -246,7 +279,7 @@ pub fn restore(store: &dyn Store, input: impl BufRead, project: Option<&str>) ->
     let project = write(store, lines)?;
     let mut sink = std::io::sink();
     let stored = export(store, &project, &mut sink)?;
-    if stored != read {
+    if stored.counts != read.counts || stored.sha256 != hex(&canonical.finalize()) {
         return Err(TransferError::Mismatch(format!(
             "the target store holds {:?} / {}, the export {:?} / {}",
             stored.counts, stored.sha256, read.counts, read.sha256
@@ -280,6 +313,7 @@ fn write(store: &dyn Store, lines: Vec<Line>) -> Result<String, TransferError> {
     let id = p.id;
     let mut items: Vec<Item> = Vec::new();
     let mut events: Vec<Event> = Vec::new();
+    let mut exposures: Vec<Exposure> = Vec::new();
     let flush_events = |events: &mut Vec<Event>| -> Result<(), StoreError> {
         let rows: Vec<(&str, Option<&str>, &Event)> = events.iter().map(|e| (id.as_str(), None, e)).collect();
         store.append_events(&rows, affinity_core::date::now_ms())?;
@@ -298,6 +332,14 @@ fn write(store: &dyn Store, lines: Vec<Line>) -> Result<String, TransferError> {
             }
             Line::Settings { settings } => store.put_settings(&id, &settings, affinity_core::date::now_ms())?,
             Line::Audience { audience } => store.insert_audience(&id, &audience)?,
+            Line::Experience { experience } => store.insert_experience(&id, &experience)?,
+            Line::Exposure { experience, variant, customer, at } => {
+                exposures.push(Exposure { experience, variant, customer, at });
+                if exposures.len() == PAGE {
+                    store.add_exposures(&id, &exposures)?;
+                    exposures.clear();
+                }
+            }
             Line::Event(e) => {
                 // Items come before events in an export: the catalog is complete before the first event.
                 if !items.is_empty() {
@@ -323,6 +365,9 @@ fn write(store: &dyn Store, lines: Vec<Line>) -> Result<String, TransferError> {
     }
     if !items.is_empty() {
         store.put_items(&id, &items, affinity_core::date::now_ms())?;
+    }
+    if !exposures.is_empty() {
+        store.add_exposures(&id, &exposures)?;
     }
     if !events.is_empty() {
         flush_events(&mut events)?;

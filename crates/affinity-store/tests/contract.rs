@@ -91,7 +91,7 @@ fn the_event_log(s: &dyn Store) {
     let picked = s.events_by_seq(&[more[0], seqs[0], 999]).unwrap();
     assert_eq!(picked.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![more[0], seqs[0]]);
     // Erasing the newest event must not let its sequence number be reused.
-    assert_eq!(s.delete_events("b", "u1", &[more[0], 12345]).unwrap(), 1);
+    assert_eq!(s.delete_events("b", "u1", &[more[0], 12345], u64::MAX).unwrap(), 1);
     let next = s.append_events(&[("b", None, &e3)], 102).unwrap();
     assert!(next[0] > more[0], "sequence numbers are never reused");
 }
@@ -191,10 +191,14 @@ fn experiences_and_exposures(s: &dyn Store) {
     s.add_exposures("a", &[x("u", "a", 5), x("w", "a", 3)]).unwrap();
     s.add_exposures("b", &[x("u", "a", 4)]).unwrap();
     assert_eq!(s.exposures("a", "banner").unwrap(), vec![x("w", "a", 3), x("u", "a", 5)], "oldest first, per project");
+    // Erasing a customer erases their exposures too.
+    s.delete_events("a", "w", &[], u64::MAX).unwrap();
+    assert_eq!(s.exposures("a", "banner").unwrap(), vec![x("u", "a", 5)]);
     assert!(s.delete_experience("a", "banner").unwrap());
     assert!(!s.delete_experience("a", "banner").unwrap());
     assert!(s.experiences("a").unwrap().is_empty());
-    assert_eq!(s.exposures("a", "banner").unwrap().len(), 2, "exposures stay for the report");
+    assert!(s.exposures("a", "banner").unwrap().is_empty(), "a deleted experience takes its exposures along");
+    assert_eq!(s.exposures("b", "banner").unwrap().len(), 1, "another project's stay");
 }
 
 /// Events spread over years land in their month's partition (PostgreSQL) and come back in sequence order.
@@ -208,7 +212,7 @@ fn events_across_months(s: &dyn Store) {
     let scanned = s.scan_events(0, 10).unwrap();
     assert_eq!(scanned.iter().map(|l| l.event.ts).collect::<Vec<_>>(), times);
     assert_eq!(scanned.iter().map(|l| l.seq).collect::<Vec<_>>(), [first.clone(), rest.clone()].concat());
-    assert_eq!(s.delete_events("a", "u", &[first[1], rest[2]]).unwrap(), 2);
+    assert_eq!(s.delete_events("a", "u", &[first[1], rest[2]], u64::MAX).unwrap(), 2);
     assert_eq!(s.scan_events(0, 10).unwrap().len(), 3);
 }
 
@@ -363,7 +367,7 @@ fn postgres_change_feed_and_training_lock() {
     a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
     a.put_settings("a", &affinity_core::Settings::default(), 1).unwrap();
     let seqs = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
-    a.delete_events("a", "u", &seqs).unwrap();
+    a.delete_events("a", "u", &seqs, seqs[0]).unwrap();
     a.revoke_key("a", "key_1", 2).unwrap();
     let seen = b.changes_after(0, 100).unwrap();
     let kinds: Vec<(ChangeKind, Option<&str>)> = seen.iter().map(|c| (c.kind, c.key.as_deref())).collect();
@@ -372,7 +376,7 @@ fn postgres_change_feed_and_training_lock() {
         [
             (ChangeKind::Project, None),
             (ChangeKind::Settings, None),
-            (ChangeKind::Erase, Some("u")),
+            (ChangeKind::Erase, Some(format!(r#"{{"customer":"u","upto":{}}}"#, seqs[0]).as_str())),
             (ChangeKind::Keys, None)
         ]
     );

@@ -23,6 +23,9 @@ const REBUILD_PAGE: usize = 50_000;
 #[derive(Default)]
 pub struct Views {
     projects: RwLock<HashMap<String, Arc<RwLock<ProjectView>>>>,
+    /// The highest sequence number applied to any view: every event of the log up to it is in the views (events
+    /// are applied in log order).
+    applied_seq: std::sync::atomic::AtomicU64,
 }
 
 impl Views {
@@ -60,7 +63,18 @@ impl Views {
                 }
             }
         }
+        views.note_applied(after);
         Ok((views, count, after))
+    }
+
+    /// The highest sequence number applied so far (see the field).
+    pub fn applied_seq(&self) -> u64 {
+        self.applied_seq.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records that the log is applied up to `seq`.
+    pub fn note_applied(&self, seq: u64) {
+        self.applied_seq.fetch_max(seq, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Adds events committed by another node (read from the shared log), in log order.
@@ -73,6 +87,9 @@ impl Views {
             if let Some((_, view)) = &current {
                 view.write().unwrap_or_else(|p| p.into_inner()).apply(entry.seq, &entry.event);
             }
+        }
+        if let Some(last) = entries.last() {
+            self.note_applied(last.seq);
         }
     }
 

@@ -319,23 +319,33 @@ impl ProjectView {
     /// Removes all of a customer's events after they were deleted from the store (by this node or another).
     /// Returns how many events were removed. Costs a pass over the project's client ids (erasure is rare).
     pub fn erase(&mut self, customer: &str) -> usize {
+        self.erase_upto(customer, u64::MAX)
+    }
+
+    /// Removes a customer's events with sequence numbers up to `upto` (another node's erasure, which deleted what
+    /// it saw up to there: events sent after it stay). Returns how many events were removed.
+    pub fn erase_upto(&mut self, customer: &str, upto: u64) -> usize {
         let Some(c) = self.customers.get(customer) else {
             return 0;
         };
-        let history = &self.histories[c as usize];
-        for e in history {
+        let history = std::mem::take(&mut self.histories[c as usize]);
+        let details = std::mem::take(&mut self.details[c as usize]);
+        let had_events = !history.is_empty();
+        let (mut kept, mut kept_details, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, e) in history.into_iter().enumerate() {
+            if e.seq() <= upto {
+                removed.push(e);
+            } else {
+                kept.push(e);
+                if let Some(d) = details.get(k) {
+                    kept_details.push(*d);
+                }
+            }
+        }
+        for e in &removed {
             if let Some(n) = self.kind_counts.get_mut(e.kind() as usize) {
                 *n = n.saturating_sub(1);
             }
-        }
-        if !history.is_empty() {
-            let seqs: std::collections::HashSet<u64> = history.iter().map(Entry::seq).collect();
-            self.client_ids.retain(|_, seq| !seqs.contains(seq));
-        }
-        let removed = std::mem::take(&mut self.histories[c as usize]);
-        // Their parameters stay in the arena (erasure is rare); nothing points to them any more.
-        self.details[c as usize] = Vec::new();
-        for e in &removed {
             if e.item != NO_ITEM {
                 let n = &mut self.item_counts[e.item as usize];
                 *n -= 1;
@@ -345,8 +355,18 @@ impl ProjectView {
             }
         }
         if !removed.is_empty() {
+            let seqs: std::collections::HashSet<u64> = removed.iter().map(Entry::seq).collect();
+            self.client_ids.retain(|_, seq| !seqs.contains(seq));
+        }
+        if had_events && kept.is_empty() {
             self.active_customers -= 1;
         }
+        // Their parameters stay in the arena (erasure is rare); nothing points to them any more.
+        if kept_details.len() != kept.len() {
+            kept_details.clear();
+        }
+        self.histories[c as usize] = kept;
+        self.details[c as usize] = kept_details;
         self.events -= removed.len() as u64;
         removed.len()
     }
@@ -573,6 +593,13 @@ mod tests {
         assert_eq!(v.client_id("c1"), None);
         assert_eq!(v.erase("u"), 0);
         assert_eq!(v.erase("nobody"), 0);
+        // Another node's erasure up to seq 4 leaves the customer's later events.
+        v.apply(4, &ev("w", "j", 4, Some("c4")));
+        v.apply(5, &ev("w", "k", 5, Some("c5")));
+        assert_eq!(v.erase_upto("w", 4), 2);
+        assert_eq!(v.customer_seqs("w"), [5]);
+        assert_eq!((v.client_id("c4"), v.client_id("c5")), (None, Some(5)));
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
     }
 
     #[test]

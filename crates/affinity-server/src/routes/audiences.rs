@@ -249,6 +249,12 @@ pub async fn delete(
     {
         return Err(ApiError::new(Code::AudienceInUse, format!("Audience {} refers to {id}", user.audience.id)));
     }
+    if let Some(user) =
+        entry.experiences().values().find(|s| affinity_core::audience::references(&s.experience.rule).contains(&id))
+    {
+        let message = format!("Experience {} targets audience {id}", user.experience.id);
+        return Err(ApiError::new(Code::AudienceInUse, message));
+    }
     let (p, i) = (project.clone(), id.clone());
     state.blocking(move |s| s.delete_audience(&p, &i)).await?;
     entry.put_audience(&id, None);

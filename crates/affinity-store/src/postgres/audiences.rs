@@ -46,7 +46,7 @@ pub(super) async fn delete(c: &mut Client, project: &str, id: &str) -> Result<bo
 pub(super) async fn list(c: &mut Client, project: &str) -> Result<Vec<Audience>> {
     let rows = c
         .query(
-            "SELECT id, name, rule, created_at, updated_at FROM audiences WHERE project = $1 ORDER BY id",
+            "SELECT id, name, rule, created_at, updated_at FROM audiences WHERE project = $1 ORDER BY id COLLATE \"C\"",
             &[&project],
         )
         .await?;

@@ -281,11 +281,30 @@ pub(super) async fn by_seq(c: &mut Client, seqs: &[u64]) -> Result<Vec<LogEntry>
     Ok(seqs.iter().filter_map(|s| found.remove(s)).collect())
 }
 
-pub(super) async fn delete(c: &mut Client, project: &str, customer: &str, seqs: &[u64]) -> Result<usize> {
-    let wanted: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
+/// Erases a customer: the given seqs, plus the customer's events after `after` that other nodes stored and this
+/// node has not followed yet, under the log lock (no append can slip in between). The change names the customer
+/// and the highest seq erased, so that other nodes remove just those and keep anything sent after the erasure.
+pub(super) async fn delete(c: &mut Client, project: &str, customer: &str, seqs: &[u64], after: u64) -> Result<usize> {
+    let mut wanted: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
     let tx = c.transaction().await?;
-    let n = tx.execute("DELETE FROM events WHERE seq = ANY($1)", &[&wanted]).await?;
-    changes::record(&tx, project, ChangeKind::Erase, Some(customer)).await?;
+    tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({LOG_LOCK})")).await?;
+    // ORDER BY seq LIMIT: walks the seq index (see `append`).
+    let tail = tx
+        .query(
+            &format!(
+                "SELECT seq FROM events WHERE seq > $1 AND project = $2 AND customer = $3 ORDER BY seq LIMIT {}",
+                1_000_000
+            ),
+            &[&i64::try_from(after).unwrap_or(i64::MAX), &project, &customer],
+        )
+        .await?;
+    wanted.extend(tail.iter().map(|r| r.get::<_, i64>(0)));
+    tx.execute("DELETE FROM exposures WHERE project = $1 AND customer = $2", &[&project, &customer]).await?;
+    let deleted = tx.query("DELETE FROM events WHERE seq = ANY($1) RETURNING seq", &[&wanted]).await?;
+    let n = deleted.len() as u64;
+    let upto = deleted.iter().map(|r| r.get::<_, i64>(0)).max().unwrap_or(0);
+    let key = serde_json::json!({"customer": customer, "upto": upto}).to_string();
+    changes::record(&tx, project, ChangeKind::Erase, Some(&key)).await?;
     tx.commit().await?;
     usize::try_from(n).map_err(|_| StoreError::Corrupt("deleted count".into()))
 }

@@ -44,13 +44,15 @@ pub(super) async fn update(c: &mut Client, project: &str, e: &Experience) -> Res
 pub(super) async fn delete(c: &mut Client, project: &str, id: &str) -> Result<bool> {
     let tx = c.transaction().await?;
     let n = tx.execute("DELETE FROM experiences WHERE project = $1 AND id = $2", &[&project, &id]).await?;
+    tx.execute("DELETE FROM exposures WHERE project = $1 AND experience = $2", &[&project, &id]).await?;
     changes::record(&tx, project, ChangeKind::Experiences, None).await?;
     tx.commit().await?;
     Ok(n > 0)
 }
 
 pub(super) async fn list(c: &mut Client, project: &str) -> Result<Vec<Experience>> {
-    let rows = c.query("SELECT id, body FROM experiences WHERE project = $1 ORDER BY id", &[&project]).await?;
+    let rows =
+        c.query("SELECT id, body FROM experiences WHERE project = $1 ORDER BY id COLLATE \"C\"", &[&project]).await?;
     rows.iter()
         .map(|r| {
             let id: &str = r.get(0);
@@ -75,7 +77,7 @@ pub(super) async fn exposures(c: &mut Client, project: &str, experience: &str) -
     let rows = c
         .query(
             "SELECT experience, variant, customer, at FROM exposures WHERE project = $1 AND experience = $2
-             ORDER BY at",
+             ORDER BY at, customer COLLATE \"C\", variant COLLATE \"C\"",
             &[&project, &experience],
         )
         .await?;

@@ -301,8 +301,8 @@ impl crate::Store for PgStore {
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<crate::LogEntry>> {
         self.run(async |c| events::by_seq(c, seqs).await)
     }
-    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64]) -> Result<usize> {
-        self.run(async |c| events::delete(c, project, customer, seqs).await)
+    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64], after: u64) -> Result<usize> {
+        self.run(async |c| events::delete(c, project, customer, seqs, after).await)
     }
     fn shared(&self) -> bool {
         true

@@ -114,9 +114,11 @@ pub(super) fn by_seq(s: &SqliteStore, seqs: &[u64]) -> Result<Vec<LogEntry>> {
     })
 }
 
-pub(super) fn delete(s: &SqliteStore, seqs: &[u64]) -> Result<usize> {
+/// Erases a customer: their events (by seq) and their exposures to experiences, in one transaction.
+pub(super) fn delete(s: &SqliteStore, project: &str, customer: &str, seqs: &[u64]) -> Result<usize> {
     s.write(|c| {
         let tx = c.transaction()?;
+        tx.execute("DELETE FROM exposures WHERE project = ?1 AND customer = ?2", params![project, customer])?;
         let mut n = 0;
         {
             let mut st = tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?;

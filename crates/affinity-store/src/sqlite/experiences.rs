@@ -36,8 +36,15 @@ pub(super) fn update(s: &SqliteStore, project: &str, e: &Experience) -> Result<(
     })
 }
 
+/// Deletes an experience and its exposures (a new experience with the same id starts a fresh report).
 pub(super) fn delete(s: &SqliteStore, project: &str, id: &str) -> Result<bool> {
-    s.write(|c| Ok(c.execute("DELETE FROM experiences WHERE project = ?1 AND id = ?2", params![project, id])? > 0))
+    s.write(|c| {
+        let tx = c.transaction()?;
+        let n = tx.execute("DELETE FROM experiences WHERE project = ?1 AND id = ?2", params![project, id])?;
+        tx.execute("DELETE FROM exposures WHERE project = ?1 AND experience = ?2", params![project, id])?;
+        tx.commit()?;
+        Ok(n > 0)
+    })
 }
 
 pub(super) fn list(s: &SqliteStore, project: &str) -> Result<Vec<Experience>> {
@@ -71,7 +78,7 @@ pub(super) fn exposures(s: &SqliteStore, project: &str, experience: &str) -> Res
     s.read(|c| {
         let mut st = c.prepare_cached(
             "SELECT experience, variant, customer, at FROM exposures WHERE project = ?1 AND experience = ?2
-             ORDER BY at, rowid",
+             ORDER BY at, customer, variant",
         )?;
         let rows = st.query_map(params![project, experience], |r| {
             Ok(Exposure { experience: r.get(0)?, variant: r.get(1)?, customer: r.get(2)?, at: r.get(3)? })

@@ -229,8 +229,8 @@ impl crate::Store for SqliteStore {
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<crate::LogEntry>> {
         events::by_seq(self, seqs)
     }
-    fn delete_events(&self, _project: &str, _customer: &str, seqs: &[u64]) -> Result<usize> {
-        events::delete(self, seqs)
+    fn delete_events(&self, project: &str, customer: &str, seqs: &[u64], _after: u64) -> Result<usize> {
+        events::delete(self, project, customer, seqs)
     }
     fn insert_import(&self, import: &affinity_core::ImportRecord) -> Result<()> {
         imports::insert(self, import)

@@ -122,6 +122,22 @@ async fn experiences_are_checked_decided_exposed_and_reported() {
     let got = s.get(&format!("{PATH}/loan_banner/report?window_days=0"), &k.admin).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_field", Some("window_days"));
 
+    // An audience an experience targets cannot be deleted from under it.
+    let (status, _) = s
+        .post(
+            "/v1/projects/shop-1/audiences",
+            &k.admin,
+            json!({"id":"vip","name":"VIP","rule":{"interaction":"purchase"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let vip = json!({"id":"vip_banner","name":"VIP","rule":{"audience":"vip"},"variants":[{"id":"a","weight":1}]});
+    assert_eq!(s.post(PATH, &k.admin, vip).await.0, StatusCode::CREATED);
+    let got = s.delete("/v1/projects/shop-1/audiences/vip", &k.admin).await;
+    assert_error(&got, StatusCode::CONFLICT, "audience_in_use", None);
+    assert_eq!(s.delete(&format!("{PATH}/vip_banner"), &k.admin).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.delete("/v1/projects/shop-1/audiences/vip", &k.admin).await.0, StatusCode::NO_CONTENT);
+
     // Delete; unknown ids answer 404; experiences survive a restart.
     assert_eq!(s.delete(&format!("{PATH}/paused"), &k.admin).await.0, StatusCode::NO_CONTENT);
     assert_error(&s.get(&format!("{PATH}/paused"), &k.admin).await, StatusCode::NOT_FOUND, "not_found", None);

@@ -33,6 +33,8 @@ async fn snapshot(s: &Server, k: &Keys) -> serde_json::Value {
     for c in ["u1", "u2", "u3"] {
         customers.push(s.get(&format!("/v1/projects/shop-1/customers/{c}/interactions?limit=100"), &k.admin).await.1);
     }
+    let mut report = s.get("/v1/projects/shop-1/experiences/banner/report", &k.admin).await.1;
+    report["computed_at"] = json!(null);
     let mut audience = s.get("/v1/projects/shop-1/audiences/big/members", &k.admin).await.1;
     audience["computed_at"] = json!(null);
     json!({
@@ -42,6 +44,8 @@ async fn snapshot(s: &Server, k: &Keys) -> serde_json::Value {
         "interactions": s.get("/v1/projects/shop-1/interactions", &k.admin).await.1,
         "audience": audience,
         "stats": s.get("/v1/projects/shop-1/stats", &k.admin).await.1,
+        "experiences": s.get("/v1/projects/shop-1/experiences", &k.admin).await.1,
+        "report": report,
     })
 }
 
@@ -77,6 +81,12 @@ async fn a_project_moves_from_postgres_to_sqlite_and_back_with_nothing_lost() {
     ]);
     let (status, report) = s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
     assert_eq!((status, &report["failed"]), (StatusCode::OK, &json!(0)), "{report}");
+    let banner = json!({"id":"banner","name":"Banner","rule":{"context":"page","op":"eq","value":"home"},
+        "variants":[{"id":"a","weight":1,"payload":{"text":"Hello"}}]});
+    assert_eq!(s.post("/v1/projects/shop-1/experiences", &k.admin, banner).await.0, StatusCode::CREATED);
+    let (status, _) =
+        s.post("/v1/projects/shop-1/experiences/banner/exposures", &k.ingest, json!({"customer":"u1"})).await;
+    assert_eq!(status, StatusCode::OK);
     let before = snapshot(&s, &k).await;
     let pg_url = database_for(&s.dir).expect("the PostgreSQL suite");
     s.stop();
@@ -84,7 +94,10 @@ async fn a_project_moves_from_postgres_to_sqlite_and_back_with_nothing_lost() {
     // PostgreSQL → file.
     let (ok, from_pg, err) = affinity(&["export", "--project", "shop-1", "--database-url", &pg_url], None);
     assert!(ok, "{err}");
-    assert!(err.contains("4 event") && err.contains("2 item"), "{err}");
+    assert!(
+        err.contains("4 event") && err.contains("2 item") && err.contains("1 experience") && err.contains("1 exposure"),
+        "{err}"
+    );
 
     // A damaged file is refused before anything is written.
     let text = String::from_utf8(from_pg.clone()).expect("utf-8");
