@@ -61,11 +61,18 @@ function problem(data) {
 /** Downloads a project API path (with the key) as a file. */
 async function download(path, filename) {
   const resp = await fetch(`/v1/projects/${encodeURIComponent(session.project)}${path}`, { headers: { "x-api-key": session.key } });
-  const blob = await resp.blob();
-  const a = h("a", { href: URL.createObjectURL(blob), download: filename });
+  if (!resp.ok) {
+    let data = null;
+    try { data = await resp.json(); } catch { /* not JSON */ }
+    alert(problem(data));
+    return;
+  }
+  const url = URL.createObjectURL(await resp.blob());
+  const a = h("a", { href: url, download: filename });
   document.body.append(a);
   a.click();
   a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 const pages = {};

@@ -266,7 +266,11 @@ pages.experiences = async () => {
   const rows = list.experiences.map((e) => h("tr", {}, h("td", {}, h("code", {}, e.id)), h("td", {}, e.name), h("td", {}, e.status), h("td", {}, String(e.priority)),
     h("td", {}, e.variants.map((v) => `${v.id} (${v.weight})`).join(", ")),
     h("td", {}, h("button", { class: "secondary", onclick: () => showReport(e.id) }, `Report ${e.id}`), " ",
-      h("button", { class: "danger", onclick: async () => { await api("DELETE", `/experiences/${encodeURIComponent(e.id)}`); route(); } }, "Delete"))));
+      h("button", { class: "danger", onclick: async () => {
+        if (!confirm(`Delete experience ${e.id} and its exposures?`)) return;
+        const r = await api("DELETE", `/experiences/${encodeURIComponent(e.id)}`);
+        if (r.status >= 400) alert(problem(r.data)); else route();
+      } }, "Delete"))));
   return h("div", {}, h("h1", {}, "Experiences"),
     h("form", { class: "card", onsubmit: async (ev) => {
       ev.preventDefault();
@@ -289,7 +293,7 @@ pages.keys = async () => {
   const created = h("div", { role: "status" });
   const scope = field("Scope", select([["ingest", "ingest (storefronts)"], ["admin", "admin"]], "ingest", () => {}, "scope"));
   const rows = data.keys.map((k) => h("tr", {}, h("td", {}, h("code", {}, k.id)), h("td", {}, k.scope), h("td", {}, k.created_at),
-    h("td", {}, h("button", { class: "danger", onclick: async () => { if (!confirm(`Revoke ${k.id}?`)) return; await api("DELETE", `/keys/${k.id}`); route(); } }, `Revoke ${k.id}`))));
+    h("td", {}, h("button", { class: "danger", onclick: async () => { if (!confirm(`Revoke ${k.id}?`)) return; const r = await api("DELETE", `/keys/${encodeURIComponent(k.id)}`); if (r.status >= 400) alert(problem(r.data)); route(); } }, `Revoke ${k.id}`))));
   return h("div", {}, h("h1", {}, "Keys"),
     h("form", { class: "card", onsubmit: async (e) => {
       e.preventDefault();
