@@ -171,7 +171,8 @@ pub struct DecideBody {
     pub context: Map<String, Value>,
     /// Most experiences to answer, 1–100 (default 10).
     pub n: Option<usize>,
-    /// Record an exposure for each experience answered (default false).
+    /// Record an exposure for each experience answered (default false), for the customer or, for an anonymous
+    /// visitor, `context.anonymous_id` (none without either).
     #[serde(default)]
     pub expose: bool,
 }
@@ -245,8 +246,9 @@ pub async fn decide(
         inline_recommendations(&state, &project, &body, &mut payload).await;
         experiences.push(Decided { id, variant, payload });
     }
+    // Exposures name the visitor: the customer, or an anonymous visitor's `context.anonymous_id`.
     if body.expose
-        && let Some(customer) = body.customer.clone()
+        && let Some(customer) = visitor.clone()
         && !experiences.is_empty()
     {
         let rows: Vec<Exposure> = experiences
