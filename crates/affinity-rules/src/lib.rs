@@ -86,6 +86,20 @@ impl Refs for Cached {
     }
 }
 
+/// Targeting rules decided for one customer and request, sharing audience answers (see [`Evaluator::decider`]).
+pub struct Decider<'e, 'a> {
+    ev: &'e Evaluator<'a>,
+    c: u32,
+    cache: Cached,
+}
+
+impl Decider<'_, '_> {
+    /// Whether `rule` holds.
+    pub fn holds(&mut self, rule: &Rule) -> bool {
+        self.ev.matches(rule, self.c, &mut self.cache, 0)
+    }
+}
+
 /// Deepest chain of audience references followed (cycles are refused when rules are saved; this is a guard).
 const MAX_REFERENCE_DEPTH: usize = 32;
 
@@ -107,8 +121,14 @@ impl<'a> Evaluator<'a> {
     /// Whether a targeting rule holds for this request and `customer` (`None`, or a customer with no stored
     /// events: an anonymous visitor, decided on context and time alone).
     pub fn decides(&self, rule: &Rule, customer: Option<&str>) -> bool {
+        self.decider(customer).holds(rule)
+    }
+
+    /// Decides several targeting rules for one request and customer: each audience they refer to is evaluated
+    /// once, however many rules name it.
+    pub fn decider<'e>(&'e self, customer: Option<&str>) -> Decider<'e, 'a> {
         let c = customer.and_then(|c| self.view.customer_id(c)).filter(|&c| !self.view.history_of(c).is_empty());
-        self.matches(rule, c.unwrap_or(ANONYMOUS), &mut Cached(std::collections::HashMap::new()), 0)
+        Decider { ev: self, c: c.unwrap_or(ANONYMOUS), cache: Cached(std::collections::HashMap::new()) }
     }
 
     /// Whether `customer` matches `rule` (an unknown customer matches nothing). Each referenced audience is

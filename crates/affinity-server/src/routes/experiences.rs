@@ -232,8 +232,9 @@ pub async fn decide(
         let request = Request::new(&body.context, now, &tz, i64::from(settings.session_minutes) * 60_000);
         let lookup = |id: &str| audiences.get(id).map(|s| s.rule.clone());
         let ev = Evaluator::for_request(&v, now, &lookup, &request);
+        let mut decider = ev.decider(body.customer.as_deref());
         live.into_iter()
-            .filter(|s| ev.decides(&s.rule, body.customer.as_deref()))
+            .filter(|s| decider.holds(&s.rule))
             .take(n)
             .map(|s| {
                 let variant = s.experience.variant_for(visitor.as_deref().unwrap_or(""));
