@@ -15,29 +15,10 @@ command -v wrk >/dev/null || $SUDO apt-get install -y -qq wrk >/dev/null
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-now=$(date +%s)
-echo "generating $rows events..."
-python3 bench/gen_events.py "$rows" "$work/events.csv" "$now"
-. bench/server.sh
-start_bench_server "$work/data"
+pid=
+. bench/audience_data.sh
+load_audience_data "$work" "$rows"
 H=(-H "x-api-key: $admin" -H 'content-type: application/json')
-curl -sf -X POST "$url/v1/projects/bench/interactions" "${H[@]}" -d '{"id":"loan_application","name":"Loan application",
-  "parameters":[{"id":"amount","type":"number"},{"id":"approved","type":"boolean"}]}' >/dev/null
-python3 - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
-for start in range(0, 50_000, 10_000):
-    batch = [{"id": f"sku-{k}", "categories": ["shoes" if k % 5 == 0 else "other"], "price": 10 + k % 90,
-              "properties": {"brand": ["Nike", "Acme", "Puma"][k % 3], "size": ["S", "M", "L"][k % 3]}}
-             for k in range(start, start + 10_000)]
-    json.dump(batch, open(f"{work}/items-{start // 10_000}.json", "w"))
-PY
-for f in "$work"/items-*.json; do curl -sf -X PUT "$url/v1/projects/bench/items" "${H[@]}" --data-binary @"$f" >/dev/null; done
-target/release/affinity import --url "$url" --key "$admin" --project bench "$work/events.csv" > "$work/report.json"
-echo "imported: $(python3 -c "import json; r=json.load(open('$work/report.json')); print(r['succeeded'], 'stored,', r['failed'], 'failed')")"
-# Train once on everything now, so that no policy-driven training runs on the server's cores while sizes and
-# membership latencies are measured (the policy would otherwise train a project that has grown by 10 M events).
-curl -sf -X POST "$url/v1/projects/bench/models/train?wait=true" -H "x-api-key: $admin" >/dev/null
 
 day=86400
 declare -A RULE SQL

@@ -15,20 +15,12 @@ cargo build --release --quiet
 work=$(mktemp -d)
 pid=
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-python3 bench/gen_events.py "$rows" "$work/events.csv" "$(date +%s)"
-. bench/server.sh
-start_bench_server "$work/data"
+. bench/audience_data.sh
+load_audience_data "$work" "$rows"
 H=(-H "x-api-key: $admin" -H 'content-type: application/json')
-curl -sf -X POST "$url/v1/projects/bench/interactions" "${H[@]}" -d '{"id":"loan_application","name":"Loan application",
-  "parameters":[{"id":"amount","type":"number"},{"id":"approved","type":"boolean"}]}' >/dev/null
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
-for start in range(0, 50_000, 10_000):
-    batch = [{"id": f"sku-{k}", "categories": ["shoes" if k % 5 == 0 else "other"], "price": 10 + k % 90,
-              "properties": {"brand": ["Nike", "Acme", "Puma"][k % 3], "size": ["S", "M", "L"][k % 3]}}
-             for k in range(start, start + 10_000)]
-    json.dump(batch, open(f"{work}/items-{start // 10_000}.json", "w"))
 audiences = [
     {"id": "loan_2m", "rule": {"interaction": "loan_application", "window": {"last": {"n": 2, "unit": "month"}},
                                "where": [{"param": "amount", "op": "gte", "value": 5000}]}},
@@ -63,9 +55,6 @@ for k in range(100):
                                      {"id": "b", "weight": 50, "payload": {"banner": -k}}]})
 json.dump(experiences, open(f"{work}/experiences.json", "w"))
 PY
-for f in "$work"/items-*.json; do curl -sf -X PUT "$url/v1/projects/bench/items" "${H[@]}" --data-binary @"$f" >/dev/null; done
-target/release/affinity import --url "$url" --key "$admin" --project bench "$work/events.csv" > /dev/null
-curl -sf -X POST "$url/v1/projects/bench/models/train?wait=true" "${H[@]}" >/dev/null
 python3 - "$work" "$url" "$admin" <<'PY'
 import json, sys, urllib.request
 work, url, admin = sys.argv[1:4]
