@@ -73,13 +73,7 @@ pub async fn interactions(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<InteractionPage>, ApiError> {
     state.project(&project)?;
-    let limit = match q.limit.as_deref().map(str::trim) {
-        None | Some("") => DEFAULT_LIMIT,
-        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-            let message = format!("limit must be a number between 1 and {MAX_LIMIT}");
-            ApiError::field(Code::Problem(ProblemKind::InvalidField), "limit", message)
-        })?,
-    };
+    let limit = super::query_number(q.limit.as_deref(), "limit", 1..=MAX_LIMIT as i64, DEFAULT_LIMIT as i64)? as usize;
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(
@@ -166,16 +160,7 @@ pub async fn activity(
     Query(q): Query<ActivityQuery>,
 ) -> Result<Json<Activity>, ApiError> {
     state.project(&project)?;
-    let days: i64 = match q.days.as_deref().map(str::trim) {
-        None => 30,
-        Some(d) => d.parse().ok().filter(|n| (1..=366).contains(n)).ok_or_else(|| {
-            ApiError::field(
-                Code::Problem(ProblemKind::InvalidField),
-                "days",
-                "days must be a whole number from 1 to 366",
-            )
-        })?,
-    };
+    let days = super::query_number(q.days.as_deref(), "days", 1..=366, 30)?;
     const DAY: i64 = 86_400_000;
     let today = affinity_core::date::now_ms().div_euclid(DAY);
     let first = today - (days - 1);

@@ -367,12 +367,7 @@ pub async fn report(
 ) -> Result<Json<Value>, ApiError> {
     let entry = state.project(&project)?;
     let saved = saved_or_404(&entry, &id)?;
-    let days: i64 = match q.window_days.as_deref().map(str::trim) {
-        None => 7,
-        Some(d) => d.parse().ok().filter(|n| (1..=365).contains(n)).ok_or_else(|| {
-            ApiError::field(Code::Problem(ProblemKind::InvalidField), "window_days", "window_days must be 1 to 365")
-        })?,
-    };
+    let days = super::query_number(q.window_days.as_deref(), "window_days", 1..=365, 7)?;
     let (p, i) = (project.clone(), id.clone());
     let exposures = state.blocking(move |s| s.exposures(&p, &i)).await?;
     // Each customer counts once, in the variant of their first exposure, from its time.

@@ -153,13 +153,12 @@ pub async fn create(
     Query(q): Query<ImportQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let max_failures = match q.max_failures.as_deref().map(str::trim) {
-        None | Some("") => DEFAULT_MAX_FAILURES,
-        Some(m) => m.parse::<usize>().ok().filter(|m| *m <= MAX_FAILURES_LIMIT).ok_or_else(|| {
-            let message = format!("max_failures must be a number from 0 to {MAX_FAILURES_LIMIT}");
-            ApiError::field(Code::Problem(ProblemKind::InvalidField), "max_failures", message)
-        })?,
-    };
+    let max_failures = super::query_number(
+        q.max_failures.as_deref(),
+        "max_failures",
+        0..=MAX_FAILURES_LIMIT as i64,
+        DEFAULT_MAX_FAILURES as i64,
+    )? as usize;
     let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
     let items = match q.kind.as_deref().map(str::trim) {
         None | Some("") | Some("interactions") => false,

@@ -126,6 +126,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A whole-number query parameter: `default` when absent or empty, else a number within `range`. Errors name the
+/// parameter (`invalid_field`).
+pub(crate) fn query_number(
+    value: Option<&str>,
+    field: &str,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+) -> Result<i64, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            let message = format!("{field} must be a whole number from {} to {}", range.start(), range.end());
+            ApiError::field(Code::Problem(affinity_core::ProblemKind::InvalidField), field, message)
+        }),
+    }
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(Code::NotFound, "No such route")
 }
