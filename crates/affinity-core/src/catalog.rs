@@ -75,14 +75,23 @@ pub struct InteractionType {
 
 /// Ids and names of the built-in interaction types, in catalog order.
 pub const BUILTINS: [(&str, &str); 4] =
-    [("view", "View item"), ("cart", "Add to cart"), ("like", "Add to favorite"), ("purchase", "Purchase")];
+    [(VIEW, "View item"), (CART, "Add to cart"), (LIKE, "Add to favorite"), (PURCHASE, "Purchase")];
+
+/// The built-in interaction types' ids (the seed's `event` values): match these, never the literals.
+pub const VIEW: &str = "view";
+/// Add to cart; takes `quantity` and `price`.
+pub const CART: &str = "cart";
+/// Add to favorites.
+pub const LIKE: &str = "like";
+/// Purchase; takes `quantity` and `price`.
+pub const PURCHASE: &str = "purchase";
 
 /// Most interaction types a project may have, built-ins included (views number them in 16 bits).
 pub const MAX_TYPES: usize = 1024;
 
 /// Whether a built-in type takes `quantity` and `price`.
 pub fn takes_quantity_and_price(id: &str) -> bool {
-    id == "cart" || id == "purchase"
+    id == CART || id == PURCHASE
 }
 
 /// Whether `id` is one of the four built-in interaction types.

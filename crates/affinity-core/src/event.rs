@@ -252,7 +252,7 @@ fn amount(
         return Err(Problem::new(kind, field, format!("Invalid {field}: {event} events take no {field}")));
     }
     // The seed's words for a purchase's price: "Invalid purchase amount: -5".
-    let label = if event == "purchase" && field == "price" { "purchase amount" } else { field };
+    let label = if event == crate::catalog::PURCHASE && field == "price" { "purchase amount" } else { field };
     match number(&v) {
         Some(x) if ok(x) => Ok(Some(x)),
         _ => Err(Problem::new(kind, field, format!("Invalid {label}: {}", show(&v)))),

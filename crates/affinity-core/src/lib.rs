@@ -7,11 +7,13 @@
 pub mod audience;
 pub mod catalog;
 pub mod date;
+pub mod error_code;
 pub mod event;
 pub mod experience;
 pub mod ids;
 pub mod import;
 pub mod item;
+pub mod log;
 pub mod problem;
 pub mod project;
 pub mod raw;
@@ -21,10 +23,12 @@ pub mod settings;
 
 pub use audience::Audience;
 pub use catalog::{InteractionType, ParamType, Parameter};
+pub use error_code::{Code, Coded, ErrorCode};
 pub use event::{Event, ParamValue};
 pub use experience::Experience;
 pub use import::{ImportRecord, ImportStatus};
 pub use item::Item;
+pub use log::LogEntry;
 pub use problem::{Problem, ProblemKind};
 pub use project::{ApiKey, Project, Scope};
 pub use report::{FailedItem, Report, ReportBuilder};

@@ -31,6 +31,22 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind, in the order above.
+    pub const ALL: [ProblemKind; 12] = [
+        ProblemKind::InvalidJson,
+        ProblemKind::MissingField,
+        ProblemKind::UnknownField,
+        ProblemKind::UnknownEvent,
+        ProblemKind::ArchivedEvent,
+        ProblemKind::UnknownParameter,
+        ProblemKind::InvalidParameter,
+        ProblemKind::InvalidDate,
+        ProblemKind::InvalidQuantity,
+        ProblemKind::InvalidPrice,
+        ProblemKind::InvalidId,
+        ProblemKind::InvalidField,
+    ];
+
     /// The stable error code of this kind, as the API reports it (`missing_field`…). All answer HTTP 400.
     pub fn code(self) -> &'static str {
         match self {

@@ -6,8 +6,13 @@ use serde::Serialize;
 
 use crate::date;
 
-/// How many failed rows a report lists by default; `has_more_failures` says whether more failed.
-pub const DEFAULT_MAX_FAILURES: usize = 1000;
+/// How many failed rows the report of a `POST /feedback` batch or a `PUT …/items` batch lists (a batch has at
+/// most 10,000 rows); `has_more_failures` says whether more failed.
+pub const BATCH_MAX_FAILURES: usize = 1000;
+
+/// How many failed rows a file import's report lists unless the upload's `max_failures` says otherwise (every
+/// failed row is in the failures CSV whatever this is).
+pub const IMPORT_MAX_FAILURES: usize = 100;
 
 /// The report, exactly the seed's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::InteractionType;
+use crate::catalog::{CART, InteractionType, LIKE, PURCHASE, VIEW};
 use crate::problem::{Problem, ProblemKind};
 
 /// Weights of the built-in interaction types when the settings do not name them; custom types weigh 0.
-pub const DEFAULT_WEIGHTS: [(&str, f64); 4] = [("purchase", 4.0), ("cart", 3.0), ("like", 2.0), ("view", 1.0)];
+pub const DEFAULT_WEIGHTS: [(&str, f64); 4] = [(PURCHASE, 4.0), (CART, 3.0), (LIKE, 2.0), (VIEW, 1.0)];
 
 /// Longest retraining period: a year, in minutes.
 pub const MAX_RETRAIN_MINUTES: u64 = 525_600;
@@ -99,7 +99,7 @@ fn default_ease_dropout() -> f64 {
 }
 
 fn default_exclude() -> Vec<String> {
-    vec!["purchase".into()]
+    vec![PURCHASE.into()]
 }
 
 fn default_bought_together_hours() -> f64 {

@@ -3,67 +3,29 @@
 //! Every error body has the shape `{"error":{"code":"missing_field","message":"Missing required field: item",
 //! "field":"data.item"}}`; `field` is present when the error concerns one field. The README lists the codes.
 
-use affinity_core::{Problem, ProblemKind};
-use affinity_store::StoreError;
+use affinity_core::ErrorCode;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// Stable error codes. Adding one is fine; renaming one breaks clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    /// Bad input found by the domain: `invalid_json`, `missing_field`, … (see [`ProblemKind::code`]), all 400.
-    Problem(ProblemKind),
-    ProjectMismatch,
-    BuiltinInteraction,
-    MissingColumn,
-    InvalidFile,
-    Unauthorized,
-    NotFound,
-    MethodNotAllowed,
-    ProjectExists,
-    InteractionExists,
-    InteractionInUse,
-    InvalidRule,
-    AudienceExists,
-    AudienceInUse,
-    ExperienceExists,
-    PayloadTooLarge,
-    BatchTooLarge,
-    UnsupportedMediaType,
-    Internal,
-}
+pub use affinity_core::Code;
 
-impl Code {
-    /// The table: code name and HTTP status.
-    pub fn describe(self) -> (&'static str, StatusCode) {
-        use StatusCode as S;
-        match self {
-            Code::Problem(kind) => (kind.code(), S::BAD_REQUEST),
-            Code::ProjectMismatch => ("project_mismatch", S::BAD_REQUEST),
-            Code::BuiltinInteraction => ("builtin_interaction", S::BAD_REQUEST),
-            Code::MissingColumn => ("missing_column", S::BAD_REQUEST),
-            Code::InvalidFile => ("invalid_file", S::BAD_REQUEST),
-            Code::Unauthorized => ("unauthorized", S::UNAUTHORIZED),
-            Code::NotFound => ("not_found", S::NOT_FOUND),
-            Code::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),
-            Code::ProjectExists => ("project_exists", S::CONFLICT),
-            Code::InteractionExists => ("interaction_exists", S::CONFLICT),
-            Code::InteractionInUse => ("interaction_in_use", S::CONFLICT),
-            Code::InvalidRule => ("invalid_rule", S::BAD_REQUEST),
-            Code::AudienceExists => ("audience_exists", S::CONFLICT),
-            Code::AudienceInUse => ("audience_in_use", S::CONFLICT),
-            Code::ExperienceExists => ("experience_exists", S::CONFLICT),
-            Code::PayloadTooLarge => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
-            Code::BatchTooLarge => ("batch_too_large", S::PAYLOAD_TOO_LARGE),
-            Code::UnsupportedMediaType => ("unsupported_media_type", S::UNSUPPORTED_MEDIA_TYPE),
-            Code::Internal => ("internal", S::INTERNAL_SERVER_ERROR),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.describe().0
+/// The table: each code's HTTP status. Every error answer's status comes from here.
+pub fn status(code: Code) -> StatusCode {
+    use StatusCode as S;
+    match code {
+        Code::Problem(_) | Code::ProjectMismatch | Code::BuiltinInteraction | Code::MissingColumn => S::BAD_REQUEST,
+        Code::InvalidFile | Code::InvalidRule => S::BAD_REQUEST,
+        Code::Unauthorized => S::UNAUTHORIZED,
+        Code::NotFound => S::NOT_FOUND,
+        Code::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+        Code::ProjectExists | Code::InteractionExists | Code::InteractionInUse => S::CONFLICT,
+        Code::AudienceExists | Code::AudienceInUse | Code::ExperienceExists => S::CONFLICT,
+        Code::PayloadTooLarge | Code::BatchTooLarge => S::PAYLOAD_TOO_LARGE,
+        Code::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+        Code::Unavailable => S::SERVICE_UNAVAILABLE,
+        Code::Internal => S::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -99,15 +61,14 @@ impl ApiError {
     }
 }
 
-impl From<Problem> for ApiError {
-    fn from(p: Problem) -> Self {
-        ApiError { code: Code::Problem(p.kind), message: p.message, field: p.field }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+/// Every domain error becomes an answer through its own code: handlers write `?` and never choose one. An
+/// internal error is logged and answered with a generic sentence.
+impl<E: ErrorCode> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        match e.error_code() {
+            Code::Internal => ApiError::internal(e),
+            code => ApiError { code, message: e.to_string(), field: e.error_field() },
+        }
     }
 }
 
@@ -129,8 +90,23 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (code, status) = self.code.describe();
+        let (code, status) = (self.code.name(), status(self.code));
         (status, Json(ErrorBody { error: ErrorDetail { code, message: self.message, field: self.field } }))
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code of the table is documented in the README's table, with its status.
+    #[test]
+    fn every_code_is_in_the_readme_with_its_status() {
+        let readme = include_str!("../../../README.md");
+        for code in Code::all() {
+            let row = format!("| `{}` | {} |", code.name(), status(code).as_u16());
+            assert!(readme.contains(&row), "README's error table lacks the row {row}");
+        }
     }
 }

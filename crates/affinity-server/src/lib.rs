@@ -7,9 +7,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
-pub mod follow;
 pub mod imports;
-pub mod ingest;
 pub mod reco;
 pub mod routes;
 pub mod state;
@@ -18,8 +16,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use affinity_ingest::Engine;
 use affinity_store::{PgStore, SqliteStore, Store, StoreError};
-use affinity_views::Views;
 
 pub use state::Limits;
 
@@ -123,26 +121,21 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     println!("{origin}");
     let started = std::time::Instant::now();
     let (data_dir, url) = (config.data_dir.clone(), config.database_url.clone());
-    let (store, views, (events, last_seq, changes_from)) =
-        tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-            let (store, _) = open_store(&data_dir, url.as_deref())?;
-            // Where following other nodes' changes starts: before this node reads anything.
-            let changes_from = store.last_change()?;
-            let (views, events, last_seq) = Views::rebuild(&*store)?;
-            Ok((store, views, (events, last_seq, changes_from)))
-        })
-        .await
-        .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
-    let catalog = state::Catalog::load(&*store)?;
-    imports::recover(&*store, &config.data_dir)?;
-    let keys = auth::Keyring::new(&master, store.active_keys()?);
-    tracing::info!(events, ms = started.elapsed().as_millis() as u64, "views rebuilt from the event log");
-    let views = Arc::new(views);
+    let (engine, opened) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let (store, _) = open_store(&data_dir, url.as_deref())?;
+        Engine::open(store)
+    })
+    .await
+    .map_err(|e| StartError::Io { context: "start-up".into(), source: std::io::Error::other(e) })??;
+    imports::recover(&*engine.store, &config.data_dir)?;
+    let keys = auth::Keyring::new(&master, engine.store.active_keys()?);
+    tracing::info!(
+        events = opened.events,
+        ms = started.elapsed().as_millis() as u64,
+        "views rebuilt from the event log"
+    );
     let state = state::AppState {
-        ingest: ingest::Ingest::start(store.clone(), views.clone(), last_seq),
-        store,
-        views,
-        catalog: Arc::new(catalog),
+        engine,
         keys: Arc::new(keys),
         imports: Arc::default(),
         models: Arc::default(),
@@ -152,13 +145,27 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let models = reco::load(&state)?;
     tracing::info!(projects = models, "stored models loaded");
     reco::start_policy(state.clone());
-    follow::start(state.clone(), changes_from);
+    affinity_ingest::follow::start(state.engine.clone(), Arc::new(Reloader(state.clone())), opened.changes_from);
     let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
     let addr = listener.local_addr().map_err(io("reading the bound address"))?;
     println!("data directory: {}", config.data_dir.display());
     println!("affinity listening on http://{addr}");
     let _ = std::io::stdout().flush();
     axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown()).await.map_err(io("serving"))
+}
+
+/// What the change follower reloads outside the engine: the keyring and the models.
+struct Reloader(state::AppState);
+
+impl affinity_ingest::follow::Reload for Reloader {
+    fn keys(&self, store: &dyn Store) -> Result<(), StoreError> {
+        self.0.keys.replace_all(store.active_keys()?);
+        Ok(())
+    }
+
+    fn models(&self, _store: &dyn Store, project: &str) -> Result<(), StoreError> {
+        reco::load_project(&self.0, project).map(|_| ())
+    }
 }
 
 async fn shutdown() {

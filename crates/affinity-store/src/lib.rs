@@ -35,16 +35,17 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+/// A store error reaching the API is internal (logged, answered 500): the domain crates turn the store's
+/// `Conflict` and `NotFound` into their own codes (`audience_exists`…) where a request can cause them.
+impl affinity_core::ErrorCode for StoreError {
+    fn error_code(&self) -> affinity_core::Code {
+        affinity_core::Code::Internal
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// One event of the log with its sequence number.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogEntry {
-    /// Position in the log: unique, increasing, never reused.
-    pub seq: u64,
-    pub project: String,
-    pub event: Event,
-}
+pub use affinity_core::LogEntry;
 
 /// What [`Store::append_new_events`] did.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -1,4 +1,4 @@
-//! In-memory views of the event log, one per project, rebuilt from the store at start and then kept current by
+//! In-memory views of the event log, one per project, rebuilt from the store at start (by `affinity-ingest`) and then kept current by
 //! applying each committed event in sequence order.
 //!
 //! They answer what must be fast and must not cost an index on the log: a customer's history (newest first),
@@ -11,13 +11,8 @@ mod project;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use affinity_store::{Store, StoreError};
-
 pub use interner::Interner;
 pub use project::{Detail, Entry, HistoryCursor, ProjectView, Stats};
-
-/// Events read per page when rebuilding from the store.
-const REBUILD_PAGE: usize = 50_000;
 
 /// All projects' views.
 #[derive(Default)]
@@ -29,44 +24,6 @@ pub struct Views {
 }
 
 impl Views {
-    /// Builds the views of every project from its catalog and the whole event log; returns them with the number
-    /// of events read and the last sequence number read (0 for an empty log).
-    pub fn rebuild(store: &dyn Store) -> Result<(Views, u64, u64), StoreError> {
-        let views = Views::default();
-        for project in store.projects()? {
-            let view = views.project(&project.id);
-            let mut view = view.write().unwrap_or_else(|p| p.into_inner());
-            let mut after: Option<String> = None;
-            loop {
-                let page = store.items(&project.id, after.as_deref(), REBUILD_PAGE)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.id.clone());
-                for item in page {
-                    view.put_item(item);
-                }
-            }
-        }
-        let mut after = 0;
-        let mut count = 0;
-        loop {
-            let page = store.scan_events(after, REBUILD_PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            count += page.len() as u64;
-            let mut current: Option<(String, Arc<RwLock<ProjectView>>)> = None;
-            for entry in &page {
-                if current.as_ref().is_none_or(|(p, _)| *p != entry.project) {
-                    current = Some((entry.project.clone(), views.project(&entry.project)));
-                }
-                if let Some((_, view)) = &current {
-                    view.write().unwrap_or_else(|p| p.into_inner()).apply(entry.seq, &entry.event);
-                }
-            }
-        }
-        views.note_applied(after);
-        Ok((views, count, after))
-    }
-
     /// The highest sequence number applied so far (see the field).
     pub fn applied_seq(&self) -> u64 {
         self.applied_seq.load(std::sync::atomic::Ordering::Acquire)
@@ -78,7 +35,7 @@ impl Views {
     }
 
     /// Adds events committed by another node (read from the shared log), in log order.
-    pub fn apply_foreign(&self, entries: &[affinity_store::LogEntry]) {
+    pub fn apply_foreign(&self, entries: &[affinity_core::LogEntry]) {
         let mut current: Option<(&str, Arc<RwLock<ProjectView>>)> = None;
         for entry in entries {
             if current.as_ref().is_none_or(|(p, _)| *p != entry.project) {

@@ -416,7 +416,7 @@ fn measure(v: &Value, ty: &InteractionType, path: &str) -> Result<Measure, RuleE
     let agg = text_field(o, "agg", path)?;
     let quantity = || -> Result<Quantity, RuleError> {
         match o.get("param").and_then(Value::as_str) {
-            Some("value") if matches!(ty.id.as_str(), "cart" | "purchase") => Ok(Quantity::Value),
+            Some("value") if crate::catalog::takes_quantity_and_price(&ty.id) => Ok(Quantity::Value),
             Some("value") => err(
                 path,
                 format!("\"value\" (price × quantity) needs an interaction type with prices, not \"{}\"", ty.id),
@@ -484,3 +484,13 @@ fn cmp(v: &Value, dates: bool, path: &str) -> Result<Cmp, RuleError> {
 #[cfg(test)]
 #[path = "check_tests.rs"]
 mod tests;
+
+impl crate::error_code::ErrorCode for RuleError {
+    fn error_code(&self) -> crate::error_code::Code {
+        crate::error_code::Code::InvalidRule
+    }
+
+    fn error_field(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+}

@@ -18,7 +18,7 @@ use affinity_store::Store;
 use csv::ByteRecord;
 use serde_json::Value;
 
-use crate::ingest::{DryRunSeen, Ingest, Outcome, Submitted};
+use affinity_ingest::{DryRunSeen, Engine, Outcome, Submitted};
 
 /// Events per batch handed to the ingest pipeline.
 const BATCH: usize = 10_000;
@@ -40,7 +40,7 @@ pub struct Progress {
 /// Everything a job needs.
 pub struct Job {
     pub store: Arc<dyn Store>,
-    pub ingest: Ingest,
+    pub ingest: Engine,
     pub record: ImportRecord,
     pub spool: PathBuf,
     pub failures: PathBuf,

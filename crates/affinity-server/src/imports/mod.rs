@@ -22,9 +22,6 @@ use crate::error::{ApiError, Code};
 use crate::state::AppState;
 use job::{Job, Progress};
 
-/// Failed rows listed in a report unless `max_failures` says otherwise.
-pub const DEFAULT_MAX_FAILURES: usize = 100;
-
 /// What the upload asks for.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -229,7 +226,7 @@ where
     let (progress, done_tx) = state.imports.track(project, &id);
     let job = Job {
         store: state.store.clone(),
-        ingest: state.ingest.clone(),
+        ingest: state.engine.clone(),
         record: record.clone(),
         spool,
         failures,

@@ -5,11 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use affinity_core::date::{format_ms, now_ms};
-use affinity_core::ids::is_catalog_id;
-use affinity_core::rule::{Rule, RuleError};
+use affinity_core::rule::Rule;
 use affinity_core::{Audience, Problem, ProblemKind};
 use affinity_rules::Evaluator;
-use affinity_store::StoreError;
 use affinity_views::ProjectView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -20,11 +18,10 @@ use serde_json::Value;
 
 use crate::auth::{ProjectAdmin, ProjectIngest};
 use crate::body::{JsonBytes, parse};
-use crate::error::{ApiError, Code};
-use crate::state::{AppState, ProjectEntry, SavedAudience};
+use crate::error::ApiError;
+use crate::state::AppState;
+use affinity_ingest::{ProjectEntry, SavedAudience};
 
-/// Longest audience name, in characters.
-const MAX_NAME_CHARS: usize = 256;
 /// Default and largest page of members.
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 10_000;
@@ -54,10 +51,6 @@ pub struct AudienceInfo {
     pub computed_at: String,
     pub created_at: String,
     pub updated_at: String,
-}
-
-pub(crate) fn rule_error(e: RuleError) -> ApiError {
-    ApiError::field(Code::InvalidRule, e.path.clone(), e.to_string())
 }
 
 /// An evaluator over `view` now, resolving references among `saved`.
@@ -103,17 +96,8 @@ async fn info(
     })
 }
 
-fn name_of(body: &AudienceBody) -> Result<String, ApiError> {
-    let name = body.name.clone().ok_or_else(|| Problem::missing("name", "name"))?;
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        let message = format!("Invalid name: 1 to {MAX_NAME_CHARS} characters, no control characters");
-        return Err(Problem::new(ProblemKind::InvalidField, "name", message).into());
-    }
-    Ok(name)
-}
-
 fn saved_or_404(entry: &ProjectEntry, id: &str) -> Result<SavedAudience, ApiError> {
-    entry.audiences().get(id).cloned().ok_or_else(|| ApiError::not_found(format!("audience {id}")))
+    Ok(entry.snapshot().audience(id)?.clone())
 }
 
 /// Creates an audience; the rule is type-checked against the interaction catalog and the saved audiences.
@@ -129,37 +113,14 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<AudienceInfo>), ApiError> {
     let entry = state.project(&project)?;
     let body: AudienceBody = parse(&body)?;
-    let id = body.id.clone().ok_or_else(|| Problem::missing("id", "id"))?;
-    if !is_catalog_id(&id) {
-        return Err(Problem::new(
-            ProblemKind::InvalidId,
-            "id",
-            format!("Invalid audience id: {id} ([a-z0-9_]{{1,64}})"),
-        )
-        .into());
-    }
-    let name = name_of(&body)?;
-    let raw = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
-    let _edit = entry.audiences_edit.lock().await;
-    if entry.audiences().contains_key(&id) {
-        return Err(ApiError::field(Code::AudienceExists, "id", format!("Audience {id} already exists")));
-    }
-    let rule = entry.check_rule(&raw, Some(&id)).map_err(rule_error)?;
+    let id = body.id.ok_or_else(|| Problem::missing("id", "id"))?;
+    Audience::check_id(&id)?;
+    let name = body.name.ok_or_else(|| Problem::missing("name", "name"))?;
+    Audience::check_name(&name)?;
+    let rule = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
     let now = now_ms();
-    let audience = Audience { id: id.clone(), name, rule: raw, created_at: now, updated_at: now };
-    let (p, a) = (project.clone(), audience.clone());
-    let inserted = state
-        .blocking(move |s| match s.insert_audience(&p, &a) {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        })
-        .await?;
-    if !inserted {
-        return Err(ApiError::field(Code::AudienceExists, "id", format!("Audience {id} already exists")));
-    }
-    let saved = SavedAudience { audience, rule };
-    entry.put_audience(&saved.audience.id, Some(saved.clone()));
+    let audience = Audience { id, name, rule, created_at: now, updated_at: now };
+    let saved = entry.create_audience(&state.store, audience).await?;
     Ok((StatusCode::CREATED, Json(info(&state, &entry, &project, &saved).await?)))
 }
 
@@ -214,19 +175,12 @@ pub async fn update(
 ) -> Result<Json<AudienceInfo>, ApiError> {
     let entry = state.project(&project)?;
     let body: AudienceBody = parse(&body)?;
-    let _edit = entry.audiences_edit.lock().await;
-    let old = saved_or_404(&entry, &id)?;
-    let name = match body.name {
-        Some(_) => name_of(&body)?,
-        None => old.audience.name.clone(),
-    };
-    let raw = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
-    let rule = entry.check_rule(&raw, Some(&id)).map_err(rule_error)?;
-    let audience = Audience { name, rule: raw, updated_at: now_ms(), ..old.audience };
-    let (p, a) = (project.clone(), audience.clone());
-    state.blocking(move |s| s.update_audience(&p, &a)).await?;
-    let saved = SavedAudience { audience, rule };
-    entry.put_audience(&id, Some(saved.clone()));
+    saved_or_404(&entry, &id)?;
+    if let Some(name) = &body.name {
+        Audience::check_name(name)?;
+    }
+    let rule = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
+    let saved = entry.update_audience(&state.store, &id, body.name, rule, now_ms()).await?;
     Ok(Json(info(&state, &entry, &project, &saved).await?))
 }
 
@@ -241,23 +195,7 @@ pub async fn delete(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let entry = state.project(&project)?;
-    let _edit = entry.audiences_edit.lock().await;
-    saved_or_404(&entry, &id)?;
-    if let Some(user) =
-        entry.audiences().values().find(|s| affinity_core::audience::references(&s.audience.rule).contains(&id))
-    {
-        return Err(ApiError::new(Code::AudienceInUse, format!("Audience {} refers to {id}", user.audience.id)));
-    }
-    if let Some(user) =
-        entry.experiences().values().find(|s| affinity_core::audience::references(&s.experience.rule).contains(&id))
-    {
-        let message = format!("Experience {} targets audience {id}", user.experience.id);
-        return Err(ApiError::new(Code::AudienceInUse, message));
-    }
-    let (p, i) = (project.clone(), id.clone());
-    state.blocking(move |s| s.delete_audience(&p, &i)).await?;
-    entry.put_audience(&id, None);
+    state.project(&project)?.delete_audience(&state.store, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -416,7 +354,7 @@ pub async fn preview(
 ) -> Result<Json<Preview>, ApiError> {
     let entry = state.project(&project)?;
     let body: PreviewBody = parse(&body)?;
-    let rule = entry.check_rule(&body.rule, None).map_err(rule_error)?;
+    let rule = entry.check_rule(&body.rule, None)?;
     let (all, _) = compute(&state, &entry, &project, rule).await?;
     Ok(Json(Preview { size: all.len(), sample: all.into_iter().take(SAMPLE).collect() }))
 }

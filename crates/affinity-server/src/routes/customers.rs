@@ -116,7 +116,7 @@ pub async fn erase(
     Path((_, customer)): Path<(String, String)>,
 ) -> Result<Json<Erased>, ApiError> {
     state.project(&project)?;
-    let deleted = state.ingest.erase(project.into(), customer).await.map_err(ApiError::internal)?;
+    let deleted = state.erase(project.into(), customer).await?;
     Ok(Json(Erased { deleted }))
 }
 

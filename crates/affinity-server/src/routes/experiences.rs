@@ -7,19 +7,19 @@ use std::collections::HashMap;
 use affinity_core::date::{format_ms, now_ms};
 use affinity_core::{Experience, Problem, ProblemKind};
 use affinity_rules::{Evaluator, Request};
-use affinity_store::{Exposure, StoreError};
+use affinity_store::Exposure;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::audiences::rule_error;
 use super::recommendations::{RecommendQuery, for_item, for_user, popular};
 use crate::auth::{ProjectAdmin, ProjectIngest};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
-use crate::state::{AppState, ProjectEntry, SavedExperience};
+use crate::state::AppState;
+use affinity_ingest::{ProjectEntry, SavedExperience};
 
 /// Most experiences one decide answers.
 const MAX_DECIDED: usize = 100;
@@ -30,8 +30,9 @@ pub struct ExperienceList {
     pub experiences: Vec<Experience>,
 }
 
-/// Reads and checks an experience body; `path_id` (for `PUT`) wins over the body's id.
-fn checked(entry: &ProjectEntry, body: &[u8], path_id: Option<&str>) -> Result<SavedExperience, ApiError> {
+/// Reads and checks an experience body (its rule is checked by the catalog edit); `path_id` (for `PUT`) wins over
+/// the body's id.
+fn checked(body: &[u8], path_id: Option<&str>) -> Result<Experience, ApiError> {
     let mut raw: Value = parse(body)?;
     if let (Some(id), Value::Object(o)) = (path_id, &mut raw) {
         o.insert("id".into(), Value::from(id));
@@ -45,8 +46,7 @@ fn checked(entry: &ProjectEntry, body: &[u8], path_id: Option<&str>) -> Result<S
         ApiError::field(Code::Problem(ProblemKind::InvalidField), "experience", format!("Invalid experience: {e}"))
     })?;
     experience.check()?;
-    let rule = entry.check_targeting(&experience.rule).map_err(rule_error)?;
-    Ok(SavedExperience { experience, rule })
+    Ok(experience)
 }
 
 /// Creates an experience; its targeting rule is type-checked like an audience's, with context, time and session
@@ -62,27 +62,10 @@ pub async fn create(
     JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, Json<Experience>), ApiError> {
     let entry = state.project(&project)?;
-    let mut saved = checked(&entry, &body, None)?;
-    let _edit = entry.experiences_edit.lock().await;
-    let id = saved.experience.id.clone();
-    let exists = || ApiError::field(Code::ExperienceExists, "id", format!("Experience {id} already exists"));
-    if entry.experiences().contains_key(&id) {
-        return Err(exists());
-    }
+    let mut experience = checked(&body, None)?;
     let now = now_ms();
-    (saved.experience.created_at, saved.experience.updated_at) = (now, now);
-    let (p, e) = (project.clone(), saved.experience.clone());
-    let inserted = state
-        .blocking(move |s| match s.insert_experience(&p, &e) {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        })
-        .await?;
-    if !inserted {
-        return Err(exists());
-    }
-    entry.put_experience(&id, Some(saved.clone()));
+    (experience.created_at, experience.updated_at) = (now, now);
+    let saved = entry.create_experience(&state.store, experience).await?;
     Ok((StatusCode::CREATED, Json(saved.experience)))
 }
 
@@ -99,7 +82,7 @@ pub async fn list(
 }
 
 fn saved_or_404(entry: &ProjectEntry, id: &str) -> Result<SavedExperience, ApiError> {
-    entry.experiences().get(id).cloned().ok_or_else(|| ApiError::not_found(format!("experience {id}")))
+    Ok(entry.snapshot().experience(id)?.clone())
 }
 
 /// One experience.
@@ -131,14 +114,9 @@ pub async fn update(
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Experience>, ApiError> {
     let entry = state.project(&project)?;
-    let mut saved = checked(&entry, &body, Some(&id))?;
-    let _edit = entry.experiences_edit.lock().await;
-    let old = saved_or_404(&entry, &id)?;
-    (saved.experience.created_at, saved.experience.updated_at) = (old.experience.created_at, now_ms());
-    let (p, e) = (project.clone(), saved.experience.clone());
-    state.blocking(move |s| s.update_experience(&p, &e)).await?;
-    entry.put_experience(&id, Some(saved.clone()));
-    Ok(Json(saved.experience))
+    let mut experience = checked(&body, Some(&id))?;
+    experience.updated_at = now_ms();
+    Ok(Json(entry.update_experience(&state.store, experience).await?.experience))
 }
 
 /// Deletes an experience (its exposures stay for its report).
@@ -151,12 +129,7 @@ pub async fn delete(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let entry = state.project(&project)?;
-    let _edit = entry.experiences_edit.lock().await;
-    saved_or_404(&entry, &id)?;
-    let (p, i) = (project.clone(), id.clone());
-    state.blocking(move |s| s.delete_experience(&p, &i)).await?;
-    entry.put_experience(&id, None);
+    state.project(&project)?.delete_experience(&state.store, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

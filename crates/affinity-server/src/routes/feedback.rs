@@ -5,7 +5,7 @@ use std::sync::Arc;
 use affinity_core::event::{validate, validate_mut};
 use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
 use affinity_core::raw::{RawData, RawRow};
-use affinity_core::report::DEFAULT_MAX_FAILURES;
+use affinity_core::report::BATCH_MAX_FAILURES;
 use affinity_core::{Event, FailedItem, InteractionType, Problem, Report, ReportBuilder, Scope};
 use axum::Json;
 use axum::extract::State;
@@ -16,8 +16,8 @@ use serde_json::Value;
 use crate::auth::{Caller, ProjectIngest};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
-use crate::ingest::Outcome;
 use crate::state::AppState;
+use affinity_ingest::Outcome;
 
 /// The body: `{"project":"shop-1","data":{…event…}}` or `{"project":"shop-1","data":[{…},{…}]}`.
 #[derive(Deserialize)]
@@ -143,7 +143,7 @@ async fn receive(
     };
     let event = validate(raw, &types, now).map_err(|p| p.under("data"))?;
     let client_id = event.client_id.clone();
-    let outcome = state.ingest.append(project, vec![event]).await.map_err(ApiError::internal)?;
+    let outcome = state.append(project, vec![event]).await?;
     let answer = match outcome.first() {
         Some(Outcome::Stored(seq)) => FeedbackAnswer {
             status: "ok",
@@ -202,13 +202,9 @@ async fn batch(
             Err(p) => results.push(Err(failed(p, shown(&raw.customer), shown(&raw.item)))),
         }
     }
-    let outcomes = if events.is_empty() {
-        Vec::new()
-    } else {
-        state.ingest.append(project, events).await.map_err(ApiError::internal)?
-    };
+    let outcomes = if events.is_empty() { Vec::new() } else { state.append(project, events).await? };
     let mut outcomes = outcomes.into_iter();
-    let mut report = ReportBuilder::new(DEFAULT_MAX_FAILURES);
+    let mut report = ReportBuilder::new(BATCH_MAX_FAILURES);
     for r in results {
         match r {
             Ok(()) => match outcomes.next() {

@@ -16,7 +16,9 @@ use serde_json::value::RawValue;
 
 use crate::auth::ProjectAdmin;
 use crate::error::{ApiError, Code};
-use crate::imports::{self, DEFAULT_MAX_FAILURES, Options};
+use affinity_core::report::IMPORT_MAX_FAILURES;
+
+use crate::imports::{self, Options};
 use crate::state::AppState;
 
 /// The most failed rows a report may list (`max_failures`); all of them are in the failures CSV anyway.
@@ -157,7 +159,7 @@ pub async fn create(
         q.max_failures.as_deref(),
         "max_failures",
         0..=MAX_FAILURES_LIMIT as i64,
-        DEFAULT_MAX_FAILURES as i64,
+        IMPORT_MAX_FAILURES as i64,
     )? as usize;
     let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
     let items = match q.kind.as_deref().map(str::trim) {

@@ -1,8 +1,7 @@
 //! The interaction catalog: built-in and custom interaction types (admin key).
 
-use affinity_core::catalog::{check_definition, check_update, parse_param_type};
-use affinity_core::{InteractionType, Parameter};
-use affinity_store::StoreError;
+use affinity_core::catalog::{check_definition, parse_param_type};
+use affinity_core::{InteractionType, Parameter, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ProjectAdmin;
 use crate::body::JsonBody;
 use crate::error::{ApiError, Code};
-use crate::state::{AppState, ProjectEntry};
+use crate::state::AppState;
 use affinity_core::ProblemKind;
+use affinity_ingest::ProjectEntry;
 
 /// A custom interaction type as submitted.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -50,7 +50,7 @@ pub struct InteractionList {
     pub interactions: Vec<InteractionInfo>,
 }
 
-fn to_type(id: String, def: InteractionDef, archived: bool) -> Result<InteractionType, ApiError> {
+fn to_type(id: String, def: InteractionDef, archived: bool) -> Result<InteractionType, Problem> {
     let mut parameters = Vec::with_capacity(def.parameters.len());
     for (i, p) in def.parameters.into_iter().enumerate() {
         let kind = parse_param_type(&p.kind, &format!("parameters[{i}].type"))?;
@@ -67,23 +67,7 @@ fn info(state: &AppState, project: &str, interaction: InteractionType) -> Intera
 }
 
 fn find(entry: &ProjectEntry, id: &str) -> Result<InteractionType, ApiError> {
-    entry
-        .types()
-        .iter()
-        .find(|t| t.id == id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("interaction type {id}")))
-}
-
-fn custom(entry: &ProjectEntry, id: &str) -> Result<InteractionType, ApiError> {
-    let ty = find(entry, id)?;
-    if ty.builtin {
-        return Err(ApiError::new(
-            Code::BuiltinInteraction,
-            format!("{id} is a built-in interaction type and cannot be changed"),
-        ));
-    }
-    Ok(ty)
+    Ok(entry.snapshot().interaction(id)?.clone())
 }
 
 /// Creates a custom interaction type.
@@ -99,29 +83,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<InteractionInfo>), ApiError> {
     let entry = state.project(&project)?;
     let id = def.id.clone().ok_or_else(|| affinity_core::Problem::missing("id", "id"))?;
-    let ty = to_type(id, def, false)?;
-    let _edit = entry.edit.lock().await;
-    let exists =
-        || ApiError::field(Code::InteractionExists, "id", format!("Interaction type {} already exists", ty.id));
-    if entry.types().iter().any(|t| t.id == ty.id) {
-        return Err(exists());
-    }
-    if entry.types().len() >= affinity_core::catalog::MAX_TYPES {
-        let message = format!("A project has at most {} interaction types", affinity_core::catalog::MAX_TYPES);
-        return Err(ApiError::field(Code::Problem(affinity_core::ProblemKind::InvalidField), "id", message));
-    }
-    let (p, t) = (project.clone(), ty.clone());
-    let stored = state
-        .blocking(move |s| match s.insert_interaction_type(&p, &t) {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        })
-        .await?;
-    if !stored {
-        return Err(exists());
-    }
-    entry.put_type(ty.clone());
+    let ty = entry.create_type(&state.store, to_type(id, def, false)?).await?;
     Ok((StatusCode::CREATED, Json(info(&state, &project, ty))))
 }
 
@@ -175,22 +137,15 @@ pub async fn update(
             "The id in the body differs from the id in the path",
         ));
     }
-    let _edit = entry.edit.lock().await;
-    let old = custom(&entry, &id)?;
-    let new = to_type(id, def, old.archived)?;
+    let view = state.views.project(&project);
     // Stored events, and events of the type on their way to the store.
-    let has_events = {
-        let view = state.views.project(&project);
+    let has_events = || {
         let v = view.read().unwrap_or_else(|p| p.into_inner());
-        v.events_of_type(&old.id) + v.pending_of_type(&old.id) > 0
+        v.events_of_type(&id) + v.pending_of_type(&id) > 0
     };
-    check_update(&old, &new, has_events).map_err(|c| ApiError::new(Code::InteractionInUse, c.to_string()))?;
-    // Saved audience rules must still check with the changed type (under their lock, so none is saved meanwhile).
-    let _audiences = entry.audiences_edit.lock().await;
-    if let Some((audience, why)) = entry.rules_broken_by(&new) {
-        return Err(ApiError::new(Code::InteractionInUse, format!("Audience {audience} would no longer check: {why}")));
-    }
-    save(&state, &entry, new).await
+    let change = |old: &InteractionType| to_type(id.clone(), def, old.archived).map_err(Into::into);
+    let ty = entry.update_type(&state.store, &id, change, has_events).await?;
+    Ok(Json(info(&state, &project, ty)))
 }
 
 /// Archives a custom type: it accepts no new events; its stored events stay. Built-ins answer 400.
@@ -205,15 +160,7 @@ pub async fn archive(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<InteractionInfo>, ApiError> {
     let entry = state.project(&project)?;
-    let _edit = entry.edit.lock().await;
-    let mut ty = custom(&entry, &id)?;
-    ty.archived = true;
-    save(&state, &entry, ty).await
-}
-
-async fn save(state: &AppState, entry: &ProjectEntry, ty: InteractionType) -> Result<Json<InteractionInfo>, ApiError> {
-    let (p, t) = (entry.project.id.clone(), ty.clone());
-    state.blocking(move |s| s.update_interaction_type(&p, &t)).await?;
-    entry.put_type(ty.clone());
-    Ok(Json(info(state, &entry.project.id, ty)))
+    let archived = |old: &InteractionType| Ok(InteractionType { archived: true, ..old.clone() });
+    let ty = entry.update_type(&state.store, &id, archived, || false).await?;
+    Ok(Json(info(&state, &project, ty)))
 }

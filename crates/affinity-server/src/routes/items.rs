@@ -1,7 +1,7 @@
 //! The item catalog and the project's recommendation settings (admin key).
 
 use affinity_core::item::validate_item;
-use affinity_core::report::DEFAULT_MAX_FAILURES;
+use affinity_core::report::BATCH_MAX_FAILURES;
 use affinity_core::{FailedItem, Item, Problem, ProblemKind, Report, ReportBuilder, Settings};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -46,7 +46,7 @@ pub async fn put(
             format!("{} items; at most {MAX_ITEMS_PER_REQUEST} per request", rows.len()),
         ));
     }
-    let mut report = ReportBuilder::new(DEFAULT_MAX_FAILURES);
+    let mut report = ReportBuilder::new(BATCH_MAX_FAILURES);
     let mut items = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         match validate_item(row) {
@@ -174,13 +174,5 @@ pub async fn put_settings(
 ) -> Result<Json<Settings>, ApiError> {
     let entry = state.project(&project)?;
     let settings: Settings = parse(&body)?;
-    // Under the types' lock: settings are checked against the types, and another node's changes are applied in
-    // the same order (see follow.rs).
-    let _edit = entry.edit.lock().await;
-    settings.check(&entry.types())?;
-    let stored = settings.clone();
-    let at = affinity_core::date::now_ms();
-    state.blocking(move |s| s.put_settings(&project, &stored, at)).await?;
-    entry.set_settings(settings.clone());
-    Ok(Json(settings))
+    Ok(Json(entry.put_settings(&state.store, settings).await?))
 }

@@ -6,6 +6,7 @@ pub mod common;
 mod audiences;
 mod auth;
 mod catalog;
+mod catalog_edits;
 mod cli;
 mod durability;
 mod experiences;

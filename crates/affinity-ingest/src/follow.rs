@@ -8,9 +8,19 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use affinity_store::{Change, ChangeKind, Store, StoreError};
 
-use crate::state::AppState;
+use crate::engine::Engine;
+
+/// What the follower cannot reload itself: the parts of the node outside the engine.
+pub trait Reload: Send + Sync + 'static {
+    /// A project was created or a key made or revoked on some node: reload the active keys. Blocking.
+    fn keys(&self, store: &dyn Store) -> Result<(), StoreError>;
+    /// Another node stored new models for `project`: load them. Blocking.
+    fn models(&self, store: &dyn Store, project: &str) -> Result<(), StoreError>;
+}
 
 /// How often the change feed is read.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -19,18 +29,18 @@ pub const POLL_EVERY: Duration = Duration::from_millis(250);
 const PAGE: usize = 1000;
 
 /// Follows the change feed from `after` (the feed's position before this node loaded its state) for as long as
-/// the server runs.
-pub fn start(state: AppState, mut after: u64) {
-    if !state.store.shared() {
+/// the runtime runs; `reload` takes what is not the engine's. On a store no other node shares, does nothing.
+pub fn start(engine: Engine, reload: Arc<dyn Reload>, mut after: u64) {
+    if !engine.store.shared() {
         return;
     }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL_EVERY);
         loop {
             tick.tick().await;
-            let s = state.clone();
+            let (e, r) = (engine.clone(), reload.clone());
             let from = after;
-            match tokio::task::spawn_blocking(move || apply_changes(&s, from)).await {
+            match tokio::task::spawn_blocking(move || apply_changes(&e, &*r, from)).await {
                 Ok(Ok(next)) => after = next,
                 Ok(Err(e)) => tracing::warn!(error = %e, "following the change feed failed; will retry"),
                 Err(e) => tracing::error!(error = %e, "the change follower panicked"),
@@ -40,11 +50,11 @@ pub fn start(state: AppState, mut after: u64) {
 }
 
 /// Reads and applies every change after `after`; returns the last one applied. Blocking.
-fn apply_changes(state: &AppState, mut after: u64) -> Result<u64, StoreError> {
+fn apply_changes(engine: &Engine, reload: &dyn Reload, mut after: u64) -> Result<u64, StoreError> {
     loop {
-        let page = state.store.changes_after(after, PAGE)?;
+        let page = engine.store.changes_after(after, PAGE)?;
         let Some(last) = page.last().map(|c| c.seq) else { return Ok(after) };
-        apply(state, &page)?;
+        apply(engine, reload, &page)?;
         after = last;
         if page.len() < PAGE {
             return Ok(after);
@@ -53,8 +63,8 @@ fn apply_changes(state: &AppState, mut after: u64) -> Result<u64, StoreError> {
 }
 
 /// Applies a page of changes, reloading each thing once however often it changed.
-fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
-    let store: &dyn Store = &*state.store;
+fn apply(engine: &Engine, reload: &dyn Reload, changes: &[Change]) -> Result<(), StoreError> {
+    let store: &dyn Store = &*engine.store;
     let mut once: BTreeSet<(ChangeKind, &str)> = BTreeSet::new();
     for c in changes {
         let project = c.project.as_str();
@@ -64,10 +74,10 @@ fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
                 let key: Option<serde_json::Value> = c.key.as_deref().and_then(|k| serde_json::from_str(k).ok());
                 if let Some(customer) = key.as_ref().and_then(|k| k["customer"].as_str()) {
                     let upto = key.as_ref().and_then(|k| k["upto"].as_u64()).unwrap_or(u64::MAX);
-                    state.ingest.followed_erase(project.into(), customer.to_string(), upto);
+                    engine.pipeline().followed_erase(project.into(), customer.to_string(), upto);
                 }
             }
-            ChangeKind::Items => items(state, project, c.key.as_deref())?,
+            ChangeKind::Items => items(engine, project, c.key.as_deref())?,
             kind => {
                 once.insert((kind, project));
             }
@@ -76,17 +86,15 @@ fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
     for (kind, project) in once {
         match kind {
             ChangeKind::Project | ChangeKind::Keys => {
-                if state.catalog.get(project).is_none() {
-                    state.catalog.reload_project(store, project)?;
+                if engine.catalog.get(project).is_none() {
+                    engine.catalog.reload_project(store, project)?;
                 }
-                state.keys.replace_all(store.active_keys()?);
+                reload.keys(store)?;
             }
             ChangeKind::Types | ChangeKind::Settings | ChangeKind::Audiences | ChangeKind::Experiences => {
-                state.catalog.reload_project(store, project)?;
+                engine.catalog.reload_project(store, project)?;
             }
-            ChangeKind::Models => {
-                crate::reco::load_project(state, project)?;
-            }
+            ChangeKind::Models => reload.models(store, project)?,
             ChangeKind::Items | ChangeKind::Erase => {}
         }
     }
@@ -94,11 +102,11 @@ fn apply(state: &AppState, changes: &[Change]) -> Result<(), StoreError> {
 }
 
 /// Reloads the named items of `project` (a JSON array of ids), or its whole catalog when `key` is `None`.
-fn items(state: &AppState, project: &str, key: Option<&str>) -> Result<(), StoreError> {
-    let store: &dyn Store = &*state.store;
-    let view = state.views.project(project);
+fn items(engine: &Engine, project: &str, key: Option<&str>) -> Result<(), StoreError> {
+    let store: &dyn Store = &*engine.store;
+    let view = engine.views.project(project);
     // Under the lock item writes of this node hold, so that a stale read never overwrites a newer write.
-    let entry = state.catalog.get(project);
+    let entry = engine.catalog.get(project);
     let _in_order = entry.as_ref().map(|e| e.items_edit.blocking_lock());
     match key.and_then(|k| serde_json::from_str::<Vec<String>>(k).ok()) {
         Some(ids) => {

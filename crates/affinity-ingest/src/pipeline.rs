@@ -33,6 +33,8 @@ use affinity_store::{LogEntry, Store, StoreError};
 use affinity_views::{ProjectView, Views};
 use tokio::sync::oneshot;
 
+use crate::error::IngestError;
+
 /// Most events committed in one transaction.
 pub const MAX_GROUP_EVENTS: usize = 50_000;
 
@@ -53,7 +55,7 @@ pub enum Outcome {
 
 /// The answer to an append: the outcomes, and the events handed back so that the requesting task, not the
 /// applier, pays for freeing them.
-type AppendResult = Result<(Vec<Outcome>, Vec<Event>), String>;
+type AppendResult = Result<(Vec<Outcome>, Vec<Event>), IngestError>;
 type AppendReply = oneshot::Sender<AppendResult>;
 
 /// Events of one request on their way through the pipeline.
@@ -77,7 +79,7 @@ enum Job {
     Erase {
         project: Arc<str>,
         customer: String,
-        reply: oneshot::Sender<Result<usize, String>>,
+        reply: oneshot::Sender<Result<usize, IngestError>>,
     },
     /// Another node erased a customer's events up to `upto` (from the change feed).
     FollowedErase {
@@ -90,11 +92,11 @@ enum Job {
 enum Applied {
     /// A committed group with, per claimed event in order, its sequence number or `None` when another node had
     /// stored it (it is among the foreign events sent just before); or the store's error.
-    Group(Vec<Claimed>, Result<Vec<Option<u64>>, String>),
+    Group(Vec<Claimed>, Result<Vec<Option<u64>>, IngestError>),
     Erase {
         project: Arc<str>,
         customer: String,
-        reply: oneshot::Sender<Result<usize, String>>,
+        reply: oneshot::Sender<Result<usize, IngestError>>,
     },
     /// Events other nodes committed, in log order.
     Foreign(Vec<LogEntry>),
@@ -127,23 +129,16 @@ pub struct Submitted(oneshot::Receiver<AppendResult>);
 impl Submitted {
     /// Waits for the outcomes, one per event, in order.
     pub async fn wait(self) -> Result<Vec<Outcome>, IngestError> {
-        let (outcomes, _events) =
-            self.0.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)?;
+        let (outcomes, _events) = self.0.await.map_err(|_| IngestError::Stopped)??;
         Ok(outcomes)
     }
 
     /// The same, for a blocking thread.
     pub fn wait_blocking(self) -> Result<Vec<Outcome>, IngestError> {
-        let (outcomes, _events) =
-            self.0.blocking_recv().map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)?;
+        let (outcomes, _events) = self.0.blocking_recv().map_err(|_| IngestError::Stopped)??;
         Ok(outcomes)
     }
 }
-
-/// The pipeline stopped or the store failed; nothing of the request was acknowledged.
-#[derive(Debug, thiserror::Error)]
-#[error("ingest failed: {0}")]
-pub struct IngestError(String);
 
 impl Ingest {
     /// Starts the writer and applier threads. `last_seq` is the newest event the views hold (where following the
@@ -193,7 +188,7 @@ impl Ingest {
                     v.release(*slot, e, fp);
                 }
             }
-            return Err(IngestError("writer stopped".into()));
+            return Err(IngestError::Stopped);
         }
         Ok(Submitted(rx))
     }
@@ -230,8 +225,8 @@ impl Ingest {
     /// Deletes every event of `customer` in `project`; returns how many were deleted.
     pub async fn erase(&self, project: Arc<str>, customer: String) -> Result<usize, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Erase { project, customer, reply }).map_err(|_| IngestError("writer stopped".into()))?;
-        rx.await.map_err(|_| IngestError("writer stopped".into()))?.map_err(IngestError)
+        self.tx.send(Job::Erase { project, customer, reply }).map_err(|_| IngestError::Stopped)?;
+        rx.await.map_err(|_| IngestError::Stopped)?
     }
 }
 
@@ -340,12 +335,8 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                             }
                             Ok(a.seqs)
                         }
-                        Ok(a) => Err(format!(
-                            "the store returned {} sequence numbers for {} events",
-                            a.seqs.len(),
-                            rows.len()
-                        )),
-                        Err(e) => Err(e.to_string()),
+                        Ok(a) => Err(IngestError::ShortAppend { got: a.seqs.len(), sent: rows.len() }),
+                        Err(e) => Err(IngestError::from(e)),
                     }
                 };
                 if let Err(e) = &result {
@@ -371,7 +362,7 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
     for message in rx {
         match message {
             Applied::Erase { project, customer, reply } => {
-                let _ = reply.send(erase(store, views, &project, &customer).map_err(|e| e.to_string()));
+                let _ = reply.send(erase(store, views, &project, &customer).map_err(IngestError::from));
             }
             Applied::Foreign(entries) => views.apply_foreign(&entries),
             Applied::FollowedErase { project, customer, upto } => {
@@ -412,11 +403,7 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                             }
                         }
                     }
-                    let answer = if lost {
-                        Err("an event this request duplicates was not stored; send it again".to_string())
-                    } else {
-                        Ok((outcomes, c.events))
-                    };
+                    let answer = if lost { Err(IngestError::DuplicateLost) } else { Ok((outcomes, c.events)) };
                     let _ = c.reply.send(answer);
                 }
                 if let Some(top) = top {
