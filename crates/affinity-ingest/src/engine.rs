@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use affinity_core::{Event, LogEntry};
+use affinity_core::{ApiKey, Code, Event, LogEntry, Project};
 use affinity_store::{Store, StoreError};
 use affinity_views::Views;
 
@@ -46,6 +46,23 @@ impl Engine {
         let views = Arc::new(views);
         let pipeline = Ingest::start(store.clone(), views.clone(), last_seq);
         Ok((Engine { store, views, catalog: Arc::new(catalog), pipeline }, Opened { events, changes_from }))
+    }
+
+    /// Creates a project with its first keys (already hashed) in the store, then in the catalog. Errors:
+    /// `project_exists` (field `id`) when the id is taken, here or on another node.
+    pub async fn create_project(&self, project: Project, keys: Vec<ApiKey>) -> Result<Arc<ProjectEntry>, CatalogError> {
+        let (store, p) = (self.store.clone(), project.clone());
+        let stored = tokio::task::spawn_blocking(move || store.create_project(&p, &keys))
+            .await
+            .map_err(|e| CatalogError::Task(e.to_string()))?;
+        match stored {
+            Ok(()) => Ok(self.catalog.insert(project)),
+            Err(StoreError::Conflict(_)) => Err(CatalogError::Exists {
+                code: Code::ProjectExists,
+                message: format!("Project {} already exists", project.id),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The project `id`'s catalog, or `not_found`.

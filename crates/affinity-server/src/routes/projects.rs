@@ -3,7 +3,6 @@
 use affinity_core::date::{format_ms, now_ms};
 use affinity_core::ids::is_project_id;
 use affinity_core::{Project, Scope};
-use affinity_store::StoreError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -75,18 +74,8 @@ pub async fn create(
     let project = Project { id: body.id.clone(), name, created_at: now };
     let (ingest, ingest_secret) = new_key(&project.id, Scope::Ingest, now);
     let (admin, admin_secret) = new_key(&project.id, Scope::Admin, now);
-    let (p, keys) = (project.clone(), vec![ingest, admin]);
-    let stored = state
-        .blocking(move |s| match s.create_project(&p, &keys) {
-            Ok(()) => Ok(Some(keys)),
-            Err(StoreError::Conflict(_)) => Ok(None),
-            Err(e) => Err(e),
-        })
-        .await?;
-    let Some(keys) = stored else {
-        return Err(ApiError::field(Code::ProjectExists, "id", format!("Project {} already exists", project.id)));
-    };
-    state.catalog.insert(project.clone());
+    let keys = vec![ingest, admin];
+    state.create_project(project.clone(), keys.clone()).await?;
     for k in &keys {
         state.keys.add(k);
     }
