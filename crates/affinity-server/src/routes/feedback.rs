@@ -1,12 +1,8 @@
 //! `POST /feedback`: the seed's interaction API, one event or a batch of up to 10,000.
 
-use std::sync::Arc;
-
-use affinity_core::event::{validate, validate_mut};
-use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
-use affinity_core::raw::{RawData, RawRow};
-use affinity_core::report::BATCH_MAX_FAILURES;
-use affinity_core::{Event, FailedItem, InteractionType, Problem, Report, ReportBuilder, Scope};
+use affinity_core::raw::RawData;
+use affinity_core::{Problem, Scope};
+use affinity_ingest::Received;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +13,6 @@ use crate::auth::{Caller, ProjectIngest};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
-use affinity_ingest::Outcome;
 
 /// The body: `{"project":"shop-1","data":{…event…}}` or `{"project":"shop-1","data":[{…},{…}]}`.
 #[derive(Deserialize)]
@@ -123,10 +118,8 @@ async fn receive(
     };
     caller.require(&project, Scope::Ingest)?;
     let entry = state.project(&project)?;
-    let types = entry.types();
     let data = envelope.data.ok_or_else(|| Problem::missing("data", "data"))?;
     let now = affinity_core::date::now_ms();
-    let project: Arc<str> = project.into();
     let raw = match data {
         RawData::Many(rows) => {
             if rows.len() > state.limits.max_batch_events {
@@ -136,83 +129,13 @@ async fn receive(
                     format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
                 ));
             }
-            let report = batch(&state, project, &types, rows, now).await?;
-            return Ok(Json(report).into_response());
+            return Ok(Json(state.receive_batch(&entry, rows, now).await?).into_response());
         }
         RawData::One(raw) => raw,
     };
-    let event = validate(raw, &types, now).map_err(|p| p.under("data"))?;
-    let client_id = event.client_id.clone();
-    let outcome = state.append(project, vec![event]).await?;
-    let answer = match outcome.first() {
-        Some(Outcome::Stored(seq)) => FeedbackAnswer {
-            status: "ok",
-            id: Some(client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{seq}"))),
-            reason: None,
-        },
-        _ => FeedbackAnswer { status: "skipped", id: None, reason: Some("duplicate") },
+    let answer = match state.receive_one(&entry, raw, now).await? {
+        Received::Stored(id) => FeedbackAnswer { status: "ok", id: Some(id), reason: None },
+        Received::Duplicate => FeedbackAnswer { status: "skipped", id: None, reason: Some("duplicate") },
     };
     Ok(Json(answer).into_response())
-}
-
-/// A customer or item id as the row gave it, for the report.
-fn shown(v: &Option<Value>) -> Option<String> {
-    match v {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Validates each element on its own, stores the valid ones in one group, and reports row by row.
-async fn batch(
-    state: &AppState,
-    project: Arc<str>,
-    types: &[InteractionType],
-    rows: Vec<RawRow>,
-    now: i64,
-) -> Result<Report, ApiError> {
-    let mut events: Vec<Event> = Vec::with_capacity(rows.len());
-    let mut results: Vec<Result<(), FailedItem>> = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
-        let failed = |p: Problem, user_id, item_id| FailedItem {
-            row_number: i as u64 + 1,
-            user_id,
-            item_id,
-            error: p.message.clone(),
-            timestamp: String::new(),
-            code: p.kind.code().to_string(),
-            field: p.under(&format!("data[{i}]")).field,
-        };
-        let raw = match row {
-            RawRow::Event(r) => r,
-            RawRow::NotAnObject(found) => {
-                let message = format!("Invalid event: expected an object, found {found}");
-                let p = Problem { kind: affinity_core::ProblemKind::InvalidJson, field: None, message };
-                results.push(Err(failed(p, None, None)));
-                continue;
-            }
-        };
-        let mut raw = raw;
-        match validate_mut(&mut raw, types, now) {
-            Ok(e) => {
-                events.push(e);
-                results.push(Ok(()));
-            }
-            Err(p) => results.push(Err(failed(p, shown(&raw.customer), shown(&raw.item)))),
-        }
-    }
-    let outcomes = if events.is_empty() { Vec::new() } else { state.append(project, events).await? };
-    let mut outcomes = outcomes.into_iter();
-    let mut report = ReportBuilder::new(BATCH_MAX_FAILURES);
-    for r in results {
-        match r {
-            Ok(()) => match outcomes.next() {
-                Some(Outcome::Stored(_)) => report.succeeded(),
-                _ => report.skipped(),
-            },
-            Err(item) => report.failed(|timestamp| FailedItem { timestamp, ..item }),
-        }
-    }
-    Ok(report.finish())
 }

@@ -1,8 +1,6 @@
 //! The item catalog and the project's recommendation settings (admin key).
 
-use affinity_core::item::validate_item;
-use affinity_core::report::BATCH_MAX_FAILURES;
-use affinity_core::{FailedItem, Item, Problem, ProblemKind, Report, ReportBuilder, Settings};
+use affinity_core::{Item, Problem, ProblemKind, Report, Settings};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -46,36 +44,7 @@ pub async fn put(
             format!("{} items; at most {MAX_ITEMS_PER_REQUEST} per request", rows.len()),
         ));
     }
-    let mut report = ReportBuilder::new(BATCH_MAX_FAILURES);
-    let mut items = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        match validate_item(row) {
-            Ok(item) => {
-                items.push(item);
-                report.succeeded();
-            }
-            Err(p) => report.failed(|timestamp| FailedItem {
-                row_number: i as u64 + 1,
-                user_id: None,
-                item_id: row.get("id").and_then(Value::as_str).map(str::to_string),
-                error: p.message.clone(),
-                timestamp,
-                code: p.kind.code().to_string(),
-                field: p.under(&format!("[{i}]")).field,
-            }),
-        }
-    }
-    let stored = items.clone();
-    let at = affinity_core::date::now_ms();
-    let p = project.clone();
-    let _in_order = entry.items_edit.lock().await;
-    state.blocking(move |s| s.put_items(&p, &stored, at)).await?;
-    let view = state.views.project(&project);
-    let mut v = view.write().unwrap_or_else(|p| p.into_inner());
-    for item in items {
-        v.put_item(item);
-    }
-    Ok(Json(report.finish()))
+    Ok(Json(state.put_item_rows(&entry, rows).await?))
 }
 
 /// One item.
@@ -103,13 +72,7 @@ pub async fn delete(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let entry = state.project(&project)?;
-    let (p, i) = (project.clone(), id.clone());
-    let _in_order = entry.items_edit.lock().await;
-    if !state.blocking(move |s| s.delete_item(&p, &i)).await? {
-        return Err(ApiError::not_found(format!("item {id}")));
-    }
-    state.views.project(&project).write().unwrap_or_else(|p| p.into_inner()).remove_item(&id);
+    state.delete_item(&*state.project(&project)?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
