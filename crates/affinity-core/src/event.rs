@@ -299,7 +299,7 @@ fn params(v: Option<Value>, ty: &InteractionType) -> Result<Option<String>, Prob
 
 /// Reads one parameter value of type `kind`; strings are accepted for numbers, dates and yes/no (upload files carry
 /// text). The error is the message, in the seed's style ("Invalid number for amount: abc").
-pub fn param_value(v: &Value, kind: ParamType, id: &str) -> Result<ParamValue, String> {
+pub(crate) fn param_value(v: &Value, kind: ParamType, id: &str) -> Result<ParamValue, String> {
     match kind {
         ParamType::Text => {
             let s = match v {
