@@ -6,6 +6,8 @@
 //! - [`catalog`]: the in-memory catalog of every project, each edited under one lock that checks every
 //!   cross-reference (audience → audience, experience → audience, rule → interaction type and parameter).
 //! - [`follow`]: on a store several nodes share, the change feed: what other nodes changed besides events.
+//! - [`import`]: file imports without HTTP: the columns a file may hold, byte-identical files imported before,
+//!   the import records, and the row work (validation, submission through the pipeline, the failed rows' CSV).
 //!
 //! The HTTP server holds an [`Engine`] and calls it; nothing here knows about HTTP.
 
@@ -13,9 +15,11 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod follow;
+pub mod import;
 pub mod pipeline;
 
 pub use catalog::{Catalog, ProjectEntry, SavedAudience, SavedExperience, Snapshot};
 pub use engine::{Engine, Opened};
 pub use error::{CatalogError, IngestError};
+pub use import::{Begun, ImportError, ImportJob, Plan, Upload};
 pub use pipeline::{DryRunSeen, Ingest, Outcome, Submitted};
