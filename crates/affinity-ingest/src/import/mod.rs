@@ -14,6 +14,8 @@
 mod error;
 mod items;
 mod job;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
