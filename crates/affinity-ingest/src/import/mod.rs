@@ -91,7 +91,7 @@ pub enum Begun {
     /// record, saved `done`, reports every valid row skipped and the same failed rows; nothing runs.
     Done(ImportRecord),
     /// The record is saved `running`: run the job on a blocking thread.
-    Run(ImportJob),
+    Run(Box<ImportJob>),
 }
 
 /// Live counters of a running import.
@@ -237,7 +237,7 @@ impl Engine {
                 max_failures: options.max_failures,
                 progress: progress.clone(),
             };
-            return Ok(Begun::Run(ImportJob { record, progress, work: Work::Items(job) }));
+            return Ok(Begun::Run(Box::new(ImportJob { record, progress, work: Work::Items(job) })));
         };
         if let Err(e) = check_header(&spool, options.format, &spec) {
             let _ = std::fs::remove_file(&spool);
@@ -297,7 +297,7 @@ impl Engine {
             max_failures: options.max_failures,
             progress: progress.clone(),
         };
-        Ok(Begun::Run(ImportJob { record, progress, work: Work::Events(job) }))
+        Ok(Begun::Run(Box::new(ImportJob { record, progress, work: Work::Events(job) })))
     }
 }
 
