@@ -8,6 +8,8 @@
 //! - [`receive`]: events as `POST /feedback` sends them, one or a batch, with the row-by-row report.
 //! - [`items`]: the item catalog (products), written to the store and then to the view in one order.
 //! - [`follow`]: on a store several nodes share, the change feed: what other nodes changed besides events.
+//! - [`import`]: file imports without HTTP: the columns a file may hold, byte-identical files imported before,
+//!   the import records, and the row work (validation, submission through the pipeline, the failed rows' CSV).
 //!
 //! The HTTP server holds an [`Engine`] and calls it; nothing here knows about HTTP.
 
@@ -15,6 +17,7 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod follow;
+pub mod import;
 pub mod items;
 pub mod pipeline;
 pub mod receive;
@@ -22,5 +25,6 @@ pub mod receive;
 pub use catalog::{Catalog, ProjectEntry, SavedAudience, SavedExperience, Snapshot};
 pub use engine::{Engine, Opened};
 pub use error::{CatalogError, IngestError};
+pub use import::{Begun, ImportError, ImportJob, Plan, Upload};
 pub use pipeline::{DryRunSeen, Ingest, Outcome, Submitted};
 pub use receive::{ReceiveError, Received};

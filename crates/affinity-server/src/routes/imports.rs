@@ -18,7 +18,7 @@ use crate::auth::ProjectAdmin;
 use crate::error::{ApiError, Code};
 use affinity_core::report::IMPORT_MAX_FAILURES;
 
-use crate::imports::{self, Options};
+use crate::imports::{self, Kind, Options};
 use crate::state::AppState;
 
 /// The most failed rows a report may list (`max_failures`); all of them are in the failures CSV anyway.
@@ -162,9 +162,9 @@ pub async fn create(
         IMPORT_MAX_FAILURES as i64,
     )? as usize;
     let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
-    let items = match q.kind.as_deref().map(str::trim) {
-        None | Some("") | Some("interactions") => false,
-        Some("items") => true,
+    let kind = match q.kind.as_deref().map(str::trim) {
+        None | Some("") | Some("interactions") => Kind::Interactions,
+        Some("items") => Kind::Items,
         Some(other) => {
             let message = format!("Invalid kind: {other} (interactions or items)");
             return Err(ApiError::field(Code::Problem(ProblemKind::InvalidField), "kind", message));
@@ -186,12 +186,12 @@ pub async fn create(
                 continue;
             }
             let format = format_of(field.content_type(), field.file_name().or(q.filename.as_deref()));
-            let options = Options { interaction, format, dry_run, force, max_failures, items };
+            let options = Options { interaction, format, dry_run, force, max_failures, kind };
             break imports::start(&state, &project, options, field).await?;
         }
     } else {
         let format = format_of(content_type.as_deref(), q.filename.as_deref());
-        let options = Options { interaction, format, dry_run, force, max_failures, items };
+        let options = Options { interaction, format, dry_run, force, max_failures, kind };
         imports::start(&state, &project, options, request.into_body().into_data_stream()).await?
     };
     if wait && record.status == ImportStatus::Running {
@@ -208,7 +208,6 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(info(&state, record))).into_response())
 }
 
-/// The import `id` of `project`, or 404.
 /// The failed-row count of an import's report (0 without a report).
 fn failed_rows(record: &ImportRecord) -> u64 {
     record
@@ -219,6 +218,7 @@ fn failed_rows(record: &ImportRecord) -> u64 {
         .unwrap_or(0)
 }
 
+/// The import `id` of `project`, or 404.
 async fn find(state: &AppState, project: String, id: &str) -> Result<ImportRecord, ApiError> {
     let i = id.to_string();
     state.blocking(move |s| s.import(&project, &i)).await?.ok_or_else(|| ApiError::not_found(format!("import {id}")))

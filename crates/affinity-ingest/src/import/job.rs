@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -14,11 +14,12 @@ use affinity_core::event::validate_mut;
 use affinity_core::raw::RawEvent;
 use affinity_core::{FailedItem, ImportRecord, ImportStatus, InteractionType, Report, ReportBuilder};
 use affinity_import::{ColumnSpec, FileReader, Format, HeaderError, Original};
-use affinity_store::Store;
 use csv::ByteRecord;
 use serde_json::Value;
 
-use affinity_ingest::{DryRunSeen, Engine, Outcome, Submitted};
+use super::Progress;
+use crate::error::IngestError;
+use crate::{DryRunSeen, Engine, Outcome, Submitted};
 
 /// Events per batch handed to the ingest pipeline.
 const BATCH: usize = 10_000;
@@ -27,30 +28,19 @@ const IN_FLIGHT: usize = 4;
 /// How often progress is saved to the store.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
-/// Live counters of a running import.
-#[derive(Default)]
-pub struct Progress {
-    pub rows: AtomicU64,
-    pub bytes: AtomicU64,
-    pub succeeded: AtomicU64,
-    pub skipped: AtomicU64,
-    pub failed: AtomicU64,
-}
-
-/// Everything a job needs.
-pub struct Job {
-    pub store: Arc<dyn Store>,
-    pub ingest: Engine,
-    pub record: ImportRecord,
-    pub spool: PathBuf,
-    pub failures: PathBuf,
-    pub format: Format,
-    pub spec: ColumnSpec,
-    pub types: Arc<Vec<InteractionType>>,
+/// Everything an interaction import needs.
+pub(super) struct Job {
+    pub(super) engine: Engine,
+    pub(super) record: ImportRecord,
+    pub(super) spool: PathBuf,
+    pub(super) failures: PathBuf,
+    pub(super) format: Format,
+    pub(super) spec: ColumnSpec,
+    pub(super) types: Arc<Vec<InteractionType>>,
     /// The date given to rows without a timestamp (epoch ms): the first upload of these bytes.
-    pub default_date_ms: i64,
-    pub max_failures: usize,
-    pub progress: Arc<Progress>,
+    pub(super) default_date_ms: i64,
+    pub(super) max_failures: usize,
+    pub(super) progress: Arc<Progress>,
 }
 
 /// Counts the bytes read through it.
@@ -73,12 +63,13 @@ enum Pending {
 }
 
 impl Job {
-    /// Runs the import to its end and returns the final record (also saved to the store).
-    pub fn run(mut self) -> ImportRecord {
+    /// Runs the import to its end and returns the final record (also saved to the store), then shares the
+    /// failed rows on a shared store.
+    pub(super) fn run(mut self) -> ImportRecord {
         let started = Instant::now();
         let (report, error) = match self.process() {
             Ok(report) => (Some(report), None),
-            Err(f) => (f.0, Some(f.1)),
+            Err(f) => (f.report, Some(f.why.to_string())),
         };
         let _ = std::fs::remove_file(&self.spool);
         self.record.status = if error.is_some() { ImportStatus::Failed } else { ImportStatus::Done };
@@ -87,16 +78,17 @@ impl Job {
         self.record.bytes = self.progress.bytes.load(Ordering::Relaxed);
         self.record.report = report.and_then(|r| serde_json::to_string(&r).ok());
         self.record.finished_at = Some(affinity_core::date::now_ms());
-        if let Err(e) = self.store.update_import(&self.record) {
+        if let Err(e) = self.engine.store.update_import(&self.record) {
             tracing::error!(import = %self.record.id, error = %e, "saving the finished import failed");
         }
         let ms = started.elapsed().as_millis() as u64;
         tracing::info!(import = %self.record.id, rows = self.record.rows, ms, status = self.record.status.as_str(), "import finished");
+        super::share_failures(&*self.engine.store, &self.failures, &self.record.id);
         self.record
     }
 
     fn process(&mut self) -> Result<Report, Box<Failed>> {
-        let file = File::open(&self.spool).map_err(|e| fail(None, format!("reading the upload: {e}")))?;
+        let file = File::open(&self.spool).map_err(|e| fail(None, Stop::Open(e)))?;
         let counting = Counting { inner: file, count: self.progress.clone() };
         let default_event = self.record.interaction.clone();
         let opened = FileReader::open(
@@ -109,7 +101,7 @@ impl Job {
         let reader = match opened {
             Ok(r) => r,
             Err(HeaderError::Empty) => return Ok(ReportBuilder::new(self.max_failures).finish()),
-            Err(e) => return Err(fail(None, e.to_string())),
+            Err(e) => return Err(fail(None, Stop::Header(e))),
         };
         let columns = reader.columns().clone();
         let now = affinity_core::date::now_ms();
@@ -120,7 +112,7 @@ impl Job {
         let mut failures = csv::WriterBuilder::new()
             .flexible(true)
             .from_path(&self.failures)
-            .map_err(|e| fail(None, format!("creating the failures file: {e}")))?;
+            .map_err(|e| fail(None, Stop::CreateFailures(e)))?;
         let header = reader.failure_header();
         let width = header.len() - 2;
         let _ = failures.write_record(&header);
@@ -193,7 +185,7 @@ impl Job {
                 }
                 let _ = recycle.send(chunk);
             }
-            let (ignored, read_error) = read.join().unwrap_or_else(|_| (Vec::new(), Some("the reader stopped".into())));
+            let (ignored, read_error) = read.join().unwrap_or_else(|_| (Vec::new(), Some(Stop::ReaderStopped)));
             ignored_columns = ignored;
             if let Some(e) = read_error {
                 read_failure = Some(e);
@@ -207,7 +199,7 @@ impl Job {
         while !pending.is_empty() {
             self.settle(pending.pop_front(), &mut report).map_err(|e| fail(Some(report.counts()), e))?;
         }
-        failures.flush().map_err(|e| fail(Some(report.counts()), format!("writing the failures file: {e}")))?;
+        failures.flush().map_err(|e| fail(Some(report.counts()), Stop::FlushFailures(e)))?;
         let mut report = report.finish();
         report.ignored_columns = Some(ignored_columns);
         match read_failure {
@@ -221,21 +213,19 @@ impl Job {
         project: &Arc<str>,
         events: Vec<affinity_core::Event>,
         seen: &mut DryRunSeen,
-    ) -> Result<Pending, String> {
+    ) -> Result<Pending, Stop> {
         if self.record.dry_run {
-            return Ok(Pending::Checked(self.ingest.check(project, &events, seen)));
+            return Ok(Pending::Checked(self.engine.check(project, &events, seen)));
         }
         let import = Some(self.record.id.as_str().into());
-        self.ingest.submit(project.clone(), import, events).map(Pending::Stored).map_err(|e| e.to_string())
+        Ok(Pending::Stored(self.engine.submit(project.clone(), import, events)?))
     }
 
-    fn settle(&self, pending: Option<Pending>, report: &mut ReportBuilder) -> Result<(), String> {
+    fn settle(&self, pending: Option<Pending>, report: &mut ReportBuilder) -> Result<(), Stop> {
         let skipped: Vec<bool> = match pending {
             None => return Ok(()),
             Some(Pending::Checked(dups)) => dups,
-            Some(Pending::Stored(s)) => {
-                s.wait_blocking().map_err(|e| e.to_string())?.into_iter().map(|o| o == Outcome::Duplicate).collect()
-            }
+            Some(Pending::Stored(s)) => s.wait_blocking()?.into_iter().map(|o| o == Outcome::Duplicate).collect(),
         };
         for duplicate in skipped {
             if duplicate {
@@ -255,17 +245,41 @@ impl Job {
         record.rows = self.progress.rows.load(Ordering::Relaxed);
         record.bytes = self.progress.bytes.load(Ordering::Relaxed);
         record.report = serde_json::to_string(&report.counts()).ok();
-        if let Err(e) = self.store.update_import(&record) {
+        if let Err(e) = self.engine.store.update_import(&record) {
             tracing::warn!(import = %record.id, error = %e, "saving import progress failed");
         }
     }
 }
 
-/// An import that could not run to its end: the report so far (if any) and why.
-struct Failed(Option<Report>, String);
+/// Why an import could not run to its end; the message is the record's `error`.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error("reading the upload: {0}")]
+    Open(io::Error),
+    #[error(transparent)]
+    Header(HeaderError),
+    #[error("creating the failures file: {0}")]
+    CreateFailures(csv::Error),
+    #[error("writing the failures file: {0}")]
+    WriteFailures(csv::Error),
+    #[error("writing the failures file: {0}")]
+    FlushFailures(io::Error),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("The file could not be read past row {row}: {error}")]
+    Read { row: u64, error: io::Error },
+    #[error("the reader stopped")]
+    ReaderStopped,
+}
 
-fn fail(report: Option<Report>, why: String) -> Box<Failed> {
-    Box::new(Failed(report, why))
+/// An import that could not run to its end: the report so far (if any) and why.
+struct Failed {
+    report: Option<Report>,
+    why: Stop,
+}
+
+fn fail(report: Option<Report>, why: Stop) -> Box<Failed> {
+    Box::new(Failed { report, why })
 }
 
 fn shown(v: &Option<Value>) -> Option<String> {
@@ -313,7 +327,7 @@ fn read_rows(
     chunks: mpsc::SyncSender<Vec<Buffered>>,
     recycled: mpsc::Receiver<Vec<Buffered>>,
     progress: &Progress,
-) -> (Vec<String>, Option<String>) {
+) -> (Vec<String>, Option<Stop>) {
     let mut chunk: Vec<Buffered> = Vec::with_capacity(CHUNK);
     let mut filled = 0;
     let mut error = None;
@@ -321,7 +335,7 @@ fn read_rows(
         let row = match row {
             Ok(r) => r,
             Err(e) => {
-                error = Some(format!("The file could not be read past row {}: {e}", reader.rows()));
+                error = Some(Stop::Read { row: reader.rows(), error: e });
                 break;
             }
         };
@@ -361,7 +375,7 @@ fn write_failure(
     width: usize,
     row_number: u64,
     error: &str,
-) -> Result<(), String> {
+) -> Result<(), Stop> {
     let number = row_number.to_string();
     let result = match original {
         Owned::Fields(record) => {
@@ -370,5 +384,5 @@ fn write_failure(
         }
         Owned::Line(line) => w.write_record([&line[..], number.as_bytes(), error.as_bytes()]),
     };
-    result.map_err(|e| format!("writing the failures file: {e}"))
+    result.map_err(Stop::WriteFailures)
 }
