@@ -8,7 +8,11 @@ use serde_json::{Map, Value};
 
 /// Reads a row of an item file with header `names` as an item object; errors are the seed-style row errors
 /// ("Row has 3 fields, header has 5", "Invalid UTF-8").
-pub fn item_row(names: &[String], record: &ByteRecord) -> Result<Value, String> {
+pub fn item_row(names: &[String], record: &ByteRecord) -> Result<Value, crate::RowError> {
+    read_item(names, record).map_err(crate::RowError)
+}
+
+fn read_item(names: &[String], record: &ByteRecord) -> Result<Value, String> {
     if record.len() != names.len() {
         return Err(format!("Row has {} fields, header has {}", record.len(), names.len()));
     }
@@ -84,7 +88,7 @@ mod tests {
         let bad_price = ByteRecord::from(vec!["sku-3", "", "", "cheap", "", ""]);
         assert_eq!(item_row(&h, &bad_price).unwrap()["price"], "cheap", "left for the validator to refuse");
         let short = ByteRecord::from(vec!["sku-4"]);
-        assert_eq!(item_row(&h, &short).unwrap_err(), "Row has 1 fields, header has 6");
+        assert_eq!(item_row(&h, &short).unwrap_err().0, "Row has 1 fields, header has 6");
         assert!(has_id_column(&h) && !has_id_column(&names(&["sku"])));
     }
 }

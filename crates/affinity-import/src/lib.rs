@@ -10,4 +10,4 @@ pub mod items;
 mod reader;
 
 pub use columns::{ColumnSpec, Columns, HeaderError};
-pub use reader::{FileReader, Format, Original, Row, open_csv};
+pub use reader::{FileReader, Format, Original, Row, RowError, open_csv};

@@ -95,9 +95,15 @@ pub enum Format {
 /// One data row: its 1-based number, the event it holds (or why it cannot be read), and its original text.
 pub struct Row<'a> {
     pub number: u64,
-    pub event: Result<RawEvent, String>,
+    pub event: Result<RawEvent, RowError>,
     pub original: Original<'a>,
 }
+
+/// Why one row cannot be read as an event or an item; its `Display` is the seed-style row error that the report
+/// and the failures download show ("Row has 3 fields, header has 5", "Invalid UTF-8").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RowError(pub String);
 
 /// A row as it was in the file, for the failures download.
 pub enum Original<'a> {
@@ -266,7 +272,7 @@ impl FileReader {
                 }
                 self.rows += 1;
                 let event = csv_event(&self.columns, record, &self.default_event, &self.default_date);
-                Some(Ok(Row { number: self.rows, event, original: Original::Fields(record) }))
+                Some(Ok(Row { number: self.rows, event: event.map_err(RowError), original: Original::Fields(record) }))
             }
             Kind::Lines { reader, line, spec, ignored } => {
                 loop {
@@ -283,7 +289,7 @@ impl FileReader {
                 }
                 self.rows += 1;
                 let event = json_event(line, spec, ignored, &self.default_event, &self.default_date);
-                Some(Ok(Row { number: self.rows, event, original: Original::Line(line) }))
+                Some(Ok(Row { number: self.rows, event: event.map_err(RowError), original: Original::Line(line) }))
             }
         }
     }

@@ -23,7 +23,7 @@ fn rows(bytes: &[u8], format: Format) -> Vec<Got> {
     let mut out = Vec::new();
     while let Some(row) = r.next_row() {
         let row = row.expect("readable");
-        let got = row.event.map(|e| {
+        let got = row.event.map_err(|e| e.0).map(|e| {
             let s = |v: Option<Value>| v.and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             (s(e.customer), s(e.item))
         });

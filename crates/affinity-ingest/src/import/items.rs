@@ -101,7 +101,7 @@ impl ItemJob {
             }
             rows += 1;
             progress.rows.store(rows, Ordering::Relaxed);
-            match item_row(header, &record).and_then(|v| validate_item(&v).map_err(|p| p.message)) {
+            match item_row(header, &record).map_err(|e| e.0).and_then(|v| validate_item(&v).map_err(|p| p.message)) {
                 Ok(item) => {
                     batch.push(item);
                     report.succeeded();

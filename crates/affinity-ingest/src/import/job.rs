@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use affinity_core::event::validate_mut;
 use affinity_core::raw::RawEvent;
 use affinity_core::{FailedItem, ImportRecord, ImportStatus, InteractionType, Report, ReportBuilder};
-use affinity_import::{ColumnSpec, FileReader, Format, HeaderError, Original};
+use affinity_import::{ColumnSpec, FileReader, Format, HeaderError, Original, RowError};
 use csv::ByteRecord;
 use serde_json::Value;
 
@@ -132,9 +132,9 @@ impl Job {
             let chunks = chunks;
             for mut chunk in chunks.iter() {
                 for row in chunk.iter_mut() {
-                    let event = std::mem::replace(&mut row.event, Err(String::new()));
+                    let event = std::mem::replace(&mut row.event, Err(RowError(String::new())));
                     let failure = match event {
-                        Err(message) => {
+                        Err(RowError(message)) => {
                             let (user_id, item_id) = match &row.original {
                                 Owned::Fields(record) => columns.ids_of(record),
                                 Owned::Line(_) => (None, None),
@@ -296,7 +296,7 @@ const CHUNK: usize = 4096;
 /// A row read, owned: its number, its raw event (or why it cannot be read), and its original text.
 struct Buffered {
     number: u64,
-    event: Result<RawEvent, String>,
+    event: Result<RawEvent, RowError>,
     original: Owned,
 }
 
