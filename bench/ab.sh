@@ -9,11 +9,14 @@ base=${1:?usage: bench/ab.sh BASE [rounds] [seconds] [decide rows]}
 rounds=${2:-2}
 secs=${3:-10}
 rows=${4:-1000000}
-before=$(mktemp -d)/before
-git worktree add -q --detach "$before" "$base"
-trap 'git worktree remove --force "$before" 2>/dev/null || true' EXIT
-# Reuse an earlier build of the base when one is at $AB_BEFORE_TARGET (release builds take minutes on 2 cores).
-[ -n "${AB_BEFORE_TARGET:-}" ] && ln -s "$AB_BEFORE_TARGET" "$before/target"
+# AB_BEFORE_DIR: an existing checkout of BASE to reuse with its build (release builds take minutes on 2 cores).
+before=${AB_BEFORE_DIR:-}
+if [ -z "$before" ]; then
+  before=$(mktemp -d)/before
+  git worktree add -q --detach "$before" "$base"
+  trap 'git worktree remove --force "$before" 2>/dev/null || true' EXIT
+fi
+[ "$(git -C "$before" rev-parse HEAD)" = "$(git rev-parse "$base")" ] || { echo "$before is not at $base" >&2; exit 1; }
 (cd "$before" && cargo build --release --quiet --locked)
 cargo build --release --quiet --locked
 echo "A = $(git -C "$before" log -1 --format='%h %s' | cut -c1-80)"
