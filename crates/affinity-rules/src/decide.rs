@@ -45,8 +45,11 @@ impl Visit<'_> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Decided {
+    /// The experience's id.
     pub id: String,
+    /// The visitor's variant's id.
     pub variant: String,
+    /// The variant's payload, as saved (the caller may inline answers into it).
     #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub payload: Value,
 }
@@ -98,7 +101,9 @@ pub fn decide<'e>(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Exposed {
+    /// The experience's id.
     pub experience: String,
+    /// The variant recorded.
     pub variant: String,
 }
 

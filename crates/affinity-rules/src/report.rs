@@ -9,8 +9,7 @@ use affinity_core::date::format_ms;
 use affinity_views::ProjectView;
 use serde::Serialize;
 
-/// A day in ms.
-const DAY_MS: i64 = 86_400_000;
+use crate::DAY_MS;
 
 /// One variant's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -35,6 +35,7 @@ pub use status::{ModelFigures, ServingModels};
 /// A trained bundle ready to serve: the models, and their item columns mapped to and from the view's dense item ids
 /// once, at install, instead of by id string on every request.
 pub struct Serving {
+    /// The models; [`Serving`] dereferences to them.
     pub trained: Trained,
     to_view: Vec<u32>,
     from_view: Vec<u32>,
