@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::{ndcg_at_k, recall_at_k};
 use crate::model::Trained;
@@ -20,14 +20,19 @@ pub struct Case {
 }
 
 /// One model's figures at one K, averaged over test customers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Scores {
+    /// `ease`, `item_knn` or `popular`.
     pub model: String,
+    /// The cut-off.
     pub k: usize,
+    /// Recall@K normalised by min(K, held-out items).
     pub recall: f64,
     pub ndcg: f64,
     /// Distinct items in all top-K lists / items of the model.
     pub coverage: f64,
+    /// Test customers scored.
     pub customers: usize,
 }
 

@@ -1,19 +1,24 @@
 //! Recommendations from interactions (issue 4): the interaction matrix read from a project's view, the models
-//! trained on it (popular, similar items, bought together, EASE or item-kNN), and the ranking metrics they are
-//! evaluated with (Recall@K, NDCG@K).
+//! trained on it (popular, similar items, bought together, EASE or item-kNN), serving them, and the ranking
+//! metrics and protocols they are evaluated with (Recall@K, NDCG@K).
 //!
 //! Training is pure computation on a snapshot ([`data::extract`] copies what it needs under the view's read lock);
-//! serving reads a customer's history live from the view and scores it with the trained parameters, so a new event
-//! changes the next answer without retraining.
+//! serving ([`serve`]) reads a customer's history live from the view and scores it with the trained parameters, so
+//! a new event changes the next answer without retraining. Storing models and running training jobs is the
+//! caller's: this crate never touches the store.
 
 pub mod codec;
 pub mod data;
 pub mod ease;
+pub mod error;
 pub mod evaluate;
 pub mod matrix;
 pub mod metrics;
 pub mod model;
 pub mod neighbors;
+pub mod protocol;
+pub mod serve;
 
 pub use data::{TrainingData, extract};
+pub use error::RecoError;
 pub use model::{Info, Personal, Scored, Trained};

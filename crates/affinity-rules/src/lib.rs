@@ -1,9 +1,18 @@
-//! Audience rules evaluated over a project's view (issue 5): whether one customer is a member, and every member.
+//! Rules evaluated over a project's view: audience membership (issue 5) — whether one customer is a member, and
+//! every member — targeting decisions ([`decide`], issue 8) and experiment reports ([`report`]).
 //!
 //! Evaluation is on demand against the view as it is now and the clock passed in, so membership is as fresh as
 //! the views (an accepted event counts at once) and a customer whose events age out of a window leaves as soon as
 //! they do, with no job to run. "Did not do X" (`count eq 0`) holds for every known customer without such events.
 //! Only customers with at least one stored event are known.
+
+pub mod decide;
+pub mod error;
+pub mod report;
+
+pub use decide::{Decided, Decision, Exposed, Visit, decide, exposed_variant};
+pub use error::RulesError;
+pub use report::{ExperimentReport, VariantReport, report, two_proportion_p};
 
 /// A day in ms (UTC days).
 const DAY_MS: i64 = 86_400_000;
@@ -223,7 +232,7 @@ impl<'a> Evaluator<'a> {
             if c == ANONYMOUS { (&[][..], &[][..]) } else { (self.view.history_of(c), self.view.details_of(c)) };
         let mut acc = Acc::default();
         // Price and quantity are top-level fields of cart and purchase events; other types carry `params`.
-        let priced = matches!(leaf.interaction.as_str(), "cart" | "purchase");
+        let priced = affinity_core::catalog::takes_quantity_and_price(&leaf.interaction);
         let custom = |p: &str| !(priced && (p == "price" || p == "quantity"));
         let needs_params = leaf.params.iter().any(|p| custom(&p.param))
             || matches!(&leaf.measure, Measure::Sum(Quantity::Param(p)) | Measure::Avg(Quantity::Param(p))
@@ -430,3 +439,6 @@ mod property_tests;
 
 #[cfg(test)]
 mod targeting_tests;
+
+#[cfg(test)]
+mod decide_tests;
