@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use affinity_core::{ApiKey, Scope};
+use affinity_ingest::Catalog;
 use affinity_store::Store;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -155,9 +156,15 @@ impl Keyring {
 
     /// The caller presenting `key`: from memory, else from the store (`store.active_key`, run off the async
     /// threads; concurrent requests with the same unknown key share one query, and a miss is remembered for the
-    /// keyring's miss TTL). `None` for a key the store does not know either, or when the store cannot answer (then
-    /// logged, and not remembered).
-    pub async fn authenticate_or_look_up(&self, key: &str, store: &Arc<dyn Store>) -> Option<Caller> {
+    /// keyring's miss TTL). A key found there whose project `catalog` lacks (created through another node a moment
+    /// ago) brings the project's catalog in too, so that the request finds its project. `None` for a key the store
+    /// does not know either, or when the store cannot answer (then logged, and not remembered).
+    pub async fn authenticate_or_look_up(
+        &self,
+        key: &str,
+        store: &Arc<dyn Store>,
+        catalog: &Arc<Catalog>,
+    ) -> Option<Caller> {
         if let Some(caller) = self.authenticate(key) {
             return Some(caller);
         }
@@ -165,9 +172,18 @@ impl Keyring {
         let answer = self.lookup_of(hash);
         let found = answer
             .get_or_try_init(|| {
-                let store = store.clone();
+                let (store, catalog) = (store.clone(), catalog.clone());
                 async move {
-                    match tokio::task::spawn_blocking(move || store.active_key(&hash)).await {
+                    let look_up = move || {
+                        let found = store.active_key(&hash)?;
+                        if let Some(k) = &found
+                            && catalog.get(&k.project).is_none()
+                        {
+                            catalog.reload_project(&*store, &k.project)?;
+                        }
+                        Ok::<_, affinity_store::StoreError>(found)
+                    };
+                    match tokio::task::spawn_blocking(look_up).await {
                         Ok(Ok(found)) => Ok(found),
                         Ok(Err(e)) => Err(e.to_string()),
                         Err(e) => Err(e.to_string()),
@@ -275,7 +291,11 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
-        state.keys.authenticate_or_look_up(key.trim(), &state.store).await.ok_or_else(ApiError::unauthorized)
+        state
+            .keys
+            .authenticate_or_look_up(key.trim(), &state.store, &state.catalog)
+            .await
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 
@@ -304,10 +324,10 @@ mod tests {
         assert_eq!(ring.authenticate(&admin_secret), None);
     }
 
-    fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+    fn store() -> (tempfile::TempDir, Arc<dyn Store>, Arc<Catalog>) {
         let dir = tempfile::tempdir().unwrap();
         let store = affinity_store::SqliteStore::open(&dir.path().join("keys.db")).unwrap();
-        (dir, Arc::new(store))
+        (dir, Arc::new(store), Arc::default())
     }
 
     fn shop() -> affinity_core::Project {
@@ -316,38 +336,43 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_keys_are_read_through_to_the_store_and_misses_remembered() {
-        let (_dir, store) = store();
+        let (_dir, store, catalog) = store();
         let (key, secret) = new_key("shop", Scope::Ingest, 0);
         let ingest = Some(Caller::Key { project: "shop".into(), scope: Scope::Ingest });
         let remembering = Keyring::with_miss_ttl("master", vec![], Duration::from_secs(3600));
-        assert_eq!(remembering.authenticate_or_look_up(&secret, &store).await, None, "not in the store yet");
+        assert_eq!(remembering.authenticate_or_look_up(&secret, &store, &catalog).await, None, "not in the store yet");
         store.create_project(&shop(), std::slice::from_ref(&key)).unwrap();
-        assert_eq!(remembering.authenticate_or_look_up(&secret, &store).await, None, "the miss is remembered");
+        assert_eq!(
+            remembering.authenticate_or_look_up(&secret, &store, &catalog).await,
+            None,
+            "the miss is remembered"
+        );
         assert_eq!(remembering.remembered_lookups(), 1);
 
         let ring = Keyring::with_miss_ttl("master", vec![], Duration::ZERO);
         let (a, b, c) = tokio::join!(
-            ring.authenticate_or_look_up(&secret, &store),
-            ring.authenticate_or_look_up(&secret, &store),
-            ring.authenticate_or_look_up(&secret, &store)
+            ring.authenticate_or_look_up(&secret, &store, &catalog),
+            ring.authenticate_or_look_up(&secret, &store, &catalog),
+            ring.authenticate_or_look_up(&secret, &store, &catalog)
         );
         assert_eq!((&a, &b, &c), (&ingest, &ingest, &ingest), "concurrent requests share the lookup");
         assert_eq!(ring.authenticate(&secret), ingest, "known from now on");
+        assert!(catalog.get("shop").is_some(), "the key's project came in with it");
         assert_eq!(ring.remembered_lookups(), 0, "a found key is not kept as a lookup");
-        assert_eq!(ring.authenticate_or_look_up("afy_wrong", &store).await, None);
-        assert_eq!(ring.authenticate_or_look_up("master", &store).await, Some(Caller::Master));
+        assert_eq!(ring.authenticate_or_look_up("afy_wrong", &store, &catalog).await, None);
+        assert_eq!(ring.authenticate_or_look_up("master", &store, &catalog).await, Some(Caller::Master));
 
         store.revoke_key("shop", &key.id, 1).unwrap();
         ring.remove("shop", &key.id);
-        assert_eq!(ring.authenticate_or_look_up(&secret, &store).await, None, "revoked keys are not found");
+        assert_eq!(ring.authenticate_or_look_up(&secret, &store, &catalog).await, None, "revoked keys are not found");
     }
 
     #[tokio::test]
     async fn remembered_misses_stay_bounded() {
-        let (_dir, store) = store();
+        let (_dir, store, catalog) = store();
         let ring = Keyring::with_miss_ttl("master", vec![], Duration::from_secs(3600));
         for n in 0..MAX_REMEMBERED_MISSES + 10 {
-            assert_eq!(ring.authenticate_or_look_up(&format!("afy_wrong_{n}"), &store).await, None);
+            assert_eq!(ring.authenticate_or_look_up(&format!("afy_wrong_{n}"), &store, &catalog).await, None);
             assert!(ring.remembered_lookups() <= MAX_REMEMBERED_MISSES);
         }
         assert!(ring.remembered_lookups() >= 1);
