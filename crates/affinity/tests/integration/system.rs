@@ -123,7 +123,7 @@ impl Drop for Killed {
 /// A server on a new SQLite data directory with `args` added to `serve`, and its base URL.
 fn start_with(args: &[&str]) -> (Killed, tempfile::TempDir, String) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("tempdir");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_affinity"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
@@ -134,9 +134,9 @@ fn start_with(args: &[&str]) -> (Killed, tempfile::TempDir, String) {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawning affinity serve");
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
     let url = loop {
-        let line = lines.next().expect("the server exited before listening").unwrap();
+        let line = lines.next().expect("the server exited before listening").expect("reading stdout");
         if let Some(addr) = line.strip_prefix("affinity listening on ") {
             break addr.trim().to_string();
         }
@@ -151,7 +151,7 @@ async fn send_and_read_to_eof(addr: &str, sent: &[u8], bound: std::time::Duratio
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let started = std::time::Instant::now();
-    stream.write_all(sent).await.unwrap();
+    stream.write_all(sent).await.expect("writing the request");
     let mut got = Vec::new();
     let read = tokio::time::timeout(bound, stream.read_to_end(&mut got)).await;
     assert!(read.is_ok(), "the connection was still open after {bound:?}; read so far: {got:?}");
