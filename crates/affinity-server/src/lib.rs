@@ -8,8 +8,10 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod imports;
+pub mod metrics;
 pub mod reco;
 pub mod routes;
+pub mod serve;
 pub mod state;
 
 use std::io::Write;
@@ -38,6 +40,8 @@ pub struct Config {
     /// `data_dir`.
     pub database_url: Option<String>,
     pub limits: Limits,
+    /// How long clients may take to send a request's head and body.
+    pub timeouts: serve::Timeouts,
 }
 
 /// This node's id: random, kept in `<data_dir>/node.id` (created on first use). Nodes sharing a PostgreSQL store
@@ -146,12 +150,17 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!(projects = models, "stored models loaded");
     reco::start_policy(state.clone());
     affinity_ingest::follow::start(state.engine.clone(), Arc::new(Reloader(state.clone())), opened.changes_from);
+    // The views are rebuilt and the models loaded before the socket is bound, so `/ready` answers 200 (while the
+    // store answers) from the first request on; the flag says so to whoever builds a router otherwise.
+    let ready = routes::system::Ready::default();
+    let app = routes::router(state).layer(axum::Extension(ready.clone()));
+    ready.set();
     let listener = tokio::net::TcpListener::bind(&config.addr).await.map_err(io(format!("binding {}", config.addr)))?;
     let addr = listener.local_addr().map_err(io("reading the bound address"))?;
     println!("data directory: {}", config.data_dir.display());
     println!("affinity listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown()).await.map_err(io("serving"))
+    serve::serve(listener, app, config.timeouts, shutdown()).await.map_err(io("serving"))
 }
 
 /// What the change follower reloads outside the engine: the keyring and the models.

@@ -180,6 +180,9 @@ pub trait Store: Send + Sync + 'static {
     fn insert_key(&self, key: &ApiKey) -> Result<()>;
     /// Every key not revoked, of every project.
     fn active_keys(&self) -> Result<Vec<ApiKey>>;
+    /// The key not revoked whose SHA-256 hash is `hash`, if any: one indexed read (the hash column is unique), for
+    /// a node to honour a key another node just created.
+    fn active_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>>;
     /// Revokes a key; `false` when the project has no such active key. `at` is epoch ms.
     fn revoke_key(&self, project: &str, id: &str, at: i64) -> Result<bool>;
 

@@ -50,7 +50,10 @@ fn projects_and_keys(s: &dyn Store) {
     s.insert_key(&key("key_2", "a", 2)).unwrap();
     assert_eq!(s.projects().unwrap(), vec![project("a")]);
     assert_eq!(s.active_keys().unwrap().len(), 2);
+    assert_eq!(s.active_key(&[2; 32]).unwrap(), Some(key("key_2", "a", 2)), "looked up by hash");
+    assert_eq!(s.active_key(&[9; 32]).unwrap(), None, "no such hash");
     assert!(s.revoke_key("a", "key_1", 5).unwrap());
+    assert_eq!(s.active_key(&[1; 32]).unwrap(), None, "revoked");
     assert!(!s.revoke_key("a", "key_1", 6).unwrap(), "revoking twice");
     assert!(!s.revoke_key("b", "key_2", 6).unwrap(), "another project's key");
     let keys = s.active_keys().unwrap();

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub use interner::Interner;
-pub use project::{Detail, Entry, HistoryCursor, ProjectView, Stats};
+pub use project::{Detail, Entry, HistoryCursor, ProjectView, Sizes, Stats};
 
 /// All projects' views.
 #[derive(Default)]
@@ -50,11 +50,62 @@ impl Views {
         }
     }
 
+    /// Every project's [`Sizes`], by project id: one short read lock per view (for `/metrics`).
+    pub fn sizes(&self) -> Vec<(String, Sizes)> {
+        let views: Vec<(String, Arc<RwLock<ProjectView>>)> = self
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(p, v)| (p.clone(), v.clone()))
+            .collect();
+        let mut sizes: Vec<(String, Sizes)> =
+            views.into_iter().map(|(p, v)| (p, v.read().unwrap_or_else(|e| e.into_inner()).sizes())).collect();
+        sizes.sort_by(|a, b| a.0.cmp(&b.0));
+        sizes
+    }
+
     /// The view of `project`, created empty if it has none yet.
     pub fn project(&self, project: &str) -> Arc<RwLock<ProjectView>> {
         if let Some(v) = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project) {
             return v.clone();
         }
         self.projects.write().unwrap_or_else(|p| p.into_inner()).entry(project.to_string()).or_default().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use affinity_core::{Event, LogEntry};
+
+    fn entry(seq: u64, project: &str, customer: &str, item: &str) -> LogEntry {
+        let event = Event {
+            event: "view".into(),
+            customer: customer.into(),
+            item: Some(item.into()),
+            ts: seq as i64,
+            quantity: None,
+            price: None,
+            params: None,
+            client_id: None,
+        };
+        LogEntry { seq, project: project.into(), event }
+    }
+
+    #[test]
+    fn sizes_per_project_follow_the_applied_log() {
+        let views = Views::default();
+        assert!(views.sizes().is_empty());
+        views.apply_foreign(&[entry(1, "b", "u", "i"), entry(2, "b", "u", "j"), entry(3, "a", "w", "i")]);
+        views.apply_foreign(&[entry(4, "b", "v", "i")]);
+        assert_eq!(views.applied_seq(), 4);
+        assert_eq!(
+            views.sizes(),
+            [
+                ("a".to_string(), Sizes { events: 1, customers: 1, items: 1 }),
+                ("b".to_string(), Sizes { events: 3, customers: 2, items: 2 }),
+            ]
+        );
     }
 }

@@ -67,6 +67,16 @@ struct ServeArgs {
     /// own cores (`taskset`) and give it as many workers as it has cores.
     #[arg(long, env = "AFFINITY_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+    /// Longest wait, in milliseconds, for a request's head (request line and headers) and for the next request on
+    /// an idle kept-alive connection; past it the connection is closed.
+    #[arg(long, env = "AFFINITY_HEADER_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: u64,
+    /// Longest pause, in milliseconds, between two chunks of a request body (an idle timeout: a large upload takes
+    /// as long as it needs while bytes keep coming); past it the request fails.
+    #[arg(long, env = "AFFINITY_BODY_IDLE_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_idle_timeout_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -104,13 +114,16 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
-        "affinity {} starting: addr={} data-dir={} store={} max-body-bytes={} workers={} master-key={}",
+        "affinity {} starting: addr={} data-dir={} store={} max-body-bytes={} workers={} header-timeout-ms={} \
+         body-idle-timeout-ms={} master-key={}",
         env!("CARGO_PKG_VERSION"),
         args.addr,
         args.data_dir.display(),
         if args.database_url.is_some() { "postgres" } else { "sqlite" },
         args.max_body_bytes,
         args.workers.map_or_else(|| "(one per core)".to_string(), |n| n.to_string()),
+        args.header_timeout_ms,
+        args.body_idle_timeout_ms,
         if args.master_key.is_some() { "(given, redacted)" } else { "(from data dir)" }
     );
     let limits = affinity_server::Limits { max_body_bytes: args.max_body_bytes, ..Default::default() };
@@ -120,6 +133,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master_key: args.master_key,
         database_url: args.database_url,
         limits,
+        timeouts: affinity_server::serve::Timeouts {
+            header_read: std::time::Duration::from_millis(args.header_timeout_ms),
+            body_idle: std::time::Duration::from_millis(args.body_idle_timeout_ms),
+        },
     };
     affinity_server::run(config).await.context("affinity serve")?;
     Ok(())

@@ -28,7 +28,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "affinity", description = "Interactions engine for e-commerce personalization."),
     paths(
-        system::health, system::openapi,
+        system::health, system::ready, system::metrics, system::openapi,
         projects::create, projects::list, projects::create_key, projects::list_keys, projects::revoke_key,
         interactions::create, interactions::list, interactions::get, interactions::update, interactions::archive,
         feedback::feedback, feedback::project_feedback,
@@ -60,11 +60,14 @@ impl Modify for KeyHeader {
 
 /// The router with every route of the API.
 pub fn router(state: AppState) -> Router {
+    crate::metrics::install();
     let limit = state.limits.max_body_bytes;
     Router::new()
         .route("/", get(console::index))
         .route("/console/{name}", get(console::asset))
         .route("/health", get(system::health))
+        .route("/ready", get(system::ready))
+        .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
         .route("/feedback", post(feedback::feedback))
         .route("/v1/projects", post(projects::create).get(projects::list))
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 

@@ -49,19 +49,30 @@ pub(super) async fn active_keys(c: &mut Client) -> Result<Vec<ApiKey>> {
             &[],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let scope: &str = r.get(2);
-            let hash: &[u8] = r.get(3);
-            Ok(ApiKey {
-                id: r.get(0),
-                project: r.get(1),
-                scope: Scope::parse(scope).ok_or_else(|| StoreError::Corrupt(format!("key scope {scope}")))?,
-                hash: hash.try_into().map_err(|_| StoreError::Corrupt("key hash length".into()))?,
-                created_at: r.get(4),
-            })
-        })
-        .collect()
+    rows.iter().map(key_of).collect()
+}
+
+pub(super) async fn active_key(c: &mut Client, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+    let row = c
+        .query_opt(
+            "SELECT id, project, scope, hash, created_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
+            &[&&hash[..]],
+        )
+        .await?;
+    row.as_ref().map(key_of).transpose()
+}
+
+/// A key from a row of `id, project, scope, hash, created_at`.
+fn key_of(r: &tokio_postgres::Row) -> Result<ApiKey> {
+    let scope: &str = r.get(2);
+    let hash: &[u8] = r.get(3);
+    Ok(ApiKey {
+        id: r.get(0),
+        project: r.get(1),
+        scope: Scope::parse(scope).ok_or_else(|| StoreError::Corrupt(format!("key scope {scope}")))?,
+        hash: hash.try_into().map_err(|_| StoreError::Corrupt("key hash length".into()))?,
+        created_at: r.get(4),
+    })
 }
 
 pub(super) async fn revoke_key(c: &mut Client, project: &str, id: &str, at: i64) -> Result<bool> {

@@ -247,6 +247,9 @@ impl crate::Store for PgStore {
     fn active_keys(&self) -> Result<Vec<affinity_core::ApiKey>> {
         self.run(async |c| catalog::active_keys(c).await)
     }
+    fn active_key(&self, hash: &[u8; 32]) -> Result<Option<affinity_core::ApiKey>> {
+        self.run(async |c| catalog::active_key(c, hash).await)
+    }
     fn revoke_key(&self, project: &str, id: &str, at: i64) -> Result<bool> {
         self.run(async |c| catalog::revoke_key(c, project, id, at).await)
     }

@@ -51,17 +51,32 @@ pub(super) fn active_keys(s: &SqliteStore) -> Result<Vec<ApiKey>> {
         let mut rows = st.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let scope: String = r.get(2)?;
-            let hash: Vec<u8> = r.get(3)?;
-            out.push(ApiKey {
-                id: r.get(0)?,
-                project: r.get(1)?,
-                scope: Scope::parse(&scope).ok_or_else(|| StoreError::Corrupt(format!("key scope {scope}")))?,
-                hash: hash.try_into().map_err(|_| StoreError::Corrupt("key hash length".into()))?,
-                created_at: r.get(4)?,
-            });
+            out.push(key_of(r)?);
         }
         Ok(out)
+    })
+}
+
+pub(super) fn active_key(s: &SqliteStore, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+    s.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT id, project, scope, hash, created_at FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+        )?;
+        let mut rows = st.query([&hash[..]])?;
+        rows.next()?.map(key_of).transpose()
+    })
+}
+
+/// A key from a row of `id, project, scope, hash, created_at`.
+fn key_of(r: &rusqlite::Row<'_>) -> Result<ApiKey> {
+    let scope: String = r.get(2)?;
+    let hash: Vec<u8> = r.get(3)?;
+    Ok(ApiKey {
+        id: r.get(0)?,
+        project: r.get(1)?,
+        scope: Scope::parse(&scope).ok_or_else(|| StoreError::Corrupt(format!("key scope {scope}")))?,
+        hash: hash.try_into().map_err(|_| StoreError::Corrupt("key hash length".into()))?,
+        created_at: r.get(4)?,
     })
 }
 

@@ -201,6 +201,9 @@ impl crate::Store for SqliteStore {
     fn active_keys(&self) -> Result<Vec<affinity_core::ApiKey>> {
         catalog::active_keys(self)
     }
+    fn active_key(&self, hash: &[u8; 32]) -> Result<Option<affinity_core::ApiKey>> {
+        catalog::active_key(self, hash)
+    }
     fn revoke_key(&self, project: &str, id: &str, at: i64) -> Result<bool> {
         catalog::revoke_key(self, project, id, at)
     }

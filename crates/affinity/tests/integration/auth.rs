@@ -124,3 +124,29 @@ async fn keys_are_created_listed_and_revoked_at_once() {
         s.event("shop-1", &shop.ingest, json!({"event":"view","item":"c","customer":"u","date":"2026-01-01"})).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Wrong keys are answered 401 however often and however many at once, while the store is asked about unknown
+/// keys (a key created a moment ago is honoured at once).
+#[tokio::test]
+async fn wrong_keys_get_401_and_new_keys_work_at_once() {
+    let s = Server::start();
+    let shop = s.project("shop-1").await;
+    let path = "/v1/projects/shop-1/interactions";
+    for _ in 0..3 {
+        let got = s.get(path, "afy_0123456789abcdef").await;
+        assert_error(&got, StatusCode::UNAUTHORIZED, "unauthorized", None);
+    }
+    let mut at_once = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let url = format!("{}{path}", s.url);
+        at_once.spawn(async move {
+            let key = format!("afy_wrong_{}", n % 5);
+            reqwest::Client::new().get(url).header("x-api-key", key).send().await.expect("request").status()
+        });
+    }
+    let statuses = at_once.join_all().await;
+    assert_eq!(statuses, vec![StatusCode::UNAUTHORIZED; 20]);
+    let (status, created) = s.post("/v1/projects/shop-1/keys", &shop.admin, json!({"scope":"admin"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(s.get(path, &str_of(&created["key"])).await.0, StatusCode::OK);
+}

@@ -305,3 +305,24 @@ async fn duplicates_sent_to_two_nodes_at_once_are_stored_once() {
     assert_eq!(outcomes.get("ok"), Some(&40), "{outcomes:?}");
     assert_eq!(outcomes.get("skipped"), Some(&40), "{outcomes:?}");
 }
+
+/// A project created through A takes its first event through B at once (B reads the unknown key through to the
+/// store instead of waiting for its change follower), and so does a key added through A; wrong keys stay 401.
+#[tokio::test]
+async fn keys_created_on_one_node_work_on_the_other_at_once() {
+    let a = Server::start();
+    let b = a.another_node();
+    let k = a.project("shop-1").await;
+    let view = json!({"event":"view","customer":"u","item":"i1","date":"2026-11-01"});
+    let (status, body) = b.event("shop-1", &k.ingest, view).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = b.get("/v1/projects/shop-1/interactions", &k.admin).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, created) = a.post("/v1/projects/shop-1/keys", &k.admin, json!({"scope":"ingest"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let view = json!({"event":"view","customer":"u","item":"i2","date":"2026-11-02"});
+    assert_eq!(b.event("shop-1", &str_of(&created["key"]), view.clone()).await.0, StatusCode::OK);
+    let got = b.event("shop-1", "afy_not_a_key", view).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "unauthorized", None);
+}

@@ -1,0 +1,123 @@
+//! Duplicate checks and claims: an event is stored once, by client event id or by identical content, even
+//! while identical events are in flight on their way to the store.
+
+use affinity_core::Event;
+
+use super::{NO_ITEM, ProjectView, short, slot_of};
+
+impl ProjectView {
+    /// Claims `e` (whose fingerprint is `fingerprint`) for storing, unless it duplicates a stored or claimed event:
+    /// an event with the same client id, or an identical event of the same customer. Returns the customer slot of
+    /// a claimed event, `None` for a duplicate. A claim ends with [`ProjectView::apply_claimed`] (stored) or
+    /// [`ProjectView::release`] (not stored).
+    pub fn claim(&mut self, e: &Event, fingerprint: u64) -> Option<u32> {
+        let c = self.customer_slot(&e.customer);
+        let id_taken =
+            e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id) || self.claimed_ids.contains(id));
+        if id_taken
+            || self.duplicate_in(c, e, fingerprint).is_some()
+            || self.claimed_events.contains(&(c, e.ts, fingerprint))
+        {
+            return None;
+        }
+        if let Some(id) = &e.client_id {
+            self.claimed_ids.insert(id.as_str().into());
+        }
+        self.claimed_events.insert((c, e.ts, fingerprint));
+        let kind = self.kinds.intern(&e.event);
+        *slot_of(&mut self.claimed_kinds, kind) += 1;
+        Some(c)
+    }
+
+    /// Whether an event with `e`'s client id, or one identical to `e`, is stored (applied).
+    pub fn is_stored(&self, e: &Event, fingerprint: u64) -> bool {
+        e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id))
+            || self.duplicate_of(e, fingerprint).is_some()
+    }
+
+    /// Ends the claim on an event that was not stored.
+    pub fn release(&mut self, c: u32, e: &Event, fingerprint: u64) {
+        if let Some(id) = &e.client_id {
+            self.claimed_ids.remove(id.as_str());
+        }
+        self.claimed_events.remove(&(c, e.ts, fingerprint));
+        if let Some(n) = self.kinds.get(&e.event).and_then(|k| self.claimed_kinds.get_mut(k as usize)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Adds a claimed event once it is committed with sequence number `seq`, ending its claim.
+    pub fn apply_claimed(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
+        self.release(c, e, fingerprint);
+        self.apply_to(c, seq, e, fingerprint);
+    }
+
+    /// The seq of a stored event of customer slot `c` identical to `e` (same date, same item, same
+    /// fingerprint).
+    pub fn duplicate_in(&self, c: u32, e: &Event, fingerprint: u64) -> Option<u64> {
+        let h = self.histories.get(c as usize)?;
+        let from = h.partition_point(|x| x.ts < e.ts);
+        let fp = short(fingerprint);
+        let mut same = h[from..].iter().take_while(|x| x.ts == e.ts).filter(|x| x.fingerprint == fp).peekable();
+        same.peek()?;
+        // Only now, with a candidate, look the item up (an item never seen cannot be in a stored event).
+        let item = match &e.item {
+            None => NO_ITEM,
+            Some(i) => self.items.get(i)?,
+        };
+        same.find(|x| x.item == item).map(|x| x.seq())
+    }
+
+    /// The seq of a stored event identical to `e` (of the same customer).
+    pub fn duplicate_of(&self, e: &Event, fingerprint: u64) -> Option<u64> {
+        self.duplicate_in(self.customers.get(&e.customer)?, e, fingerprint)
+    }
+
+    /// The seq of the stored event with this client event id.
+    pub fn client_id(&self, id: &str) -> Option<u64> {
+        self.client_ids.get(id).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ev;
+    use super::*;
+
+    #[test]
+    fn duplicates_and_client_ids() {
+        let mut v = ProjectView::default();
+        let e = ev("u", "i", 10, Some("c1"));
+        v.apply(7, &e);
+        assert_eq!(v.duplicate_of(&e, e.fingerprint()), Some(7));
+        assert_eq!(v.duplicate_of(&ev("u", "i", 11, None), e.fingerprint()), None, "another time");
+        assert_eq!(v.duplicate_of(&ev("other", "i", 10, None), e.fingerprint()), None, "another customer");
+        let j = ev("u", "j", 10, None);
+        assert_eq!(v.duplicate_of(&j, j.fingerprint()), None, "another item");
+        assert_eq!(v.duplicate_of(&j, e.fingerprint()), None, "another item, even if fingerprints collided");
+        assert_eq!(v.client_id("c1"), Some(7));
+    }
+
+    #[test]
+    fn claims_count_until_applied_or_released() {
+        let mut v = ProjectView::default();
+        let (a, b) = (ev("u", "i", 10, None), ev("u", "i", 10, Some("c1")));
+        let (fa, fb) = (a.fingerprint(), b.fingerprint());
+        assert_eq!(fa, fb);
+        let ca = v.claim(&a, fa).expect("first claim");
+        assert_eq!(v.claim(&a, fa), None, "claimed, not yet stored");
+        assert_eq!(v.claim(&b, fb), None, "identical content, even with a client id");
+        let c = ev("u", "j", 10, Some("c1"));
+        let cc = v.claim(&c, c.fingerprint()).expect("new content");
+        assert_eq!(v.claim(&ev("w", "k", 1, Some("c1")), 0), None, "same client id");
+        v.release(cc, &c, c.fingerprint());
+        assert!(v.claim(&c, c.fingerprint()).is_some(), "released claims free the event");
+        assert!(!v.is_stored(&a, fa));
+        assert_eq!((v.pending_of_type("view"), v.events_of_type("view")), (2, 0), "a and c are in flight");
+        v.apply_claimed(ca, 1, &a, fa);
+        assert_eq!((v.pending_of_type("view"), v.events_of_type("view")), (1, 1));
+        assert_eq!(v.claim(&a, fa), None, "stored now");
+        assert!(v.is_stored(&a, fa));
+        assert_eq!(v.duplicate_of(&a, fa), Some(1));
+    }
+}

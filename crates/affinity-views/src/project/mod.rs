@@ -1,0 +1,281 @@
+//! One project's view: the struct and its interning, with its jobs in submodules, each a further `impl
+//! ProjectView` block beside its tests:
+//! - [`history`]: customers' time-sorted histories, their pages, and erasure;
+//! - [`claims`]: duplicate checks and claims of events on their way to the store;
+//! - [`catalog`]: catalog items and which items may be recommended;
+//! - [`stats`]: counters (per type, in flight, sizes).
+
+use std::collections::{HashMap, HashSet};
+
+use affinity_core::{Event, Item};
+use foldhash::fast::RandomState;
+
+use crate::Interner;
+
+mod catalog;
+mod claims;
+mod history;
+mod stats;
+
+pub use stats::{Sizes, Stats};
+
+/// Item id used for events without an item.
+const NO_ITEM: u32 = u32::MAX;
+
+/// One event in a customer's history: 24 bytes. The full event is read from the store by `seq` when needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The sequence number (upper 48 bits) and the interned interaction type (lower 16 bits), so that the entry
+    /// stays at 24 bytes; ordering by this field orders by sequence number.
+    seq_kind: u64,
+    /// When it happened, epoch ms UTC.
+    pub ts: i64,
+    /// Interned item id, `u32::MAX` when the event has no item.
+    pub item: u32,
+    /// The upper 32 bits of [`Event::fingerprint`] (which covers the interaction type, quantity, price and
+    /// parameters). Duplicates must also match customer, date and item, so two different events collide only
+    /// when they share all three, with probability 2^-32.
+    pub fingerprint: u32,
+}
+
+/// What audience rules read of an event besides its [`Entry`]: quantity, price and custom parameters. Kept only
+/// for customers with such events, aligned with their history: 24 bytes an event. Quantity and price are kept as
+/// the f64 they were stored as, so that `quantity eq 1.1` compares what the merchant sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detail {
+    /// NaN when the event has none.
+    pub price: f64,
+    /// NaN when the event has none.
+    pub quantity: f64,
+    /// Index of the event's canonical parameters JSON in the view's parameter arena; `u32::MAX` for none.
+    params: u32,
+}
+
+impl Detail {
+    const NONE: Detail = Detail { price: f64::NAN, quantity: f64::NAN, params: u32::MAX };
+
+    /// Price × quantity (quantity 1 when absent); `None` without a price.
+    pub fn value(&self) -> Option<f64> {
+        if self.price.is_nan() {
+            return None;
+        }
+        Some(self.price * if self.quantity.is_nan() { 1.0 } else { self.quantity })
+    }
+}
+
+/// Sequence numbers must stay below 2^48 (281 trillion events) to share a word with the interaction type.
+const SEQ_BITS: u32 = 48;
+
+impl Entry {
+    fn new(seq: u64, kind: u32, ts: i64, item: u32, fingerprint: u32) -> Entry {
+        debug_assert!(seq < 1 << SEQ_BITS && kind <= u32::from(u16::MAX));
+        Entry { seq_kind: (seq << (64 - SEQ_BITS)) | u64::from(kind as u16), ts, item, fingerprint }
+    }
+
+    /// The event's sequence number in the log.
+    pub fn seq(&self) -> u64 {
+        self.seq_kind >> (64 - SEQ_BITS)
+    }
+
+    /// The interned interaction type (see [`ProjectView::kind_name`]).
+    pub fn kind(&self) -> u32 {
+        u32::from(self.seq_kind as u16)
+    }
+
+    /// The item's dense id, `None` for an event without an item.
+    pub fn item(&self) -> Option<u32> {
+        (self.item != NO_ITEM).then_some(self.item)
+    }
+
+    fn key(&self) -> (i64, u64) {
+        (self.ts, self.seq_kind)
+    }
+}
+
+/// The counter of `kind` in `counts`, growing it as needed (kinds are interned by claims and by applies).
+fn slot_of(counts: &mut Vec<u64>, kind: u32) -> &mut u64 {
+    let i = kind as usize;
+    if i >= counts.len() {
+        counts.resize(i + 1, 0);
+    }
+    &mut counts[i]
+}
+
+fn short(fingerprint: u64) -> u32 {
+    (fingerprint >> 32) as u32
+}
+
+/// A position in a customer's history, newest first: the page after it holds the events strictly older than
+/// `(ts, seq)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryCursor {
+    pub ts: i64,
+    pub seq: u64,
+}
+
+/// The in-memory index of one project's events.
+#[derive(Default, Debug)]
+pub struct ProjectView {
+    customers: Interner,
+    items: Interner,
+    kinds: Interner,
+    /// Per customer, sorted by (ts, seq).
+    histories: Vec<Vec<Entry>>,
+    /// Per customer, empty or aligned with `histories`: see [`Detail`].
+    details: Vec<Vec<Detail>>,
+    /// Canonical parameters JSON of the events that have parameters.
+    params: Vec<Box<str>>,
+    client_ids: HashMap<Box<str>, u64, RandomState>,
+    /// Claims of events being committed: they count as stored in duplicate checks until applied or released.
+    claimed_ids: HashSet<Box<str>, RandomState>,
+    claimed_events: HashSet<(u32, i64, u64), RandomState>,
+    /// Stored events per interned interaction type (may be shorter than `kinds`: read with `.get`).
+    kind_counts: Vec<u64>,
+    /// Claimed (in-flight) events per interned interaction type (the same).
+    claimed_kinds: Vec<u64>,
+    item_counts: Vec<u32>,
+    /// Catalog items by dense item id (the same ids as events'); `None` for items events name but the catalog lacks.
+    catalog: Vec<Option<Box<Item>>>,
+    catalog_len: usize,
+    events: u64,
+    /// Events ever applied (erasures do not lower it): what "new events since" counts from.
+    applied: u64,
+    active_customers: u64,
+    active_items: u64,
+}
+
+impl ProjectView {
+    /// Adds a committed event. Events of one customer may arrive in any time order.
+    pub fn apply(&mut self, seq: u64, e: &Event) {
+        let c = self.customer_slot(&e.customer);
+        self.apply_to(c, seq, e, e.fingerprint());
+    }
+
+    /// The dense id of `customer`, assigning one (with an empty history) if the customer is new. Lets the ingest
+    /// writer look a customer up once for both the duplicate check and [`ProjectView::apply_to`].
+    pub fn customer_slot(&mut self, customer: &str) -> u32 {
+        let c = self.customers.intern(customer);
+        if c as usize == self.histories.len() {
+            self.histories.push(Vec::new());
+            self.details.push(Vec::new());
+        }
+        c
+    }
+
+    /// Adds a committed event of customer slot `c` (from [`ProjectView::customer_slot`]) whose
+    /// [`Event::fingerprint`] is `fingerprint`.
+    pub fn apply_to(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
+        let item = match &e.item {
+            Some(i) => {
+                let id = self.item_slot(i);
+                if self.item_counts[id as usize] == 0 {
+                    self.active_items += 1;
+                }
+                self.item_counts[id as usize] += 1;
+                id
+            }
+            None => NO_ITEM,
+        };
+        let kind = self.kinds.intern(&e.event);
+        *slot_of(&mut self.kind_counts, kind) += 1;
+        let entry = Entry::new(seq, kind, e.ts, item, short(fingerprint));
+        let h = &mut self.histories[c as usize];
+        if h.is_empty() {
+            self.active_customers += 1;
+        }
+        let at = match h.last() {
+            Some(last) if last.key() > entry.key() => h.partition_point(|x| x.key() < entry.key()),
+            _ => h.len(),
+        };
+        h.insert(at, entry);
+        let detail = if e.price.is_some() || e.quantity.is_some() || e.params.is_some() {
+            let params = match &e.params {
+                Some(p) => {
+                    self.params.push(p.as_str().into());
+                    (self.params.len() - 1) as u32
+                }
+                None => u32::MAX,
+            };
+            Some(Detail { price: e.price.unwrap_or(f64::NAN), quantity: e.quantity.unwrap_or(f64::NAN), params })
+        } else {
+            None
+        };
+        let d = &mut self.details[c as usize];
+        if !d.is_empty() || detail.is_some() {
+            d.resize(h.len() - 1, Detail::NONE);
+            d.insert(at, detail.unwrap_or(Detail::NONE));
+        }
+        if let Some(id) = &e.client_id {
+            self.client_ids.insert(id.as_str().into(), seq);
+        }
+        self.events += 1;
+        self.applied += 1;
+    }
+
+    /// The dense id of item `id`, assigning one if it is new.
+    /// The dense id of item `id`, assigning one (with no events) if the item is new: lets a model trained by
+    /// another node name items this view has not seen events of yet.
+    pub fn item_slot(&mut self, id: &str) -> u32 {
+        let i = self.items.intern(id);
+        if i as usize == self.item_counts.len() {
+            self.item_counts.push(0);
+            self.catalog.push(None);
+        }
+        i
+    }
+
+    /// Number of dense item ids (items named by events or in the catalog).
+    pub fn items_len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The id of dense item `i`.
+    pub fn item_name(&self, i: u32) -> &str {
+        self.items.name(i)
+    }
+
+    /// The dense id of item `id`, if events or the catalog named it.
+    pub fn item_id(&self, id: &str) -> Option<u32> {
+        self.items.get(id)
+    }
+
+    /// Number of interned interaction types.
+    pub fn kinds_len(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// The interaction type id of an [`Entry::kind`].
+    pub fn kind_name(&self, k: u32) -> &str {
+        self.kinds.name(k)
+    }
+
+    /// Number of dense customer ids.
+    pub fn customers_len(&self) -> usize {
+        self.histories.len()
+    }
+
+    /// The dense id of `customer`, if the project knows them.
+    pub fn customer_id(&self, customer: &str) -> Option<u32> {
+        self.customers.get(customer)
+    }
+
+    /// The id of dense customer `c`.
+    pub fn customer_name(&self, c: u32) -> &str {
+        self.customers.name(c)
+    }
+}
+
+/// A `view` event of `customer` on `item` at `ts`, for the submodules' tests.
+#[cfg(test)]
+fn ev(customer: &str, item: &str, ts: i64, client: Option<&str>) -> Event {
+    Event {
+        event: "view".into(),
+        customer: customer.into(),
+        item: Some(item.into()),
+        ts,
+        quantity: None,
+        price: None,
+        params: None,
+        client_id: client.map(Into::into),
+    }
+}

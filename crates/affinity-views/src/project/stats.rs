@@ -1,0 +1,92 @@
+//! Counters of a project: events per interaction type (stored and in flight), sizes, and the stats answer.
+
+use super::ProjectView;
+
+/// Counters of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Events per interaction type id, types with events only, by id.
+    pub events_by_type: Vec<(String, u64)>,
+    pub events: u64,
+    /// Customers with at least one event.
+    pub customers: u64,
+    /// Items named by at least one event.
+    pub items: u64,
+}
+
+/// A view's sizes, read without allocating: what `/metrics` reports per project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sizes {
+    /// Events stored (erased ones excluded).
+    pub events: u64,
+    /// Customers with at least one event.
+    pub customers: u64,
+    /// Items named by at least one event.
+    pub items: u64,
+}
+
+impl ProjectView {
+    /// The view's sizes (events, active customers, active items): three loads, no allocation.
+    pub fn sizes(&self) -> Sizes {
+        Sizes { events: self.events, customers: self.active_customers, items: self.active_items }
+    }
+
+    /// Events of interaction type `kind`.
+    pub fn events_of_type(&self, kind: &str) -> u64 {
+        self.kinds.get(kind).and_then(|k| self.kind_counts.get(k as usize)).copied().unwrap_or(0)
+    }
+
+    /// Events of interaction type `kind` claimed and on their way to the store.
+    pub fn pending_of_type(&self, kind: &str) -> u64 {
+        self.kinds.get(kind).and_then(|k| self.claimed_kinds.get(k as usize)).copied().unwrap_or(0)
+    }
+
+    /// Events stored.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Events ever applied to this view, erased ones included: grows only.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut events_by_type: Vec<(String, u64)> = (0..self.kinds.len())
+            .filter_map(|k| Some((k, *self.kind_counts.get(k)?)))
+            .filter(|&(_, n)| n > 0)
+            .map(|(k, n)| (self.kinds.name(k as u32).to_string(), n))
+            .collect();
+        events_by_type.sort();
+        Stats { events_by_type, events: self.events, customers: self.active_customers, items: self.active_items }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ev;
+    use super::*;
+
+    #[test]
+    fn erasure_updates_every_counter() {
+        let mut v = ProjectView::default();
+        v.apply(1, &ev("u", "i", 1, Some("c1")));
+        v.apply(2, &ev("u", "j", 2, None));
+        v.apply(3, &ev("w", "i", 3, None));
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 3)], events: 3, customers: 2, items: 2 });
+        assert_eq!(v.sizes(), Sizes { events: 3, customers: 2, items: 2 });
+        assert_eq!(v.erase("u"), 2);
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
+        assert_eq!(v.sizes(), Sizes { events: 1, customers: 1, items: 1 });
+        assert_eq!(v.client_id("c1"), None);
+        assert_eq!(v.erase("u"), 0);
+        assert_eq!(v.erase("nobody"), 0);
+        // Another node's erasure up to seq 4 leaves the customer's later events.
+        v.apply(4, &ev("w", "j", 4, Some("c4")));
+        v.apply(5, &ev("w", "k", 5, Some("c5")));
+        assert_eq!(v.erase_upto("w", 4), 2);
+        assert_eq!(v.customer_seqs("w"), [5]);
+        assert_eq!((v.client_id("c4"), v.client_id("c5")), (None, Some(5)));
+        assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
+    }
+}
