@@ -19,6 +19,7 @@ pub mod error;
 pub mod follow;
 pub mod import;
 pub mod items;
+pub mod metrics;
 pub mod pipeline;
 pub mod receive;
 

@@ -403,6 +403,11 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                             }
                         }
                     }
+                    let mut tally = crate::metrics::Tally::default();
+                    for (e, o) in c.events.iter().zip(&outcomes) {
+                        tally.add(&e.event, matches!(o, Outcome::Stored(_)));
+                    }
+                    tally.record(&c.project);
                     let answer = if lost { Err(IngestError::DuplicateLost) } else { Ok((outcomes, c.events)) };
                     let _ = c.reply.send(answer);
                 }

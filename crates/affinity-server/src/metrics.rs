@@ -24,13 +24,8 @@ pub const HTTP_REQUESTS_TOTAL: &str = "affinity_http_requests_total";
 /// Histogram: seconds from a request's head to its response's head (body streaming excluded). Labels `route`,
 /// `method`, `status` as [`HTTP_REQUESTS_TOTAL`].
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "affinity_http_request_duration_seconds";
-/// Counter: events stored. Labels `project`, `interaction` (the interaction type id).
-pub const EVENTS_STORED_TOTAL: &str = "affinity_events_stored_total";
-/// Counter: events skipped as duplicates (same client id, or identical to a stored event). Labels `project`,
-/// `interaction`.
-pub const EVENTS_SKIPPED_TOTAL: &str = "affinity_events_skipped_total";
-/// Counter: rows of import files processed. Labels `project`, `outcome` (`stored`, `skipped` or `failed`).
-pub const IMPORT_ROWS_TOTAL: &str = "affinity_import_rows_total";
+/// What the engine records: events stored and skipped, import rows by outcome.
+pub use affinity_ingest::metrics::{EVENTS_SKIPPED_TOTAL, EVENTS_STORED_TOTAL, IMPORT_ROWS_TOTAL};
 /// Counter: model trainings finished. Label `project`.
 pub const TRAININGS_TOTAL: &str = "affinity_trainings_total";
 /// Histogram: seconds a training took. Label `project`.

@@ -67,6 +67,7 @@ async fn train_unless_busy(state: &AppState, project: &str, wait: bool) -> Resul
     let view = state.views.project(project);
     let settings = entry.settings();
     let started = affinity_core::date::now_ms();
+    let clock = std::time::Instant::now();
     models.start_training(started);
     let result = tokio::task::spawn_blocking(move || {
         let (data, events) = {
@@ -88,6 +89,9 @@ async fn train_unless_busy(state: &AppState, project: &str, wait: bool) -> Resul
     let trained = Arc::new(trained);
     persist(state, project, trained.clone()).await;
     tracing::info!(project, model = %trained.info.model, fit_ms = trained.info.fit_ms, "models trained");
+    metrics::counter!(crate::metrics::TRAININGS_TOTAL, "project" => project.to_string()).increment(1);
+    let seconds = clock.elapsed().as_secs_f64();
+    metrics::histogram!(crate::metrics::TRAINING_DURATION_SECONDS, "project" => project.to_string()).record(seconds);
     // The baseline first, then the model, and only then "not training": the policy never sees a finished training
     // as due again.
     models.install(trained.clone(), events);

@@ -60,6 +60,9 @@ impl ItemJob {
         let mut finished = self.record;
         match outcome {
             Ok((report, rows)) => {
+                if !finished.dry_run {
+                    crate::metrics::import_rows(&finished.project, &report);
+                }
                 finished.status = ImportStatus::Done;
                 finished.rows = rows;
                 finished.report = serde_json::to_string(&report).ok();

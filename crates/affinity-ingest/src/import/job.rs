@@ -72,6 +72,9 @@ impl Job {
             Err(f) => (f.report, Some(f.why.to_string())),
         };
         let _ = std::fs::remove_file(&self.spool);
+        if let Some(r) = report.as_ref().filter(|_| !self.record.dry_run) {
+            crate::metrics::import_rows(&self.record.project, r);
+        }
         self.record.status = if error.is_some() { ImportStatus::Failed } else { ImportStatus::Done };
         self.record.error = error;
         self.record.rows = self.progress.rows.load(Ordering::Relaxed);

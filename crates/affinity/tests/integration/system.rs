@@ -83,7 +83,8 @@ async fn metrics_count_requests_by_route_and_show_view_sizes() {
     let s = Server::start();
     let k = s.project("shop-1").await;
     let view = serde_json::json!({"event":"view","item":"i1","customer":"u1","date":"2026-01-01"});
-    assert_eq!(s.event("shop-1", &k.ingest, view).await.0, StatusCode::OK);
+    assert_eq!(s.event("shop-1", &k.ingest, view.clone()).await.0, StatusCode::OK);
+    assert_eq!(s.event("shop-1", &k.ingest, view).await.1["status"], "skipped");
     for _ in 0..3 {
         assert_eq!(s.get("/v1/projects/shop-1/stats", &k.admin).await.0, StatusCode::OK);
     }
@@ -97,12 +98,15 @@ async fn metrics_count_requests_by_route_and_show_view_sizes() {
     let line = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
     let stats = r#"affinity_http_requests_total{route="/v1/projects/{project}/stats",method="GET",status="200"} "#;
     assert_eq!(line(stats).as_deref(), Some(format!("{stats}3").as_str()), "{text}");
-    let feedback = r#"affinity_http_requests_total{route="/feedback",method="POST",status="200"} 1"#;
+    let feedback = r#"affinity_http_requests_total{route="/feedback",method="POST",status="200"} 2"#;
     assert!(line(feedback).is_some(), "{text}");
     assert!(line(r#"affinity_http_requests_total{route="unmatched",method="GET",status="404"} 1"#).is_some(), "{text}");
     assert!(!text.contains("/nothing/here"), "raw paths are never labels");
     assert!(line(r#"affinity_http_request_duration_seconds_bucket{route="/v1/projects/{project}/stats""#).is_some());
     assert!(line(r#"affinity_view_events{project="shop-1"} 1"#).is_some(), "{text}");
+    let stored = r#"affinity_events_stored_total{project="shop-1",interaction="view"} 1"#;
+    let skipped = r#"affinity_events_skipped_total{project="shop-1",interaction="view"} 1"#;
+    assert!(line(stored).is_some() && line(skipped).is_some(), "{text}");
     assert!(line(r#"affinity_view_customers{project="shop-1"} 1"#).is_some(), "{text}");
     assert!(line(r#"affinity_view_items{project="shop-1"} 1"#).is_some(), "{text}");
     let rss = line("affinity_process_resident_memory_bytes ").expect("resident memory");
