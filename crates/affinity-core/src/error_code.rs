@@ -111,41 +111,6 @@ impl ErrorCode for Problem {
     }
 }
 
-/// An error with a code, a message and maybe a field, for errors that are only ever one of these (a missing
-/// project, a name taken): what a domain crate returns when no enum of its own says more.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct Coded {
-    pub code: Code,
-    pub message: String,
-    pub field: Option<String>,
-}
-
-impl Coded {
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Coded { code, message: message.into(), field: None }
-    }
-
-    pub fn field(code: Code, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Coded { code, message: message.into(), field: Some(field.into()) }
-    }
-
-    /// `not_found`: "Not found: {what}".
-    pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Coded::new(Code::NotFound, format!("Not found: {what}"))
-    }
-}
-
-impl ErrorCode for Coded {
-    fn error_code(&self) -> Code {
-        self.code
-    }
-
-    fn error_field(&self) -> Option<String> {
-        self.field.clone()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,21 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event of type `kind` by `customer` on `item` at `ts` (epoch ms UTC), with no quantity, price,
+    /// parameters or client id: what hand-made test data and simple callers need.
+    pub fn new(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
+        Event {
+            event: kind.into(),
+            customer: customer.into(),
+            item: Some(item.into()),
+            ts,
+            quantity: None,
+            price: None,
+            params: None,
+            client_id: None,
+        }
+    }
+
     /// A 64-bit hash of everything that makes two events "identical" (type, item, date, quantity, price,
     /// parameters); the customer is not included because duplicates are looked up within one customer's history.
     /// Stable across processes and versions of this crate's dependencies (fixed-seed foldhash).

@@ -23,7 +23,7 @@ pub mod settings;
 
 pub use audience::Audience;
 pub use catalog::{InteractionType, ParamType, Parameter};
-pub use error_code::{Code, Coded, ErrorCode};
+pub use error_code::{Code, ErrorCode};
 pub use event::{Event, ParamValue};
 pub use experience::Experience;
 pub use import::{ImportRecord, ImportStatus};

@@ -10,16 +10,7 @@ use affinity_store::{SqliteStore, Store};
 use serde_json::json;
 
 fn event(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
-    Event {
-        event: kind.into(),
-        customer: customer.into(),
-        item: Some(item.into()),
-        ts,
-        quantity: None,
-        price: None,
-        params: None,
-        client_id: None,
-    }
+    Event::new(kind, customer, item, ts)
 }
 
 async fn open(dir: &std::path::Path) -> Engine {

@@ -18,6 +18,8 @@ pub mod model;
 pub mod neighbors;
 pub mod protocol;
 pub mod serve;
+#[cfg(test)]
+mod test_data;
 
 pub use data::{TrainingData, extract};
 pub use error::RecoError;

@@ -208,33 +208,10 @@ mod tests {
     use super::*;
     use crate::data::extract;
 
-    fn event(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
-        Event {
-            event: kind.into(),
-            customer: customer.into(),
-            item: Some(item.into()),
-            ts,
-            quantity: None,
-            price: None,
-            params: None,
-            client_id: None,
-        }
-    }
+    use crate::test_data::clusters;
 
-    /// Two disjoint taste clusters: customers of cluster A view items a0..a3, those of B items b0..b3, each
-    /// customer all but one of their cluster's items.
-    fn clusters() -> ProjectView {
-        let mut v = ProjectView::default();
-        let mut seq = 0;
-        for cluster in ["a", "b"] {
-            for c in 0..4 {
-                for i in (0..4).filter(|&i| i != c) {
-                    seq += 1;
-                    v.apply(seq, &event("view", &format!("{cluster}-c{c}"), &format!("{cluster}{i}"), seq as i64));
-                }
-            }
-        }
-        v
+    fn event(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
+        Event::new(kind, customer, item, ts)
     }
 
     #[test]

@@ -10,31 +10,10 @@ use super::*;
 use crate::error::RecoError;
 use crate::extract;
 
-fn event(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
-    Event {
-        event: kind.into(),
-        customer: customer.into(),
-        item: Some(item.into()),
-        ts,
-        quantity: None,
-        price: None,
-        params: None,
-        client_id: None,
-    }
-}
+use crate::test_data::clusters;
 
-fn clusters() -> ProjectView {
-    let mut v = ProjectView::default();
-    let mut seq = 0;
-    for cluster in ["a", "b"] {
-        for c in 0..4 {
-            for i in (0..4).filter(|&i| i != c) {
-                seq += 1;
-                v.apply(seq, &event("view", &format!("{cluster}-c{c}"), &format!("{cluster}{i}"), seq as i64));
-            }
-        }
-    }
-    v
+fn event(kind: &str, customer: &str, item: &str, ts: i64) -> Event {
+    Event::new(kind, customer, item, ts)
 }
 
 fn trained(v: &ProjectView) -> Serving {

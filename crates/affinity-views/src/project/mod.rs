@@ -268,14 +268,5 @@ impl ProjectView {
 /// A `view` event of `customer` on `item` at `ts`, for the submodules' tests.
 #[cfg(test)]
 fn ev(customer: &str, item: &str, ts: i64, client: Option<&str>) -> Event {
-    Event {
-        event: "view".into(),
-        customer: customer.into(),
-        item: Some(item.into()),
-        ts,
-        quantity: None,
-        price: None,
-        params: None,
-        client_id: client.map(Into::into),
-    }
+    Event { client_id: client.map(Into::into), ..Event::new("view", customer, item, ts) }
 }
