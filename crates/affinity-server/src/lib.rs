@@ -1,8 +1,9 @@
-//! The HTTP server of affinity: start-up (store, views, keys), the axum router, authentication, the ingest
-//! pipeline, and the OpenAPI document.
+//! The HTTP server of affinity: start-up (store, engine, keys, models), the axum router, authentication, the one
+//! error table, the OpenAPI document, metrics and the console. The domain lives in the crates below it.
 //!
-//! Where an event goes: `routes/feedback.rs` reads it, `affinity_core::event::validate` checks it,
-//! `ingest.rs` dedupes and stores it (group commit) and applies it to the views, `routes/customers.rs` reads it back.
+//! Where an event goes: `routes/feedback.rs` reads it, [`affinity_ingest::Engine::receive_one`] checks it with
+//! `affinity_core::event::validate`, the engine's pipeline dedupes and stores it (group commit) and applies it to
+//! the views, `routes/customers.rs` reads it back.
 
 pub mod auth;
 pub mod body;
