@@ -274,13 +274,14 @@ impl Engine {
                 {
                     std::fs::write(&failures, csv)?;
                 }
-                share_failures(&*self.store, &failures, &record.id);
             }
             record.status = ImportStatus::Done;
             record.rows = previous.rows;
             record.report = previous.report.as_deref().and_then(|r| already_imported(r, &previous.id));
             record.finished_at = Some(now);
             self.store.insert_import(&record)?;
+            // After the record: the store's copy of the failed rows refers to it.
+            share_failures(&*self.store, &failures, &record.id);
             return Ok(Begun::Done(record));
         }
         self.store.insert_import(&record)?;
