@@ -10,6 +10,7 @@ use crate::problem::{Problem, ProblemKind};
 
 /// A saved experience.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Experience {
     /// `[a-z0-9_]{1,64}`.
@@ -24,6 +25,7 @@ pub struct Experience {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
     /// The targeting rule as written (the audience rule model plus context, time and session leaves).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub rule: Value,
     pub variants: Vec<Variant>,
     /// Epoch ms UTC; set by the server.
@@ -39,6 +41,7 @@ fn active() -> String {
 
 /// When an experience may be shown: from `start` (included) to `end` (excluded); either may be absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +52,7 @@ pub struct Schedule {
 
 /// One variant: its share of customers and what the storefront renders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     pub id: String,
@@ -57,6 +61,7 @@ pub struct Variant {
     /// Any JSON; affinity does not interpret it, except a `recommendations` object (see the README), which
     /// `decide` runs and answers with the items inlined.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub payload: Value,
 }
 

@@ -10,7 +10,8 @@
 //! Names follow the Prometheus conventions: `affinity_` prefix, `_total` for counters, base units (`_seconds`,
 //! `_bytes`). Histograms have the buckets of [`BUCKETS_SECONDS`].
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
@@ -101,20 +102,40 @@ pub fn render() -> String {
 
 /// Middleware: counts each request and records its latency under [`HTTP_REQUESTS_TOTAL`] and
 /// [`HTTP_REQUEST_DURATION_SECONDS`]. Add it with `Router::layer` (it runs after routing, so the matched route is
-/// known).
+/// known). The metric handles of each (route, method, status) are made once and then found in a small table, so
+/// a request allocates no label strings and skips the recorder's registry.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = match request.extensions().get::<MatchedPath>() {
-        Some(path) => path.as_str().to_owned(),
-        None => "unmatched".to_owned(),
-    };
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = method_label(request.method());
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method.to_owned()), ("status", status)];
-    metrics::counter!(HTTP_REQUESTS_TOTAL, &labels).increment(1);
-    metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels).record(started.elapsed().as_secs_f64());
+    let (requests, latency) = handles(route.as_ref(), method, response.status().as_u16());
+    requests.increment(1);
+    latency.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A request counter and latency histogram with their labels.
+type Handles = (metrics::Counter, metrics::Histogram);
+/// By route (the address of its matched pattern, which the router keeps for the life of the process; 0 for no
+/// route), method and status.
+type HandleTable = HashMap<(usize, &'static str, u16), Handles, foldhash::fast::RandomState>;
+
+fn handles(route: Option<&MatchedPath>, method: &'static str, status: u16) -> Handles {
+    static TABLE: OnceLock<RwLock<HandleTable>> = OnceLock::new();
+    let table = TABLE.get_or_init(RwLock::default);
+    let (id, name) = match route {
+        Some(path) => (path.as_str().as_ptr() as usize, path.as_str()),
+        None => (0, "unmatched"),
+    };
+    let key = (id, method, status);
+    if let Some(h) = table.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return h.clone();
+    }
+    let labels = [("route", name.to_owned()), ("method", method.to_owned()), ("status", status.to_string())];
+    let made =
+        (metrics::counter!(HTTP_REQUESTS_TOTAL, &labels), metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels));
+    table.write().unwrap_or_else(|p| p.into_inner()).entry(key).or_insert(made).clone()
 }
 
 /// The standard methods by name; anything else (clients may send any token) as `other`, to bound the labels.

@@ -23,7 +23,6 @@ use affinity_ingest::{ProjectEntry, SavedExperience};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ExperienceList {
-    #[schema(value_type = Vec<Object>)]
     pub experiences: Vec<Experience>,
 }
 
@@ -49,8 +48,8 @@ fn checked(body: &[u8], path_id: Option<&str>) -> Result<Experience, ApiError> {
 /// Creates an experience; its targeting rule is type-checked like an audience's, with context, time and session
 /// conditions allowed.
 #[utoipa::path(post, path = "/v1/projects/{project}/experiences", tag = "targeting", params(("project" = String, Path)),
-    request_body(content = Object, description = "An experience: id, name, status, priority, schedule, rule, variants"),
-    responses((status = 201, body = Object), (status = 400, body = crate::error::ErrorBody),
+    request_body(content = Experience, description = "An experience: id, name, status, priority, schedule, rule, variants"),
+    responses((status = 201, body = Experience), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
 pub async fn create(
@@ -85,7 +84,7 @@ fn saved_or_404(entry: &ProjectEntry, id: &str) -> Result<SavedExperience, ApiEr
 /// One experience.
 #[utoipa::path(get, path = "/v1/projects/{project}/experiences/{id}", tag = "targeting",
     params(("project" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = Experience), (status = 401, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
 pub async fn get(
@@ -100,8 +99,8 @@ pub async fn get(
 /// Replaces an experience (the path's id wins).
 #[utoipa::path(put, path = "/v1/projects/{project}/experiences/{id}", tag = "targeting",
     params(("project" = String, Path), ("id" = String, Path)),
-    request_body(content = Object, description = "The whole experience"),
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody),
+    request_body(content = Experience, description = "The whole experience"),
+    responses((status = 200, body = Experience), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("x-api-key" = [])))]
 pub async fn update(

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use affinity_core::date::format_ms;
-use affinity_core::{ImportRecord, ImportStatus, ProblemKind};
+use affinity_core::{ImportRecord, ImportStatus, Problem, ProblemKind};
 use affinity_import::Format;
 use axum::Json;
 use axum::body::Body;
@@ -155,57 +155,74 @@ pub async fn create(
     Query(q): Query<ImportQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let max_failures = super::query_number(
-        q.max_failures.as_deref(),
-        "max_failures",
-        0..=MAX_FAILURES_LIMIT as i64,
-        IMPORT_MAX_FAILURES as i64,
-    )? as usize;
-    let interaction = q.interaction.clone().filter(|i| !i.trim().is_empty());
-    let kind = match q.kind.as_deref().map(str::trim) {
-        None | Some("") | Some("interactions") => Kind::Interactions,
-        Some("items") => Kind::Items,
-        Some(other) => {
-            let message = format!("Invalid kind: {other} (interactions or items)");
-            return Err(ApiError::field(Code::Problem(ProblemKind::InvalidField), "kind", message));
-        }
-    };
-    let (dry_run, force, wait) = (flag(&q.dry_run, "dry_run")?, flag(&q.force, "force")?, flag(&q.wait, "wait")?);
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let record = if content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data")) {
-        let mut multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}")))?;
-        loop {
-            let field = multipart
-                .next_field()
-                .await
-                .map_err(|e| ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}")))?
-                .ok_or_else(|| affinity_core::Problem::missing("file", "file"))?;
-            if field.name() != Some("file") {
-                continue;
-            }
-            let format = format_of(field.content_type(), field.file_name().or(q.filename.as_deref()));
-            let options = Options { interaction, format, dry_run, force, max_failures, kind };
-            break imports::start(&state, &project, options, field).await?;
-        }
-    } else {
-        let format = format_of(content_type.as_deref(), q.filename.as_deref());
-        let options = Options { interaction, format, dry_run, force, max_failures, kind };
-        imports::start(&state, &project, options, request.into_body().into_data_stream()).await?
-    };
+    let options = q.options()?;
+    let wait = flag(&q.wait, "wait")?;
+    let record = upload(&state, &project, &q, options, request).await?;
     if wait && record.status == ImportStatus::Running {
-        let finished = state.imports.wait(&record.id).await;
-        let record = match finished {
+        let record = match state.imports.wait(&record.id).await {
             Some(r) => r,
             None => find(&state, project, &record.id).await?,
         };
         return Ok(Json(info(&state, record)).into_response());
     }
-    if wait {
-        return Ok(Json(info(&state, record)).into_response());
+    let status = if wait { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, Json(info(&state, record))).into_response())
+}
+
+impl ImportQuery {
+    /// What the query asks for; the format is filled in from the upload's content type and name.
+    fn options(&self) -> Result<Options, ApiError> {
+        let max_failures = super::query_number(
+            self.max_failures.as_deref(),
+            "max_failures",
+            0..=MAX_FAILURES_LIMIT as i64,
+            IMPORT_MAX_FAILURES as i64,
+        )? as usize;
+        let kind = match self.kind.as_deref().map(str::trim) {
+            None | Some("") | Some("interactions") => Kind::Interactions,
+            Some("items") => Kind::Items,
+            Some(other) => {
+                let message = format!("Invalid kind: {other} (interactions or items)");
+                return Err(ApiError::field(Code::Problem(ProblemKind::InvalidField), "kind", message));
+            }
+        };
+        Ok(Options {
+            interaction: self.interaction.clone().filter(|i| !i.trim().is_empty()),
+            format: Format::Csv,
+            dry_run: flag(&self.dry_run, "dry_run")?,
+            force: flag(&self.force, "force")?,
+            max_failures,
+            kind,
+        })
     }
-    Ok((StatusCode::ACCEPTED, Json(info(&state, record))).into_response())
+}
+
+/// Starts the import of the request's body: the file itself, or the `file` field of a multipart body.
+async fn upload(
+    state: &AppState,
+    project: &str,
+    q: &ImportQuery,
+    mut options: Options,
+    request: Request,
+) -> Result<ImportRecord, ApiError> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if !content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data")) {
+        options.format = format_of(content_type.as_deref(), q.filename.as_deref());
+        return imports::start(state, project, options, request.into_body().into_data_stream()).await;
+    }
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}"))
+    };
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}")))?;
+    loop {
+        let field = multipart.next_field().await.map_err(broken)?.ok_or_else(|| Problem::missing("file", "file"))?;
+        if field.name() == Some("file") {
+            options.format = format_of(field.content_type(), field.file_name().or(q.filename.as_deref()));
+            return imports::start(state, project, options, field).await;
+        }
+    }
 }
 
 /// The failed-row count of an import's report (0 without a report).
