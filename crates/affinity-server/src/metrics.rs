@@ -14,8 +14,7 @@ use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
+use axum::extract::MatchedPath;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -101,18 +100,71 @@ pub fn render() -> String {
 }
 
 /// Middleware: counts each request and records its latency under [`HTTP_REQUESTS_TOTAL`] and
-/// [`HTTP_REQUEST_DURATION_SECONDS`]. Add it with `Router::layer` (it runs after routing, so the matched route is
-/// known). The metric handles of each (route, method, status) are made once and then found in a small table, so
-/// a request allocates no label strings and skips the recorder's registry.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    let (requests, latency) = handles(route.as_ref(), method, response.status().as_u16());
-    requests.increment(1);
-    latency.record(started.elapsed().as_secs_f64());
-    response
+/// [`HTTP_REQUEST_DURATION_SECONDS`]. Add it with `Router::layer` (it then wraps every route, so the matched
+/// route is known). A plain tower layer whose future is not boxed, and whose metric handles for each (route,
+/// method, status) are made once and then found in a small table: a request allocates nothing here.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Track;
+
+impl<S> tower::Layer<S> for Track {
+    type Service = Tracked<S>;
+    fn layer(&self, inner: S) -> Tracked<S> {
+        Tracked { inner }
+    }
+}
+
+/// A service wrapped by [`Track`].
+#[derive(Debug, Clone)]
+pub struct Tracked<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Tracked<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = method_label(request.method());
+        TrackedFuture { inner: self.inner.call(request), started: Instant::now(), route, method }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Tracked`]: records when the inner one is ready.
+    pub struct TrackedFuture<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        route: Option<MatchedPath>,
+        method: &'static str,
+    }
+}
+
+impl<F, E> std::future::Future for TrackedFuture<F>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let (requests, latency) = handles(this.route.as_ref(), this.method, response.status().as_u16());
+            requests.increment(1);
+            latency.record(this.started.elapsed().as_secs_f64());
+        }
+        std::task::Poll::Ready(result)
+    }
 }
 
 /// A request counter and latency histogram with their labels.

@@ -126,7 +126,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(crate::metrics::Track)
         .with_state(state)
 }
 
