@@ -44,6 +44,9 @@ pub struct Snapshot {
     pub settings: Arc<Settings>,
     pub audiences: Arc<BTreeMap<String, SavedAudience>>,
     pub experiences: Arc<BTreeMap<String, SavedExperience>>,
+    /// The same experiences in decision order: highest priority first, ties by id (so `decide` need not sort
+    /// them on every request).
+    pub ranked: Arc<Vec<SavedExperience>>,
 }
 
 impl Default for Snapshot {
@@ -53,6 +56,7 @@ impl Default for Snapshot {
             settings: Arc::default(),
             audiences: Arc::default(),
             experiences: Arc::default(),
+            ranked: Arc::default(),
         }
     }
 }
@@ -153,7 +157,14 @@ impl Snapshot {
             Some(s) => all.insert(id.to_string(), s),
             None => all.remove(id),
         };
-        Snapshot { experiences: Arc::new(all), ..self.clone() }
+        self.with_experiences(all)
+    }
+
+    fn with_experiences(&self, all: BTreeMap<String, SavedExperience>) -> Snapshot {
+        let mut ranked: Vec<SavedExperience> = all.values().cloned().collect();
+        // Stable: the map gives them by id, so ties stay by id.
+        ranked.sort_by_key(|s| std::cmp::Reverse(s.experience.priority));
+        Snapshot { experiences: Arc::new(all), ranked: Arc::new(ranked), ..self.clone() }
     }
 
     /// `stored` checked against these types: every audience first without its rule, so references between them
@@ -189,7 +200,7 @@ impl Snapshot {
                 }
             }
         }
-        Snapshot { experiences: Arc::new(all), ..self.clone() }
+        self.with_experiences(all)
     }
 }
 

@@ -120,6 +120,15 @@ async fn catalog_edits_check_every_reference() {
     assert!(changed.parameters.is_empty());
     assert_eq!(code(entry.delete_experience(store, "banner").await), Code::NotFound);
     let snapshot = entry.snapshot();
-    assert!(snapshot.audiences.is_empty() && snapshot.experiences.is_empty());
+    assert!(snapshot.audiences.is_empty() && snapshot.experiences.is_empty() && snapshot.ranked.is_empty());
+
+    // Experiences are kept in decision order: highest priority first, ties by id.
+    for (id, priority) in [("b", 1), ("c", 5), ("a", 1), ("d", 5)] {
+        let mut e = experience(id, json!({"interaction": "view"}));
+        e.priority = priority;
+        entry.create_experience(store, e).await.expect("create");
+    }
+    let ranked: Vec<String> = entry.snapshot().ranked.iter().map(|s| s.experience.id.clone()).collect();
+    assert_eq!(ranked, ["c", "d", "a", "b"]);
     assert!(engine.project("nope").is_err_and(|e| e.error_code() == Code::NotFound));
 }

@@ -62,7 +62,8 @@ pub struct Decision {
     pub experiences: Vec<Decided>,
 }
 
-/// Decides `visit` over `experiences` (each with its checked targeting rule): see the module's description.
+/// Decides `visit` over `experiences` (each with its checked targeting rule): see the module's description. Given
+/// in decision order (highest priority first, ties by id) they are only checked, not sorted.
 /// `audiences` gives the rule of each audience a rule may name; `settings` gives the time zone of time leaves
 /// (UTC when unknown) and the session gap. Errors: [`RulesError::N`].
 pub fn decide<'e>(
@@ -79,7 +80,13 @@ pub fn decide<'e>(
     };
     let now = visit.now;
     let mut live: Vec<(&Experience, &Rule)> = experiences.into_iter().filter(|(e, _)| e.live_at(now)).collect();
-    live.sort_by(|a, b| b.0.priority.cmp(&a.0.priority).then_with(|| a.0.id.cmp(&b.0.id)));
+    let order = |a: &(&Experience, &Rule), b: &(&Experience, &Rule)| {
+        b.0.priority.cmp(&a.0.priority).then_with(|| a.0.id.cmp(&b.0.id))
+    };
+    // Callers that keep experiences ranked (the catalog does) pay one pass, not a sort, per request.
+    if !live.is_sorted_by(|a, b| order(a, b) != std::cmp::Ordering::Greater) {
+        live.sort_by(order);
+    }
     let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let request = Request::new(visit.context, now, &tz, i64::from(settings.session_minutes) * 60_000);
     let ev = Evaluator::for_request(view, now, audiences, &request);

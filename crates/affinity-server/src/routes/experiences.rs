@@ -162,10 +162,11 @@ pub async fn decide(
 ) -> Result<Json<Decision>, ApiError> {
     let entry = state.project(&project)?;
     let body: DecideBody = parse(&body)?;
-    let (experiences, audiences) = (entry.experiences(), entry.audiences());
+    let catalog = entry.snapshot();
+    let audiences = &catalog.audiences;
     let lookup = |id: &str| audiences.get(id).map(|s| s.rule.clone());
     let visit = Visit { customer: body.customer.as_deref(), context: &body.context, n: body.n, now: now_ms() };
-    let candidates = experiences.values().map(|s| (&s.experience, &s.rule));
+    let candidates = catalog.ranked.iter().map(|s| (&s.experience, &s.rule));
     let decision = with_view(&state, &project, |v, model, settings| {
         let mut decision = affinity_rules::decide(candidates, &lookup, v, settings, &visit)?;
         for d in &mut decision.experiences {
