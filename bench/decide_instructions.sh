@@ -8,23 +8,10 @@
 set -euo pipefail
 n1=${N1:-300}
 n2=${N2:-1300}
-SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-command -v valgrind >/dev/null || $SUDO apt-get install -y -qq valgrind >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-start() { # binary data-dir [wrapper…]: sets pid and url
-  local bin=$1 data=$2; shift 2
-  env AFFINITY_MASTER_KEY=m AFFINITY_WORKERS=1 RUST_LOG=warn "$@" "$bin" serve --addr 127.0.0.1:0 \
-    --data-dir "$data" > "$data.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q "listening on" "$data.log" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/^affinity listening on //p' "$data.log")
-}
-total() { # binary requests -> instructions
-  local bin=$1 n=$2 dir
-  dir=$(mktemp -d "$work/run.XXXX")
-  start "$bin" "$dir/data"
-  python3 - "$url" "$dir" <<'PY'
+cd "$(dirname "$0")/.."
+. bench/callgrind.sh
+prepare() { # dir: a project with 2,000 views and 100 experiences; its ingest key in dir/key
+  python3 - "$url" "$1" <<'PY'
 import json, sys, urllib.request
 url, d = sys.argv[1:3]
 def call(path, body, key="m"):
@@ -41,9 +28,9 @@ for k in range(100):
     call("/v1/projects/bench/experiences", {"id": f"e{k}", "name": "e", "priority": k % 10, "rule": rule,
          "variants": [{"id": "a", "weight": 1, "payload": {"banner": k}}]}, keys["admin"])
 PY
-  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-  start "$bin" "$dir/data" valgrind --tool=callgrind --callgrind-out-file="$dir/out"
-  python3 - "$url" "$n" "$(cat "$dir/key")" <<'PY'
+}
+requests() { # dir n
+  python3 - "$url" "$2" "$(cat "$1/key")" <<'PY'
 import http.client, json, sys, urllib.parse
 u = urllib.parse.urlparse(sys.argv[1]); c = http.client.HTTPConnection(u.hostname, u.port)
 body = json.dumps({"customer": "c7", "context": {"page": "product"}, "n": 3})
@@ -52,10 +39,5 @@ for _ in range(int(sys.argv[2])):
     c.request("POST", "/v1/projects/bench/experiences/decide", body, headers); r = c.getresponse(); r.read()
     assert r.status == 200, r.status
 PY
-  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-  sed -n 's/^summary: //p; s/^totals: //p' "$dir/out" | head -1
 }
-for bin in "$@"; do
-  a=$(total "$bin" "$n1"); b=$(total "$bin" "$n2")
-  echo "$bin: $(( (b - a) / (n2 - n1) )) instructions per decide (totals $a for $n1, $b for $n2 requests)"
-done
+for bin in "$@"; do per_request "$(realpath "$bin")" decide; done
