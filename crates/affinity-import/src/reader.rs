@@ -92,6 +92,19 @@ pub enum Format {
     JsonLines,
 }
 
+impl Format {
+    /// The format an upload declares: JSON Lines when its content type names it (`application/x-ndjson`,
+    /// `…jsonl`, `…json-lines`) or its file name ends in `.jsonl` or `.ndjson` (before an optional `.gz`); CSV
+    /// otherwise.
+    pub fn of_upload(content_type: Option<&str>, filename: Option<&str>) -> Format {
+        let ct = content_type.unwrap_or("").to_ascii_lowercase();
+        let name = filename.unwrap_or("").to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let json = ["ndjson", "jsonl", "json-lines"].iter().any(|t| ct.contains(t));
+        if json || name.ends_with(".jsonl") || name.ends_with(".ndjson") { Format::JsonLines } else { Format::Csv }
+    }
+}
+
 /// One data row: its 1-based number, the event it holds (or why it cannot be read), and its original text.
 pub struct Row<'a> {
     pub number: u64,

@@ -229,3 +229,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_upload_declares_json_lines_by_content_type_or_name() {
+    assert_eq!(Format::of_upload(Some("application/x-ndjson"), None), Format::JsonLines);
+    assert_eq!(Format::of_upload(Some("text/csv"), Some("events.JSONL.gz")), Format::JsonLines);
+    assert_eq!(Format::of_upload(None, Some("events.ndjson")), Format::JsonLines);
+    assert_eq!(Format::of_upload(Some("text/csv"), Some("events.csv.gz")), Format::Csv);
+    assert_eq!(Format::of_upload(None, None), Format::Csv);
+}

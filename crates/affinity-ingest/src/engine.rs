@@ -1,15 +1,19 @@
-//! [`Engine`]: the one handle the server holds: the store, the views, the catalog and the pipeline, opened
-//! together at start-up.
+//! [`Engine`]: the one handle the server holds: the store, the views, the catalog, the keys, the models, the
+//! running imports and the pipeline, opened together at start-up.
 
 use std::sync::Arc;
 
-use affinity_core::{ApiKey, Code, Event, LogEntry, Project};
+use affinity_core::{ApiKey, Code, Event, LogEntry, Project, Settings};
+use affinity_reco::serve::Serving;
 use affinity_store::{Store, StoreError};
-use affinity_views::Views;
+use affinity_views::{HistoryCursor, ProjectView, Views};
 
 use crate::catalog::{Catalog, ProjectEntry};
 use crate::error::{CatalogError, IngestError};
+use crate::import::Imports;
+use crate::keys::Keyring;
 use crate::pipeline::{DryRunSeen, Ingest, Outcome, Submitted};
+use crate::training::Models;
 
 /// Events and items read per page when rebuilding the views from the store.
 const REBUILD_PAGE: usize = 50_000;
@@ -23,6 +27,12 @@ pub struct Engine {
     pub views: Arc<Views>,
     /// Every project's catalog.
     pub catalog: Arc<Catalog>,
+    /// The master key and every active project key, by hash.
+    pub keys: Arc<Keyring>,
+    /// Every project's models in service, and this node's training locks.
+    pub models: Arc<Models>,
+    /// The imports running on this node.
+    pub imports: Arc<Imports>,
     pipeline: Ingest,
 }
 
@@ -33,19 +43,57 @@ pub struct Opened {
     pub events: u64,
     /// The change feed's position before anything was read: where following other nodes' changes starts.
     pub changes_from: u64,
+    /// Projects whose stored models were loaded.
+    pub models: usize,
 }
 
 impl Engine {
-    /// Reads the catalog and rebuilds the views from the whole log, then starts the pipeline's threads.
-    /// Blocking (call it off the async threads).
-    pub fn open(store: Arc<dyn Store>) -> Result<(Engine, Opened), StoreError> {
+    /// Reads the catalog and the active keys (`master_key` besides), rebuilds the views from the whole log, loads
+    /// the stored models, then starts the pipeline's threads. Blocking (call it off the async threads).
+    pub fn open(store: Arc<dyn Store>, master_key: &str) -> Result<(Engine, Opened), StoreError> {
         // Where following other nodes' changes starts: before this node reads anything.
         let changes_from = store.last_change()?;
         let (views, events, last_seq) = rebuild(&*store)?;
-        let catalog = Catalog::load(&*store)?;
+        let catalog = Arc::new(Catalog::load(&*store)?);
+        let keys = Arc::new(Keyring::new(master_key, store.active_keys()?));
         let views = Arc::new(views);
         let pipeline = Ingest::start(store.clone(), views.clone(), last_seq);
-        Ok((Engine { store, views, catalog: Arc::new(catalog), pipeline }, Opened { events, changes_from }))
+        let (models, imports) = (Arc::default(), Arc::default());
+        let engine = Engine { store, views, catalog, keys, models, imports, pipeline };
+        let models = engine.load_models()?;
+        Ok((engine, Opened { events, changes_from, models }))
+    }
+
+    /// Runs `f` on `project`'s view (under its read lock), its model in service (`None` before the first
+    /// training) and its settings: how every answer that reads the view is made. Errors: `not_found` for an
+    /// unknown project.
+    pub fn with_view<T>(
+        &self,
+        project: &str,
+        f: impl FnOnce(&ProjectView, Option<&Serving>, &Settings) -> T,
+    ) -> Result<T, CatalogError> {
+        let settings = self.project(project)?.settings();
+        let model = self.models.project(project).current();
+        let view = self.views.project(project);
+        let v = view.read().unwrap_or_else(|p| p.into_inner());
+        Ok(f(&v, model.as_deref(), &settings))
+    }
+
+    /// Up to `limit` stored events of `customer`, newest first, older than `before` (the newest without it), and
+    /// the cursor of the next page when there is one. Errors: `not_found` for an unknown project; internal when
+    /// the store fails.
+    pub async fn interactions(
+        &self,
+        project: &str,
+        customer: &str,
+        before: Option<HistoryCursor>,
+        limit: usize,
+    ) -> Result<(Vec<LogEntry>, Option<HistoryCursor>), CatalogError> {
+        self.project(project)?;
+        let view = self.views.project(project);
+        let (seqs, next) = view.read().unwrap_or_else(|p| p.into_inner()).history_page(customer, before, limit);
+        let entries = self.on_store(move |s| s.events_by_seq(&seqs)).await.map_err(CatalogError::Task)??;
+        Ok((entries, next))
     }
 
     /// Creates a project with its first keys (already hashed) in the store, then in the catalog. Errors:
@@ -93,6 +141,16 @@ impl Engine {
     /// Deletes every event of `customer` in `project`; returns how many were deleted.
     pub async fn erase(&self, project: Arc<str>, customer: String) -> Result<usize, IngestError> {
         self.pipeline.erase(project, customer).await
+    }
+
+    /// Runs `f` on the store on a blocking thread. The outer `Err` says why the task did not finish (it panicked
+    /// or was cancelled); the inner one is the store's.
+    pub(crate) async fn on_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<Result<T, StoreError>, String> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store)).await.map_err(|e| e.to_string())
     }
 
     /// The pipeline, for the change follower.

@@ -84,3 +84,25 @@ impl ErrorCode for CatalogError {
         }
     }
 }
+
+/// Why a training did not produce models.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The project is unknown.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The fit or a store task panicked or was cancelled.
+    #[error("a training task did not finish: {0}")]
+    Task(String),
+}
+
+impl ErrorCode for TrainError {
+    fn error_code(&self) -> Code {
+        match self {
+            TrainError::Catalog(e) => e.error_code(),
+            TrainError::Store(_) | TrainError::Task(_) => Code::Internal,
+        }
+    }
+}

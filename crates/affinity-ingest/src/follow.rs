@@ -8,19 +8,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use affinity_store::{Change, ChangeKind, Store, StoreError};
 
 use crate::engine::Engine;
-
-/// What the follower cannot reload itself: the parts of the node outside the engine.
-pub trait Reload: Send + Sync + 'static {
-    /// A project was created or a key made or revoked on some node: reload the active keys. Blocking.
-    fn keys(&self, store: &dyn Store) -> Result<(), StoreError>;
-    /// Another node stored new models for `project`: load them. Blocking.
-    fn models(&self, store: &dyn Store, project: &str) -> Result<(), StoreError>;
-}
 
 /// How often the change feed is read.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
@@ -29,8 +19,8 @@ pub const POLL_EVERY: Duration = Duration::from_millis(250);
 const PAGE: usize = 1000;
 
 /// Follows the change feed from `after` (the feed's position before this node loaded its state) for as long as
-/// the runtime runs; `reload` takes what is not the engine's. On a store no other node shares, does nothing.
-pub fn start(engine: Engine, reload: Arc<dyn Reload>, mut after: u64) {
+/// the runtime runs. On a store no other node shares, does nothing.
+pub fn start(engine: Engine, mut after: u64) {
     if !engine.store.shared() {
         return;
     }
@@ -38,9 +28,8 @@ pub fn start(engine: Engine, reload: Arc<dyn Reload>, mut after: u64) {
         let mut tick = tokio::time::interval(POLL_EVERY);
         loop {
             tick.tick().await;
-            let (e, r) = (engine.clone(), reload.clone());
-            let from = after;
-            match tokio::task::spawn_blocking(move || apply_changes(&e, &*r, from)).await {
+            let (e, from) = (engine.clone(), after);
+            match tokio::task::spawn_blocking(move || apply_changes(&e, from)).await {
                 Ok(Ok(next)) => after = next,
                 Ok(Err(e)) => tracing::warn!(error = %e, "following the change feed failed; will retry"),
                 Err(e) => tracing::error!(error = %e, "the change follower panicked"),
@@ -50,11 +39,11 @@ pub fn start(engine: Engine, reload: Arc<dyn Reload>, mut after: u64) {
 }
 
 /// Reads and applies every change after `after`; returns the last one applied. Blocking.
-fn apply_changes(engine: &Engine, reload: &dyn Reload, mut after: u64) -> Result<u64, StoreError> {
+fn apply_changes(engine: &Engine, mut after: u64) -> Result<u64, StoreError> {
     loop {
         let page = engine.store.changes_after(after, PAGE)?;
         let Some(last) = page.last().map(|c| c.seq) else { return Ok(after) };
-        apply(engine, reload, &page)?;
+        apply(engine, &page)?;
         after = last;
         if page.len() < PAGE {
             return Ok(after);
@@ -63,7 +52,7 @@ fn apply_changes(engine: &Engine, reload: &dyn Reload, mut after: u64) -> Result
 }
 
 /// Applies a page of changes, reloading each thing once however often it changed.
-fn apply(engine: &Engine, reload: &dyn Reload, changes: &[Change]) -> Result<(), StoreError> {
+fn apply(engine: &Engine, changes: &[Change]) -> Result<(), StoreError> {
     let store: &dyn Store = &*engine.store;
     let mut once: BTreeSet<(ChangeKind, &str)> = BTreeSet::new();
     for c in changes {
@@ -89,12 +78,14 @@ fn apply(engine: &Engine, reload: &dyn Reload, changes: &[Change]) -> Result<(),
                 if engine.catalog.get(project).is_none() {
                     engine.catalog.reload_project(store, project)?;
                 }
-                reload.keys(store)?;
+                engine.keys.replace_all(store.active_keys()?);
             }
             ChangeKind::Types | ChangeKind::Settings | ChangeKind::Audiences | ChangeKind::Experiences => {
                 engine.catalog.reload_project(store, project)?;
             }
-            ChangeKind::Models => reload.models(store, project)?,
+            ChangeKind::Models => {
+                engine.load_project_models(project)?;
+            }
             ChangeKind::Items | ChangeKind::Erase => {}
         }
     }

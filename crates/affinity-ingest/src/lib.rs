@@ -9,23 +9,35 @@
 //! - [`items`]: the item catalog (products), written to the store and then to the view in one order.
 //! - [`follow`]: on a store several nodes share, the change feed: what other nodes changed besides events.
 //! - [`import`]: file imports without HTTP: the columns a file may hold, byte-identical files imported before,
-//!   the import records, and the row work (validation, submission through the pipeline, the failed rows' CSV).
+//!   the import records, the row work (validation, submission through the pipeline, the failed rows' CSV) and
+//!   the imports running on this node.
+//! - [`audiences`]: who is in an audience now.
+//! - [`keys`]: API keys, hashed, and who a presented key belongs to (read through to the store when unknown).
+//! - [`training`]: training on demand and by policy, storing models and loading other nodes' models.
+//! - [`targeting`]: decisions, exposures and experiment reports over the catalog, the view and the model.
+//! - [`node`]: the data directory: the store's file or the node's id, and the master key.
 //!
 //! The HTTP server holds an [`Engine`] and calls it; nothing here knows about HTTP.
 
+pub mod audiences;
 pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod follow;
 pub mod import;
 pub mod items;
+pub mod keys;
 pub mod metrics;
+pub mod node;
 pub mod pipeline;
 pub mod receive;
+pub mod targeting;
+pub mod training;
 
 pub use catalog::{Catalog, ProjectEntry, SavedAudience, SavedExperience, Snapshot};
 pub use engine::{Engine, Opened};
-pub use error::{CatalogError, IngestError};
-pub use import::{Begun, ImportError, ImportJob, Plan, Upload};
+pub use error::{CatalogError, IngestError, TrainError};
+pub use import::{Begun, ImportError, ImportJob, Imports, Plan, Upload};
+pub use keys::{Caller, Keyring, Unauthorized};
 pub use pipeline::{DryRunSeen, Ingest, Outcome, Submitted};
 pub use receive::{ReceiveError, Received};

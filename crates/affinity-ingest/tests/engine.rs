@@ -17,7 +17,7 @@ async fn open(dir: &std::path::Path) -> Engine {
     let path = dir.join("affinity.db");
     tokio::task::spawn_blocking(move || {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("open the store"));
-        Engine::open(store).expect("open the engine").0
+        Engine::open(store, "master").expect("open the engine").0
     })
     .await
     .expect("opening")

@@ -26,10 +26,8 @@ pub const HTTP_REQUESTS_TOTAL: &str = "affinity_http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "affinity_http_request_duration_seconds";
 /// What the engine records: events stored and skipped, import rows by outcome.
 pub use affinity_ingest::metrics::{EVENTS_SKIPPED_TOTAL, EVENTS_STORED_TOTAL, IMPORT_ROWS_TOTAL};
-/// Counter: model trainings finished. Label `project`.
-pub const TRAININGS_TOTAL: &str = "affinity_trainings_total";
-/// Histogram: seconds a training took. Label `project`.
-pub const TRAINING_DURATION_SECONDS: &str = "affinity_training_duration_seconds";
+/// What training records: trainings finished and their duration.
+pub use affinity_ingest::training::{TRAINING_DURATION_SECONDS, TRAININGS_TOTAL};
 /// Gauge (set at scrape): events in a project's view. Label `project`.
 pub const VIEW_EVENTS: &str = "affinity_view_events";
 /// Gauge (set at scrape): customers with at least one event in a project's view. Label `project`.

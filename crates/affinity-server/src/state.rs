@@ -1,12 +1,11 @@
-//! What every handler shares: the ingest engine (pipeline and catalog), the store, the views, the keyring, the
-//! models and the running imports.
+//! What every handler shares: the engine (pipeline, catalog, store, views, keys, models, running imports), the
+//! request limits and the data directory.
 
 use std::sync::Arc;
 
 use affinity_ingest::{Engine, ProjectEntry};
 use affinity_store::{Store, StoreError};
 
-use crate::auth::Keyring;
 use crate::error::ApiError;
 
 /// Limits applied to requests.
@@ -25,13 +24,10 @@ impl Default for Limits {
 }
 
 /// Shared state of the server; cheap to clone. It dereferences to the [`Engine`] (`state.store`,
-/// `state.views`, `state.catalog`, `state.append(…)`).
+/// `state.views`, `state.catalog`, `state.keys`, `state.models`, `state.imports`, `state.append(…)`).
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
-    pub keys: Arc<Keyring>,
-    pub imports: Arc<crate::imports::Imports>,
-    pub models: Arc<crate::reco::Models>,
     pub limits: Limits,
     /// Where the database, the master key and import files live.
     pub data_dir: std::path::PathBuf,

@@ -6,7 +6,8 @@
 //!    and is not archived) and fixes which columns the file may hold;
 //! 2. [`Engine::begin_import`] (blocking) checks the header (a missing mandatory column refuses the file before
 //!    any row is stored), recognises a byte-identical file imported before, and saves the import's record;
-//! 3. [`ImportJob::run`] (blocking) processes the rows and saves the finished record.
+//! 3. [`ImportJob::run`] (blocking) processes the rows and saves the finished record; [`Engine::run_import`] runs
+//!    it in the background, tracked in [`Imports`] with its live progress.
 //!
 //! Files live in `<data-dir>/imports/`: `<id>.upload` while the import runs, `<id>.failures.csv` afterwards.
 //! At start-up, [`recover`] marks the imports the previous process left running `interrupted`.
@@ -14,6 +15,7 @@
 mod error;
 mod items;
 mod job;
+mod running;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +29,7 @@ use affinity_store::{Store, StoreError};
 
 use crate::Engine;
 pub use error::ImportError;
+pub use running::Imports;
 
 /// What is imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -25,7 +25,7 @@ fn engine(dir: &Path) -> Engine {
         archived: true,
     };
     store.insert_interaction_type(PROJECT, &old).expect("type");
-    Engine::open(Arc::new(store)).expect("engine").0
+    Engine::open(Arc::new(store), "master").expect("engine").0
 }
 
 fn options(interaction: Option<&str>, kind: Kind) -> Options {

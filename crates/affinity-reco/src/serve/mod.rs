@@ -5,13 +5,15 @@
 //! A model is trained on a snapshot, but served against the view as it is now: [`live_history`] reads the
 //! customer's events at request time, so an event sent a moment ago changes the next answer without retraining.
 //! Replacing the model is one pointer swap ([`ProjectModels::install`]); requests in flight keep the model they
-//! started with. Storing models, the training lock and the training job itself belong to the caller (the server),
-//! which owns the store.
+//! started with. Storing models, the training lock and the training job itself belong to the caller
+//! (`affinity_ingest::training`), which owns the store. [`inline_recommendations`] answers the widgets of a
+//! targeting decision.
 
 mod answer;
 mod live;
 mod policy;
 mod status;
+mod widget;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +33,7 @@ pub use answer::{
 pub use live::{LiveHistory, live_history};
 pub use policy::{MIN_RETRAIN_PAUSE_MS, due};
 pub use status::{ModelFigures, ServingModels};
+pub use widget::inline_recommendations;
 
 /// A trained bundle ready to serve: the models, and their item columns mapped to and from the view's dense item ids
 /// once, at install, instead of by id string on every request.

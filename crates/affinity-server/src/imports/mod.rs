@@ -1,12 +1,10 @@
 //! File imports over HTTP: an upload is spooled to disk while its SHA-256 is computed, then handed to the engine
 //! ([`affinity_ingest::import`]: the header check, byte-identical files imported before, the record and the row
-//! work), whose job runs on a blocking thread while [`Imports`] tracks it.
+//! work), whose job runs on a blocking thread while the engine's [`affinity_ingest::Imports`] tracks it.
 //!
 //! Files live in `<data-dir>/imports/`: `<id>.upload` while the import runs, `<id>.failures.csv` afterwards.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use affinity_core::{ImportRecord, ProblemKind};
 use affinity_ingest::import::{Begun, Upload, folder, upload_file};
@@ -15,59 +13,10 @@ use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-pub use affinity_ingest::import::{Kind, MAX_SHARED_FAILURES, Options, Progress, failures_file, recover};
+pub use affinity_ingest::import::{Kind, MAX_SHARED_FAILURES, Options, failures_file, recover};
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
-
-/// Running imports, with their live progress and a way to wait for them.
-#[derive(Default)]
-pub struct Imports {
-    running: Mutex<HashMap<String, Running>>,
-}
-
-#[derive(Clone)]
-struct Running {
-    project: String,
-    progress: Arc<Progress>,
-    done: tokio::sync::watch::Receiver<Option<ImportRecord>>,
-}
-
-impl Imports {
-    /// Registers a starting import with its live counters; returns the sender that announces its final record.
-    fn track(
-        &self,
-        project: &str,
-        id: &str,
-        progress: Arc<Progress>,
-    ) -> tokio::sync::watch::Sender<Option<ImportRecord>> {
-        let (done_tx, done_rx) = tokio::sync::watch::channel(None);
-        let running = Running { project: project.to_string(), progress, done: done_rx };
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), running);
-        done_tx
-    }
-
-    /// Forgets a finished import.
-    fn finished(&self, id: &str) {
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-
-    /// Whether an import of `project` runs on this node now.
-    pub fn running_for(&self, project: &str) -> bool {
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).values().any(|r| r.project == project)
-    }
-
-    /// Live counters of a running import.
-    pub fn progress(&self, id: &str) -> Option<Arc<Progress>> {
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).get(id).map(|r| r.progress.clone())
-    }
-
-    /// Waits until a running import ends and returns its final record; `None` if it is not running.
-    pub async fn wait(&self, id: &str) -> Option<ImportRecord> {
-        let mut done = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(id)?.done.clone();
-        done.wait_for(Option::is_some).await.ok()?.clone()
-    }
-}
 
 /// Starts an import of `upload` (the file's bytes, as a stream): checks what it asks for against the catalog,
 /// spools it, lets the engine check its header and content hash and record it, and runs its job in the
@@ -101,26 +50,10 @@ where
     let begun = tokio::task::spawn_blocking(move || engine.begin_import(plan, received, &data_dir))
         .await
         .map_err(ApiError::internal)??;
-    let job = match begun {
-        Begun::Done(record) => return Ok(record),
-        Begun::Run(job) => job,
-    };
-    let (record, kind) = (job.record().clone(), job.kind());
-    let done_tx = state.imports.track(project, &record.id, job.progress());
-    let (imports, store, started) = (state.imports.clone(), state.store.clone(), record.clone());
-    tokio::spawn(async move {
-        let id = started.id.clone();
-        let finished = match tokio::task::spawn_blocking(move || job.run()).await {
-            Ok(finished) => finished,
-            Err(e) => {
-                tracing::error!(import = %id, error = %e, "import job panicked");
-                affinity_ingest::import::stopped(&*store, started, kind, &e)
-            }
-        };
-        let _ = done_tx.send(Some(finished));
-        imports.finished(&id);
-    });
-    Ok(record)
+    Ok(match begun {
+        Begun::Done(record) => record,
+        Begun::Run(job) => state.run_import(*job),
+    })
 }
 
 /// Gives the upload an import id and spools it to disk with its SHA-256.

@@ -1,14 +1,8 @@
 //! Audiences (issue 5): rules over interactions, checked at save, with membership computed on demand from the views
 //! at the current time, so it is always fresh and always exact.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use affinity_core::date::{format_ms, now_ms};
-use affinity_core::rule::Rule;
-use affinity_core::{Audience, Problem, ProblemKind};
-use affinity_rules::Evaluator;
-use affinity_views::ProjectView;
+use affinity_core::{Audience, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -22,9 +16,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use affinity_ingest::{ProjectEntry, SavedAudience};
 
-/// Default and largest page of members.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 10_000;
 /// Customers shown by a preview.
 const SAMPLE: usize = 10;
 
@@ -53,44 +44,15 @@ pub struct AudienceInfo {
     pub updated_at: String,
 }
 
-/// An evaluator over `view` now, resolving references among `saved`.
-fn members(view: &ProjectView, saved: &BTreeMap<String, SavedAudience>, rule: &Rule, now: i64) -> Vec<u32> {
-    let lookup = |id: &str| saved.get(id).map(|s| s.rule.clone());
-    Evaluator::new(view, now, &lookup).members(rule)
-}
-
-/// Computes the members of `rule` off the async threads.
-async fn compute(
-    state: &AppState,
-    entry: &Arc<ProjectEntry>,
-    project: &str,
-    rule: Rule,
-) -> Result<(Vec<String>, i64), ApiError> {
-    let view = state.views.project(project);
-    let saved = entry.audiences();
-    tokio::task::spawn_blocking(move || {
-        let now = now_ms();
-        let v = view.read().unwrap_or_else(|p| p.into_inner());
-        let ids = members(&v, &saved, &rule, now);
-        (ids.into_iter().map(|c| v.customer_name(c).to_string()).collect(), now)
-    })
-    .await
-    .map_err(ApiError::internal)
-}
-
-async fn info(
-    state: &AppState,
-    entry: &Arc<ProjectEntry>,
-    project: &str,
-    s: &SavedAudience,
-) -> Result<AudienceInfo, ApiError> {
-    let (m, now) = compute(state, entry, project, s.rule.clone()).await?;
+/// `s` with its size now.
+async fn info(state: &AppState, project: &str, s: &SavedAudience) -> Result<AudienceInfo, ApiError> {
+    let members = state.members(project, s.rule.clone()).await?;
     Ok(AudienceInfo {
         id: s.audience.id.clone(),
         name: s.audience.name.clone(),
         rule: s.audience.rule.clone(),
-        size: m.len(),
-        computed_at: format_ms(now),
+        size: members.customers.len(),
+        computed_at: format_ms(members.computed_at),
         created_at: format_ms(s.audience.created_at),
         updated_at: format_ms(s.audience.updated_at),
     })
@@ -121,7 +83,7 @@ pub async fn create(
     let now = now_ms();
     let audience = Audience { id, name, rule, created_at: now, updated_at: now };
     let saved = entry.create_audience(&state.store, audience).await?;
-    Ok((StatusCode::CREATED, Json(info(&state, &entry, &project, &saved).await?)))
+    Ok((StatusCode::CREATED, Json(info(&state, &project, &saved).await?)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -140,7 +102,7 @@ pub async fn list(
     let entry = state.project(&project)?;
     let mut audiences = Vec::new();
     for saved in entry.audiences().values() {
-        audiences.push(info(&state, &entry, &project, saved).await?);
+        audiences.push(info(&state, &project, saved).await?);
     }
     Ok(Json(AudienceList { audiences }))
 }
@@ -158,7 +120,7 @@ pub async fn get(
 ) -> Result<Json<AudienceInfo>, ApiError> {
     let entry = state.project(&project)?;
     let saved = saved_or_404(&entry, &id)?;
-    Ok(Json(info(&state, &entry, &project, &saved).await?))
+    Ok(Json(info(&state, &project, &saved).await?))
 }
 
 /// Replaces an audience's name and rule; membership follows the new rule at once.
@@ -181,7 +143,7 @@ pub async fn update(
     }
     let rule = body.rule.ok_or_else(|| Problem::missing("rule", "rule"))?;
     let saved = entry.update_audience(&state.store, &id, body.name, rule, now_ms()).await?;
-    Ok(Json(info(&state, &entry, &project, &saved).await?))
+    Ok(Json(info(&state, &project, &saved).await?))
 }
 
 /// Deletes an audience; 409 `audience_in_use` while another audience refers to it.
@@ -228,25 +190,12 @@ pub async fn members_page(
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<MembersQuery>,
 ) -> Result<Json<MemberPage>, ApiError> {
-    let entry = state.project(&project)?;
-    let saved = saved_or_404(&entry, &id)?;
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(
-            Problem::new(ProblemKind::InvalidField, "limit", format!("Invalid limit: {limit} (1-{MAX_PAGE})")).into()
-        );
-    }
-    let start = match q.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => {
-            c.parse::<usize>().map_err(|_| Problem::new(ProblemKind::InvalidField, "cursor", "Invalid cursor"))?
-        }
-    };
-    let (all, now) = compute(&state, &entry, &project, saved.rule).await?;
-    let end = start.saturating_add(limit).min(all.len());
-    let members = all.get(start.min(all.len())..end).unwrap_or(&[]).to_vec();
-    let next_cursor = (end < all.len()).then(|| end.to_string());
-    Ok(Json(MemberPage { members, size: all.len(), computed_at: format_ms(now), next_cursor }))
+    let saved = saved_or_404(&*state.project(&project)?, &id)?;
+    let all = state.members(&project, saved.rule).await?;
+    let page = all.page(q.cursor.as_deref(), q.limit)?;
+    let next_cursor = page.next.map(|n| n.to_string());
+    let (members, size, computed_at) = (page.members.to_vec(), all.customers.len(), format_ms(all.computed_at));
+    Ok(Json(MemberPage { members, size, computed_at, next_cursor }))
 }
 
 /// The members now as CSV (`customer` column).
@@ -260,15 +209,8 @@ pub async fn members_csv(
     ProjectAdmin(project): ProjectAdmin,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let entry = state.project(&project)?;
-    let saved = saved_or_404(&entry, &id)?;
-    let (all, _) = compute(&state, &entry, &project, saved.rule).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["customer"]).map_err(ApiError::internal)?;
-    for m in &all {
-        out.write_record([m]).map_err(ApiError::internal)?;
-    }
-    let bytes = out.into_inner().map_err(ApiError::internal)?;
+    let saved = saved_or_404(&*state.project(&project)?, &id)?;
+    let bytes = state.members(&project, saved.rule).await?.to_csv();
     let disposition = format!("attachment; filename=\"{id}-members.csv\"");
     Ok(([(header::CONTENT_TYPE, "text/csv".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
         .into_response())
@@ -290,14 +232,7 @@ pub async fn member(
     ProjectIngest(project): ProjectIngest,
     Path((_, id, customer)): Path<(String, String, String)>,
 ) -> Result<Json<Membership>, ApiError> {
-    let entry = state.project(&project)?;
-    // The hot path of targeting: borrow the saved rule, clone nothing.
-    let all = entry.audiences();
-    let saved = all.get(&id).ok_or_else(|| ApiError::not_found(format!("audience {id}")))?;
-    let view = state.views.project(&project);
-    let v = view.read().unwrap_or_else(|p| p.into_inner());
-    let lookup = |id: &str| all.get(id).map(|s| s.rule.clone());
-    let member = Evaluator::new(&v, now_ms(), &lookup).is_member(&saved.rule, &customer);
+    let member = state.is_member(&project, &id, &customer)?;
     Ok(Json(Membership { member }))
 }
 
@@ -317,13 +252,7 @@ pub async fn of_customer(
     ProjectIngest(project): ProjectIngest,
     Path((_, customer)): Path<(String, String)>,
 ) -> Result<Json<CustomerAudiences>, ApiError> {
-    let entry = state.project(&project)?;
-    let all = entry.audiences();
-    let view = state.views.project(&project);
-    let v = view.read().unwrap_or_else(|p| p.into_inner());
-    let lookup = |id: &str| all.get(id).map(|s| s.rule.clone());
-    let e = Evaluator::new(&v, now_ms(), &lookup);
-    let audiences = all.values().filter(|s| e.is_member(&s.rule, &customer)).map(|s| s.audience.id.clone()).collect();
+    let audiences = state.audiences_of(&project, &customer)?;
     Ok(Json(CustomerAudiences { audiences }))
 }
 
@@ -355,6 +284,6 @@ pub async fn preview(
     let entry = state.project(&project)?;
     let body: PreviewBody = parse(&body)?;
     let rule = entry.check_rule(&body.rule, None)?;
-    let (all, _) = compute(&state, &entry, &project, rule).await?;
+    let all = state.members(&project, rule).await?.customers;
     Ok(Json(Preview { size: all.len(), sample: all.into_iter().take(SAMPLE).collect() }))
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use affinity_core::LogEntry;
 use affinity_core::date::format_ms;
 use affinity_core::ids::GENERATED_EVENT_ID_PREFIX;
 use affinity_views::HistoryCursor;
@@ -51,15 +52,6 @@ pub struct InteractionPage {
     pub next_cursor: Option<String>,
 }
 
-fn encode(c: HistoryCursor) -> String {
-    format!("{}.{}", c.ts, c.seq)
-}
-
-fn decode(s: &str) -> Option<HistoryCursor> {
-    let (ts, seq) = s.split_once('.')?;
-    Some(HistoryCursor { ts: ts.parse().ok()?, seq: seq.parse().ok()? })
-}
-
 /// A customer's interactions, newest first, as stored.
 #[utoipa::path(get, path = "/v1/projects/{project}/customers/{customer}/interactions", tag = "customers",
     params(("project" = String, Path), ("customer" = String, Path), PageQuery),
@@ -72,21 +64,20 @@ pub async fn interactions(
     Path((_, customer)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<InteractionPage>, ApiError> {
-    state.project(&project)?;
     let limit = super::query_number(q.limit.as_deref(), "limit", 1..=MAX_LIMIT as i64, DEFAULT_LIMIT as i64)? as usize;
+    let invalid = || ApiError::field(Code::Problem(ProblemKind::InvalidField), "cursor", "Invalid cursor");
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(
-            decode(c)
-                .ok_or_else(|| ApiError::field(Code::Problem(ProblemKind::InvalidField), "cursor", "Invalid cursor"))?,
-        ),
+        Some(c) => Some(c.parse::<HistoryCursor>().map_err(|_| invalid())?),
     };
-    let (seqs, next) =
-        state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).history_page(&customer, cursor, limit);
-    let entries = state.blocking(move |s| s.events_by_seq(&seqs)).await?;
-    let interactions = entries
-        .into_iter()
-        .map(|l| StoredInteraction {
+    let (entries, next) = state.interactions(&project, &customer, cursor, limit).await?;
+    let interactions = entries.into_iter().map(StoredInteraction::from).collect();
+    Ok(Json(InteractionPage { interactions, next_cursor: next.map(|c| c.to_string()) }))
+}
+
+impl From<LogEntry> for StoredInteraction {
+    fn from(l: LogEntry) -> Self {
+        StoredInteraction {
             id: l.event.client_id.unwrap_or_else(|| format!("{GENERATED_EVENT_ID_PREFIX}{}", l.seq)),
             event: l.event.event,
             item: l.event.item,
@@ -94,9 +85,8 @@ pub async fn interactions(
             quantity: l.event.quantity,
             price: l.event.price,
             params: l.event.params.and_then(|p| serde_json::from_str(&p).ok()),
-        })
-        .collect();
-    Ok(Json(InteractionPage { interactions, next_cursor: next.map(encode) }))
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -160,31 +150,10 @@ pub async fn activity(
     Query(q): Query<ActivityQuery>,
 ) -> Result<Json<Activity>, ApiError> {
     state.project(&project)?;
-    let days = super::query_number(q.days.as_deref(), "days", 1..=366, 30)?;
-    const DAY: i64 = 86_400_000;
-    let today = affinity_core::date::now_ms().div_euclid(DAY);
-    let first = today - (days - 1);
-    let view = state.views.project(&project);
-    let v = view.read().unwrap_or_else(|p| p.into_inner());
-    let mut counts: Vec<Vec<u64>> = vec![vec![0; days as usize]; v.kinds_len()];
-    for c in 0..v.customers_len() as u32 {
-        for e in v.history_of(c) {
-            let d = e.ts.div_euclid(DAY) - first;
-            if (0..days).contains(&d)
-                && let Some(row) = counts.get_mut(e.kind() as usize)
-            {
-                row[d as usize] += 1;
-            }
-        }
-    }
-    let series = counts
-        .into_iter()
-        .enumerate()
-        .filter(|(_, row)| row.iter().any(|&n| n > 0))
-        .map(|(k, row)| (v.kind_name(k as u32).to_string(), row))
-        .collect();
-    let days = (first..=today).map(|d| affinity_core::date::format_ms(d * DAY)[..10].to_string()).collect();
-    Ok(Json(Activity { days, series }))
+    let days = super::query_number(q.days.as_deref(), "days", 1..=366, 30)? as u32;
+    let now = affinity_core::date::now_ms();
+    let a = state.views.project(&project).read().unwrap_or_else(|p| p.into_inner()).activity(now, days);
+    Ok(Json(Activity { days: a.days, series: a.series.into_iter().collect() }))
 }
 
 /// Events per interaction type, distinct customers and items.

@@ -3,18 +3,14 @@
 //! exposures, and a report of what each variant did.
 
 use affinity_core::date::now_ms;
-use affinity_core::{Experience, Problem, ProblemKind, Settings};
-use affinity_reco::serve::{self, RecommendQuery, Serving};
+use affinity_core::{Experience, Problem, ProblemKind};
 use affinity_rules::{Decision, ExperimentReport, Exposed, Visit};
-use affinity_store::Exposure;
-use affinity_views::ProjectView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::recommendations::with_view;
 use crate::auth::{ProjectAdmin, ProjectIngest};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
@@ -160,69 +156,9 @@ pub async fn decide(
     ProjectIngest(project): ProjectIngest,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Decision>, ApiError> {
-    let entry = state.project(&project)?;
     let body: DecideBody = parse(&body)?;
-    let catalog = entry.snapshot();
-    let audiences = &catalog.audiences;
-    let lookup = |id: &str| audiences.get(id).map(|s| s.rule.clone());
     let visit = Visit { customer: body.customer.as_deref(), context: &body.context, n: body.n, now: now_ms() };
-    let candidates = catalog.ranked.iter().map(|s| (&s.experience, &s.rule));
-    let decision = with_view(&state, &project, |v, model, settings| {
-        let mut decision = affinity_rules::decide(candidates, &lookup, v, settings, &visit)?;
-        for d in &mut decision.experiences {
-            inline_recommendations(v, model, settings, &body, &mut d.payload);
-        }
-        Ok::<_, affinity_rules::RulesError>(decision)
-    })??;
-    // Exposures name the visitor: the customer, or an anonymous visitor's `context.anonymous_id`.
-    if let Some(visitor) = visit.visitor().filter(|_| body.expose && !decision.experiences.is_empty()) {
-        let (at, customer) = (visit.now, visitor.to_string());
-        let rows: Vec<Exposure> = decision
-            .experiences
-            .iter()
-            .map(|d| Exposure { experience: d.id.clone(), variant: d.variant.clone(), customer: customer.clone(), at })
-            .collect();
-        state.blocking(move |s| s.add_exposures(&project, &rows)).await?;
-    }
-    Ok(Json(decision))
-}
-
-/// Answers a payload's `recommendations` query in place (adds `items`) with the same functions as the
-/// recommendation routes; a query that fails adds `error` instead.
-fn inline_recommendations(
-    v: &ProjectView,
-    model: Option<&Serving>,
-    settings: &Settings,
-    body: &DecideBody,
-    payload: &mut Value,
-) {
-    let Some(Value::Object(spec)) = payload.get_mut("recommendations") else { return };
-    let text = |k: &str| spec.get(k).and_then(Value::as_str).map(String::from);
-    let query = RecommendQuery {
-        n: spec.get("n").and_then(Value::as_u64).map(|n| n as usize),
-        category: text("category"),
-        exclude: None,
-        kind: text("kind"),
-        window: text("window"),
-    };
-    let answer = match (text("for").as_deref(), &body.customer) {
-        (Some("customer"), Some(c)) => serve::for_customer(v, model, settings, c, &query).map_err(|e| e.to_string()),
-        (Some("item"), _) => {
-            match text("item").or_else(|| body.context.get("item").and_then(Value::as_str).map(String::from)) {
-                Some(i) => serve::for_item(v, model, &i, &query).map_err(|e| e.to_string()),
-                None => Err("no item in the query or the context".to_string()),
-            }
-        }
-        _ => serve::popular(v, model, &query).map_err(|e| e.to_string()),
-    };
-    match answer {
-        Ok(r) => {
-            spec.insert("items".into(), serde_json::to_value(&r.items).unwrap_or(Value::Null));
-        }
-        Err(message) => {
-            spec.insert("error".into(), Value::from(message));
-        }
-    }
+    Ok(Json(state.decide(&project, &visit, body.expose).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -245,12 +181,9 @@ pub async fn expose(
     Path((_, id)): Path<(String, String)>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Exposed>, ApiError> {
-    let saved = saved_or_404(&*state.project(&project)?, &id)?;
+    saved_or_404(&*state.project(&project)?, &id)?;
     let body: ExposureBody = parse(&body)?;
-    let exposed = affinity_rules::exposed_variant(&saved.experience, &body.customer, body.variant)?;
-    let row = Exposure { experience: id, variant: exposed.variant.clone(), customer: body.customer, at: now_ms() };
-    state.blocking(move |s| s.add_exposures(&project, &[row])).await?;
-    Ok(Json(exposed))
+    Ok(Json(state.expose(&project, &id, body.customer, body.variant, now_ms()).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -273,10 +206,7 @@ pub async fn report(
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<ExperimentReport>, ApiError> {
-    let saved = saved_or_404(&*state.project(&project)?, &id)?;
+    saved_or_404(&*state.project(&project)?, &id)?;
     let days = super::query_number(q.window_days.as_deref(), "window_days", 1..=365, 7)?;
-    let (p, i) = (project.clone(), id);
-    let exposures = state.blocking(move |s| s.exposures(&p, &i)).await?;
-    let rows = exposures.iter().map(|x| (x.customer.as_str(), x.variant.as_str(), x.at));
-    Ok(Json(with_view(&state, &project, |v, _, _| affinity_rules::report(&saved.experience, rows, v, days, now_ms()))?))
+    Ok(Json(state.experiment_report(&project, &id, days, now_ms()).await?))
 }

@@ -1,7 +1,5 @@
 //! File imports: upload, status, history, and the failed rows as CSV (admin key).
 
-use std::sync::atomic::Ordering;
-
 use affinity_core::date::format_ms;
 use affinity_core::{ImportRecord, ImportStatus, Problem, ProblemKind};
 use affinity_import::Format;
@@ -55,22 +53,6 @@ fn flag(v: &Option<String>, name: &str) -> Result<bool, ApiError> {
     }
 }
 
-fn format_of(content_type: Option<&str>, filename: Option<&str>) -> Format {
-    let ct = content_type.unwrap_or("").to_ascii_lowercase();
-    let name = filename.unwrap_or("").to_ascii_lowercase();
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    if ct.contains("ndjson")
-        || ct.contains("jsonl")
-        || ct.contains("json-lines")
-        || name.ends_with(".jsonl")
-        || name.ends_with(".ndjson")
-    {
-        Format::JsonLines
-    } else {
-        Format::Csv
-    }
-}
-
 /// Progress of an import.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ImportProgress {
@@ -105,36 +87,16 @@ pub struct ImportList {
     pub imports: Vec<ImportInfo>,
 }
 
+/// The answer for `r`, with live progress while it runs on this node.
 fn info(state: &AppState, r: ImportRecord) -> ImportInfo {
-    let mut progress = ImportProgress { rows: r.rows, bytes: r.bytes };
-    let mut report = r.report.and_then(|s| RawValue::from_string(s).ok());
-    if r.status == ImportStatus::Running
-        && let Some(p) = state.imports.progress(&r.id)
-    {
-        progress = ImportProgress { rows: p.rows.load(Ordering::Relaxed), bytes: p.bytes.load(Ordering::Relaxed) };
-        let (s, k, f) =
-            (p.succeeded.load(Ordering::Relaxed), p.skipped.load(Ordering::Relaxed), p.failed.load(Ordering::Relaxed));
-        let processed = s + k + f;
-        let counts = affinity_core::Report {
-            processed,
-            succeeded: s,
-            skipped: k,
-            failed: f,
-            success_rate: affinity_core::report::percent(s, processed),
-            completion_rate: affinity_core::report::percent(s + k, processed),
-            failed_items: Vec::new(),
-            has_more_failures: false,
-            ignored_columns: None,
-        };
-        report = serde_json::value::to_raw_value(&counts).ok();
-    }
+    let r = state.imports.live(r);
     ImportInfo {
         id: r.id,
         interaction: r.interaction,
         status: r.status,
         dry_run: r.dry_run,
-        progress,
-        report,
+        progress: ImportProgress { rows: r.rows, bytes: r.bytes },
+        report: r.report.and_then(|s| RawValue::from_string(s).ok()),
         error: r.error,
         created_at: format_ms(r.created_at),
         finished_at: r.finished_at.map(format_ms),
@@ -207,7 +169,7 @@ async fn upload(
 ) -> Result<ImportRecord, ApiError> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     if !content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data")) {
-        options.format = format_of(content_type.as_deref(), q.filename.as_deref());
+        options.format = Format::of_upload(content_type.as_deref(), q.filename.as_deref());
         return imports::start(state, project, options, request.into_body().into_data_stream()).await;
     }
     let broken = |e: axum::extract::multipart::MultipartError| {
@@ -219,7 +181,7 @@ async fn upload(
     loop {
         let field = multipart.next_field().await.map_err(broken)?.ok_or_else(|| Problem::missing("file", "file"))?;
         if field.name() == Some("file") {
-            options.format = format_of(field.content_type(), field.file_name().or(q.filename.as_deref()));
+            options.format = Format::of_upload(field.content_type(), field.file_name().or(q.filename.as_deref()));
             return imports::start(state, project, options, field).await;
         }
     }

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::reco::{record_evaluation, train};
 use crate::state::AppState;
 
 pub use affinity_reco::protocol::MAX_TEST_BYTES;
@@ -54,13 +53,13 @@ pub async fn train_now(
 ) -> Result<Response, ApiError> {
     state.project(&project)?;
     if q.wait.unwrap_or(false) {
-        train(&state, &project).await?;
+        state.train(&project).await?;
         return Ok(Json(status(&state, &project)).into_response());
     }
     let (s, p) = (state.clone(), project.clone());
     tokio::spawn(async move {
-        if let Err(e) = train(&s, &p).await {
-            tracing::warn!(project = %p, error = %e.message, "training failed");
+        if let Err(e) = s.train(&p).await {
+            tracing::warn!(project = %p, error = %e, "training failed");
         }
     });
     let mut now = status(&state, &project);
@@ -108,11 +107,11 @@ pub async fn evaluate(
             .map_err(ApiError::internal)??;
         let model = match state.models.project(&project).current() {
             Some(m) => m,
-            None => train(&state, &project).await?,
+            None => state.train(&project).await?,
         };
         tokio::task::spawn_blocking(move || protocol::evaluate_test_file(&view, &model, &settings, &pairs, &ks)).await
     }
     .map_err(ApiError::internal)?;
-    record_evaluation(&state, &project, evaluation.summary(&q.describe(), affinity_core::date::now_ms())).await;
+    state.record_evaluation(&project, evaluation.summary(&q.describe(), affinity_core::date::now_ms())).await;
     Ok(Json(evaluation))
 }

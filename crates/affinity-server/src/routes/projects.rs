@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Master, ProjectAdmin, new_key};
+use crate::auth::{Master, ProjectAdmin};
 use crate::body::JsonBody;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -72,14 +72,8 @@ pub async fn create(
     affinity_core::catalog::check_name(&name)?;
     let now = now_ms();
     let project = Project { id: body.id.clone(), name, created_at: now };
-    let (ingest, ingest_secret) = new_key(&project.id, Scope::Ingest, now);
-    let (admin, admin_secret) = new_key(&project.id, Scope::Admin, now);
-    let keys = vec![ingest, admin];
-    state.create_project(project.clone(), keys.clone()).await?;
-    for k in &keys {
-        state.keys.add(k);
-    }
-    let keys = ProjectKeys { ingest: ingest_secret, admin: admin_secret };
+    let first = state.create_project_with_keys(project.clone()).await?;
+    let keys = ProjectKeys { ingest: first.ingest, admin: first.admin };
     Ok((StatusCode::CREATED, Json(CreatedProject { id: project.id, name: project.name, keys })))
 }
 
@@ -137,10 +131,7 @@ pub async fn create_key(
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     state.project(&project)?;
-    let (key, secret) = new_key(&project, body.scope, now_ms());
-    let stored = key.clone();
-    state.blocking(move |s| s.insert_key(&stored)).await?;
-    state.keys.add(&key);
+    let (key, secret) = state.create_key(&project, body.scope, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { id: key.id, scope: key.scope, key: secret })))
 }
 
@@ -173,11 +164,6 @@ pub async fn revoke_key(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.project(&project)?;
-    let (p, k) = (project.clone(), id.clone());
-    let revoked = state.blocking(move |s| s.revoke_key(&p, &k, now_ms())).await?;
-    if !revoked {
-        return Err(ApiError::not_found(format!("key {id}")));
-    }
-    state.keys.remove(&project, &id);
+    state.revoke_key(&project, &id, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

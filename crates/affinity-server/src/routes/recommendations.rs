@@ -1,9 +1,7 @@
 //! Serving recommendations (ingest or admin key); training and evaluation are in [`super::models`]. The answers
 //! are [`affinity_reco::serve`]'s: each handler reads the project's view and model in service and calls it.
 
-use affinity_core::Settings;
-use affinity_reco::serve::{self, RecommendQuery, Recommendations, Serving};
-use affinity_views::ProjectView;
+use affinity_reco::serve::{self, RecommendQuery, Recommendations};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
@@ -12,19 +10,6 @@ use crate::auth::ProjectIngest;
 use crate::body::{JsonBytes, parse};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Runs `f` on `project`'s view (under its read lock), model in service and settings; 404 for an unknown project.
-pub(crate) fn with_view<T>(
-    state: &AppState,
-    project: &str,
-    f: impl FnOnce(&ProjectView, Option<&Serving>, &Settings) -> T,
-) -> Result<T, ApiError> {
-    let settings = state.project(project)?.settings();
-    let model = state.models.project(project).current();
-    let view = state.views.project(project);
-    let v = view.read().unwrap_or_else(|p| p.into_inner());
-    Ok(f(&v, model.as_deref(), &settings))
-}
 
 /// Personalized recommendations for a customer, from their history as it is now.
 #[utoipa::path(get, path = "/v1/projects/{project}/recommendations/users/{customer}", tag = "recommendations",
@@ -38,7 +23,7 @@ pub async fn for_user(
     Path((_, customer)): Path<(String, String)>,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
-    Ok(Json(with_view(&state, &project, |v, m, s| serve::for_customer(v, m, s, &customer, &q))??))
+    Ok(Json(state.with_view(&project, |v, m, s| serve::for_customer(v, m, s, &customer, &q))??))
 }
 
 /// Items like one item: `kind=similar` (customers who interacted with it also …) or `kind=bought_together`.
@@ -53,7 +38,7 @@ pub async fn for_item(
     Path((_, item)): Path<(String, String)>,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
-    Ok(Json(with_view(&state, &project, |v, m, _| serve::for_item(v, m, &item, &q))??))
+    Ok(Json(state.with_view(&project, |v, m, _| serve::for_item(v, m, &item, &q))??))
 }
 
 /// The most popular items, weighted by interaction type and decayed, optionally over a window.
@@ -67,7 +52,7 @@ pub async fn popular(
     ProjectIngest(project): ProjectIngest,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
-    Ok(Json(with_view(&state, &project, |v, m, _| serve::popular(v, m, &q))??))
+    Ok(Json(state.with_view(&project, |v, m, _| serve::popular(v, m, &q))??))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -94,5 +79,5 @@ pub async fn for_session(
     state.project(&project)?;
     let req: SessionRequest = parse(&body)?;
     let q = RecommendQuery { n: req.n, category: req.category, ..RecommendQuery::default() };
-    Ok(Json(with_view(&state, &project, |v, m, _| serve::for_session(v, m, &req.items, &q))??))
+    Ok(Json(state.with_view(&project, |v, m, _| serve::for_session(v, m, &req.items, &q))??))
 }

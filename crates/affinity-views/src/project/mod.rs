@@ -17,7 +17,7 @@ mod claims;
 mod history;
 mod stats;
 
-pub use stats::{Sizes, Stats};
+pub use stats::{Activity, Sizes, Stats};
 
 /// Item id used for events without an item.
 const NO_ITEM: u32 = u32::MAX;
@@ -111,6 +111,22 @@ fn short(fingerprint: u64) -> u32 {
 pub struct HistoryCursor {
     pub ts: i64,
     pub seq: u64,
+}
+
+/// `ts.seq`, as the API hands it out.
+impl std::fmt::Display for HistoryCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.ts, self.seq)
+    }
+}
+
+impl std::str::FromStr for HistoryCursor {
+    type Err = ();
+    /// Reads `ts.seq`; anything else is `Err(())`.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (ts, seq) = s.split_once('.').ok_or(())?;
+        Ok(HistoryCursor { ts: ts.parse().map_err(|_| ())?, seq: seq.parse().map_err(|_| ())? })
+    }
 }
 
 /// The in-memory index of one project's events.

@@ -14,6 +14,18 @@ pub struct Stats {
     pub items: u64,
 }
 
+/// Events per UTC day and interaction type over a run of days.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Activity {
+    /// The days, oldest first (`YYYY-MM-DD`, UTC).
+    pub days: Vec<String>,
+    /// Per interaction type with events in those days, by id: one count per day, aligned with `days`.
+    pub series: Vec<(String, Vec<u64>)>,
+}
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
 /// A view's sizes, read without allocating: what `/metrics` reports per project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Sizes {
@@ -51,6 +63,33 @@ impl ProjectView {
         self.applied
     }
 
+    /// Events per interaction type on each of the `days` UTC days ending with the day of `now` (ms, UTC), by
+    /// each event's date. One pass over every history.
+    pub fn activity(&self, now: i64, days: u32) -> Activity {
+        let (today, days) = (now.div_euclid(DAY_MS), i64::from(days.max(1)));
+        let first = today - (days - 1);
+        let mut counts: Vec<Vec<u64>> = vec![vec![0; days as usize]; self.kinds.len()];
+        for history in &self.histories {
+            for e in history {
+                let d = e.ts.div_euclid(DAY_MS) - first;
+                if (0..days).contains(&d)
+                    && let Some(row) = counts.get_mut(e.kind() as usize)
+                {
+                    row[d as usize] += 1;
+                }
+            }
+        }
+        let mut series: Vec<(String, Vec<u64>)> = counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, row)| row.iter().any(|&n| n > 0))
+            .map(|(k, row)| (self.kinds.name(k as u32).to_string(), row))
+            .collect();
+        series.sort();
+        let days = (first..=today).map(|d| affinity_core::date::format_ms(d * DAY_MS)[..10].to_string()).collect();
+        Activity { days, series }
+    }
+
     pub fn stats(&self) -> Stats {
         let mut events_by_type: Vec<(String, u64)> = (0..self.kinds.len())
             .filter_map(|k| Some((k, *self.kind_counts.get(k)?)))
@@ -66,6 +105,20 @@ impl ProjectView {
 mod tests {
     use super::super::ev;
     use super::*;
+
+    #[test]
+    fn activity_counts_each_day_and_type() {
+        let mut v = ProjectView::default();
+        let day = DAY_MS;
+        v.apply(1, &ev("u", "i", 10 * day + 5, None));
+        v.apply(2, &ev("u", "j", 10 * day + 6, None));
+        v.apply(3, &ev("w", "i", 12 * day, None));
+        v.apply(4, &ev("w", "i", 2 * day, None));
+        let a = v.activity(12 * day + 1, 3);
+        assert_eq!(a.days, ["1970-01-11", "1970-01-12", "1970-01-13"]);
+        assert_eq!(a.series, [("view".to_string(), vec![2, 0, 1])], "the event of day 2 is out of the window");
+        assert!(v.activity(100 * day, 1).series.is_empty());
+    }
 
     #[test]
     fn erasure_updates_every_counter() {
