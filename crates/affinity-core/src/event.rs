@@ -36,6 +36,8 @@ pub struct Event {
     pub params: Option<String>,
     /// The client's event id, for idempotency.
     pub client_id: Option<String>,
+    /// The order this line belongs to (`cart`, `purchase`): the lines of one order form one basket.
+    pub order_id: Option<String>,
 }
 
 impl Event {
@@ -51,14 +53,21 @@ impl Event {
             price: None,
             params: None,
             client_id: None,
+            order_id: None,
         }
     }
 
     /// A 64-bit hash of everything that makes two events "identical" (type, item, date, quantity, price,
-    /// parameters); the customer is not included because duplicates are looked up within one customer's history.
-    /// Stable across processes and versions of this crate's dependencies (fixed-seed foldhash).
+    /// parameters, order); the customer is not included because duplicates are looked up within one customer's
+    /// history. Stable across processes and versions of this crate's dependencies (fixed-seed foldhash); an event
+    /// without an order id hashes as it did before order ids existed.
     pub fn fingerprint(&self) -> u64 {
-        fingerprint(&self.event, self.item.as_deref(), self.ts, self.quantity, self.price, self.params.as_deref())
+        let content =
+            fingerprint(&self.event, self.item.as_deref(), self.ts, self.quantity, self.price, self.params.as_deref());
+        match &self.order_id {
+            None => content,
+            Some(order) => foldhash::fast::FixedState::with_seed(0x0aff_1417).hash_one((content, order.as_str())),
+        }
     }
 }
 
@@ -105,8 +114,8 @@ fn ser_date<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
 /// them (`data.`, `data[3].`).
 ///
 /// Errors, first problem found: `missing_field`, `unknown_field`, `unknown_event`, `archived_event`, `invalid_id`
-/// (customer, item, id), `invalid_date`, `invalid_quantity`, `invalid_price`, `unknown_parameter`,
-/// `invalid_parameter`.
+/// (customer, item, id, order_id; `order_id` also on a type other than `cart` and `purchase`), `invalid_date`,
+/// `invalid_quantity`, `invalid_price`, `unknown_parameter`, `invalid_parameter`.
 pub fn validate(mut raw: RawEvent, types: &[InteractionType], now_ms: i64) -> Result<Event, Problem> {
     validate_mut(&mut raw, types, now_ms)
 }
@@ -168,9 +177,17 @@ pub fn validate_mut(raw: &mut RawEvent, types: &[InteractionType], now_ms: i64) 
             Some(id)
         }
     };
+    let order_id = match non_null(raw.order_id.take()) {
+        None => None,
+        Some(_) if !amounts => {
+            let message = format!("Invalid order_id: {event} events take no order_id (cart and purchase do)");
+            return Err(Problem::new(ProblemKind::InvalidId, "order_id", message));
+        }
+        Some(v) => Some(opaque_id(v, "order_id")?),
+    };
     let customer = id_text(raw.customer.take());
     let item = if has_item { Some(id_text(raw.item.take())) } else { None };
-    Ok(Event { event, customer, item, ts, quantity, price, params, client_id })
+    Ok(Event { event, customer, item, ts, quantity, price, params, client_id, order_id })
 }
 
 /// Checks an id given as JSON without copying it: a string or an integer, then [`check_opaque_id`].

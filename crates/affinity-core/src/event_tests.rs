@@ -61,6 +61,7 @@ fn the_seed_example() {
             price: None,
             params: None,
             client_id: None,
+            order_id: None,
         }
     );
 }
@@ -201,4 +202,22 @@ proptest! {
     fn raw_events_never_panic_on_bytes(s in "\\PC{0,200}") {
         let _ = serde_json::from_str::<RawEvent>(&s);
     }
+}
+
+#[test]
+fn order_ids_belong_to_cart_and_purchase_lines() {
+    let e =
+        check(json!({"event":"purchase","item":"milk","customer":"u","date":"2025-11-20T10:00:00Z","order_id":"o-1"}))
+            .unwrap();
+    assert_eq!(e.order_id.as_deref(), Some("o-1"));
+    let same_content = Event { order_id: None, ..e.clone() };
+    assert_ne!(e.fingerprint(), same_content.fingerprint(), "two orders' identical lines are two events");
+    assert_eq!(
+        kind(json!({"event":"view","item":"milk","customer":"u","date":"2025-11-20T10:00:00Z","order_id":"o-1"})),
+        (ProblemKind::InvalidId, "order_id".into())
+    );
+    assert_eq!(
+        kind(json!({"event":"cart","item":"milk","customer":"u","date":"2025-11-20T10:00:00Z","order_id":[1]})),
+        (ProblemKind::InvalidId, "order_id".into())
+    );
 }

@@ -21,6 +21,7 @@ pub struct RawEvent {
     pub price: Option<Value>,
     pub id: Option<Value>,
     pub params: Option<Value>,
+    pub order_id: Option<Value>,
     pub unknown: Option<String>,
 }
 
@@ -36,6 +37,7 @@ fn read_event<'de, A: MapAccess<'de>>(mut map: A) -> Result<RawEvent, A::Error> 
             "price" => &mut r.price,
             "id" => &mut r.id,
             "params" => &mut r.params,
+            "order_id" => &mut r.order_id,
             _ => {
                 if r.unknown.is_none() {
                     r.unknown = Some(key.into_owned());

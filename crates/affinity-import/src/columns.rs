@@ -36,6 +36,8 @@ pub enum Field {
     Price,
     EventId,
     Event,
+    /// The order a `cart` or `purchase` line belongs to.
+    OrderId,
 }
 
 impl Field {
@@ -49,6 +51,7 @@ impl Field {
             "price" => Field::Price,
             "event_id" | "id" => Field::EventId,
             "event" => Field::Event,
+            "order_id" | "order" => Field::OrderId,
             _ => return None,
         })
     }
@@ -63,6 +66,7 @@ impl Field {
             Field::Price => "price",
             Field::EventId => "id",
             Field::Event => "event",
+            Field::OrderId => "order_id",
         }
     }
 }

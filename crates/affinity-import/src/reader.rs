@@ -363,6 +363,7 @@ fn slot(raw: &mut RawEvent, f: Field) -> &mut Option<Value> {
         Field::Price => &mut raw.price,
         Field::EventId => &mut raw.id,
         Field::Event => &mut raw.event,
+        Field::OrderId => &mut raw.order_id,
     }
 }
 

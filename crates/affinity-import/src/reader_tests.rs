@@ -238,3 +238,20 @@ fn an_upload_declares_json_lines_by_content_type_or_name() {
     assert_eq!(Format::of_upload(Some("text/csv"), Some("events.csv.gz")), Format::Csv);
     assert_eq!(Format::of_upload(None, None), Format::Csv);
 }
+
+#[test]
+fn an_order_id_column_names_each_lines_order() {
+    let orders = |bytes: &[u8], format| {
+        let mut r = reader(bytes, format, &ColumnSpec::default()).expect("header");
+        let mut out = Vec::new();
+        while let Some(row) = r.next_row() {
+            let e = row.expect("readable").event.expect("an event");
+            out.push(e.order_id.and_then(|v| v.as_str().map(String::from)));
+        }
+        out
+    };
+    let csv = b"user_id,item_id,order_id\nu,milk,o-1\nu,bread,o-1\nu,rice,\n";
+    assert_eq!(orders(csv, Format::Csv), [Some("o-1".into()), Some("o-1".into()), None]);
+    let lines = b"{\"customer\":\"u\",\"item\":\"milk\",\"order_id\":\"o-2\"}\n";
+    assert_eq!(orders(lines, Format::JsonLines), [Some("o-2".to_string())]);
+}

@@ -151,7 +151,7 @@ mod tests {
             items: vec!["a".into(), "b".into(), "ç".into()],
             matrix,
             popularity: vec![vec![2.0, 2.0, 1.0]; WINDOWS.len()],
-            purchases: vec![(0, 0, 0), (0, 1, 5)],
+            purchases: vec![(0, 0, 0, 0), (0, 1, 5, 0)],
             events: 5,
         };
         Trained::train(data, &Default::default(), 7)

@@ -11,8 +11,17 @@ use crate::matrix::Matrix;
 pub const WINDOWS: [(&str, i64); 5] =
     [("all", i64::MAX), ("1d", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000), ("90d", 90 * 86_400_000)];
 
-/// One purchase: `(customer row, item column, epoch ms)`.
-pub type Purchase = (u32, u32, i64);
+/// One purchase: `(customer row, item column, epoch ms, basket)`; see [`basket_key`].
+pub type Purchase = (u32, u32, i64, u64);
+
+/// Which basket a purchase line belongs to: its order (the view's interned order id) when it was sent with one,
+/// else its UTC day. Lines of one customer with the same key form one basket.
+pub fn basket_key(ts: i64, order: Option<u32>) -> u64 {
+    match order {
+        Some(o) => (1 << 63) | u64::from(o),
+        None => ts.div_euclid(86_400_000) as u64 & !(1 << 63),
+    }
+}
 
 /// The training input of one project.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +50,7 @@ pub fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
 
 /// Reads everything training needs from `view`.
 pub fn extract(view: &ProjectView, settings: &Settings) -> TrainingData {
-    extract_with(view, settings, |_| false).0
+    extract_with(view, settings, |_, _| false).0
 }
 
 /// How [`extract_split`] holds interactions out.
@@ -61,14 +70,14 @@ pub fn extract_split(view: &ProjectView, settings: &Settings, split: Split) -> (
         Split::Random { fraction, seed } => {
             let hasher = foldhash::fast::FixedState::with_seed(seed);
             let limit = (fraction.clamp(0.0, 1.0) * u64::MAX as f64) as u64;
-            extract_with(view, settings, |e| std::hash::BuildHasher::hash_one(&hasher, e.seq()) < limit)
+            extract_with(view, settings, |_, e| std::hash::BuildHasher::hash_one(&hasher, e.seq()) < limit)
         }
         Split::Time { fraction } => {
             let mut dates: Vec<i64> =
                 (0..view.customers_len() as u32).flat_map(|c| view.history_of(c).iter().map(|e| e.ts)).collect();
             let keep = ((1.0 - fraction.clamp(0.0, 1.0)) * dates.len() as f64) as usize;
             let cutoff = if keep >= dates.len() { i64::MAX } else { *dates.select_nth_unstable(keep).1 };
-            extract_with(view, settings, |e| e.ts >= cutoff)
+            extract_with(view, settings, |_, e| e.ts >= cutoff)
         }
     };
     let mut held: Vec<(u32, u32)> =
@@ -79,17 +88,17 @@ pub fn extract_split(view: &ProjectView, settings: &Settings, split: Split) -> (
 }
 
 /// [`extract`], leaving out the events `hold_out` picks; returns them as `(customer row, item column)` pairs.
-fn extract_with(
+pub(crate) fn extract_with(
     view: &ProjectView,
     settings: &Settings,
-    hold_out: impl Fn(&affinity_views::Entry) -> bool,
+    hold_out: impl Fn(u32, &affinity_views::Entry) -> bool,
 ) -> (TrainingData, Vec<(u32, u32)>) {
     let items: Vec<String> = (0..view.items_len() as u32).map(|i| view.item_name(i).to_string()).collect();
     let kinds: Vec<f64> = (0..view.kinds_len() as u32).map(|k| settings.weight(view.kind_name(k))).collect();
     let max_weight = kinds.iter().copied().fold(0.0, f64::max);
     // Ages count back from the newest event kept for training (a held-out event must not shift them).
     let newest = (0..view.customers_len() as u32)
-        .filter_map(|c| view.history_of(c).iter().rev().find(|e| !hold_out(e)).map(|e| e.ts))
+        .filter_map(|c| view.history_of(c).iter().rev().find(|e| !hold_out(c, e)).map(|e| e.ts))
         .max()
         .unwrap_or(0);
     let mut triples = Vec::with_capacity(view.events() as usize);
@@ -99,14 +108,15 @@ fn extract_with(
     let mut events = 0;
     let mut held = Vec::new();
     for c in 0..view.customers_len() as u32 {
-        for e in view.history_of(c) {
+        let details = view.details_of(c);
+        for (at, e) in view.history_of(c).iter().enumerate() {
             events += 1;
             let Some(item) = e.item() else { continue };
             let w = kinds.get(e.kind() as usize).copied().unwrap_or(0.0);
             if w <= 0.0 {
                 continue;
             }
-            if hold_out(e) {
+            if hold_out(c, e) {
                 held.push((c, item));
                 continue;
             }
@@ -119,7 +129,8 @@ fn extract_with(
                 }
             }
             if Some(e.kind()) == purchase {
-                purchases.push((c, item, e.ts));
+                let order = details.get(at).and_then(|d| d.order());
+                purchases.push((c, item, e.ts, basket_key(e.ts, order)));
             }
         }
     }

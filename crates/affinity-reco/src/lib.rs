@@ -1,5 +1,5 @@
 //! Recommendations from interactions (issue 4): the interaction matrix read from a project's view, the models
-//! trained on it (popular, similar items, bought together, EASE or item-kNN), serving them, and the ranking
+//! trained on it (popular, similar items, bought together, EASE or item-kNN, repeat purchases), serving them, and the ranking
 //! metrics and protocols they are evaluated with (Recall@K, NDCG@K).
 //!
 //! Training is pure computation on a snapshot ([`data::extract`] copies what it needs under the view's read lock);
@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod model;
 pub mod neighbors;
 pub mod protocol;
+pub mod repeat;
 pub mod serve;
 #[cfg(test)]
 mod test_data;

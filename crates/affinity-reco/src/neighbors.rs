@@ -109,11 +109,11 @@ pub fn bought_together(purchases: &[Purchase], items: usize, window_ms: i64, k: 
             || (vec![0f32; items], Vec::<u32>::new()),
             |(acc, touched), (i, positions)| {
                 for &at in positions {
-                    let (c, _, t) = purchases[at as usize];
+                    let (c, _, t, _) = purchases[at as usize];
                     let at = at as usize;
                     let before = purchases[..at].iter().rev().take_while(|p| p.0 == c && t - p.2 <= window_ms);
                     let after = purchases[at + 1..].iter().take_while(|p| p.0 == c && p.2 - t <= window_ms);
-                    for &(_, j, _) in before.chain(after) {
+                    for &(_, j, _, _) in before.chain(after) {
                         if j as usize == i {
                             continue;
                         }
@@ -168,7 +168,8 @@ mod tests {
         let day = 86_400_000;
         // Customer 0 buys 0 and 1 the same day, twice; 2 a month later. Customer 1 buys 0 and 2 together.
         let purchases =
-            [(0, 0, 0), (0, 1, 10), (0, 0, 5 * day), (0, 1, 5 * day + 1), (0, 2, 40 * day), (1, 0, 0), (1, 2, 1)];
+            [(0, 0, 0), (0, 1, 10), (0, 0, 5 * day), (0, 1, 5 * day + 1), (0, 2, 40 * day), (1, 0, 0), (1, 2, 1)]
+                .map(|(c, i, t)| (c, i, t, 0));
         let n = bought_together(&purchases, 3, day, 10);
         assert_eq!(n.of(0), [(1, 2.0), (2, 1.0)]);
         assert_eq!(n.of(2), [(0, 1.0)], "item 2 of customer 0 came too late to count with item 1");

@@ -40,6 +40,7 @@ fn event(kind: &str, customer: &str, ts: i64, price: Option<f64>, quantity: Opti
         price,
         params: None,
         client_id: None,
+        order_id: None,
     }
 }
 

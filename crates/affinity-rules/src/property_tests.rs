@@ -64,6 +64,7 @@ fn view() -> ProjectView {
                 price,
                 params: params.map(Into::into),
                 client_id: None,
+                order_id: None,
             },
         );
     }

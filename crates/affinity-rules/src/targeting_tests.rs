@@ -34,6 +34,7 @@ fn view(events: &[(&str, &str, i64)]) -> ProjectView {
             price: None,
             params: None,
             client_id: None,
+            order_id: None,
         };
         v.apply(seq as u64 + 1, &e);
     }

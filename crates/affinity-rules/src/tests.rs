@@ -79,6 +79,7 @@ impl Shop {
             price,
             params: params.map(|p| p.to_string()),
             client_id: None,
+            order_id: None,
         };
         self.view.apply(self.seq, &e);
     }
@@ -336,6 +337,7 @@ fn fractional_quantities_compare_exactly() {
             price: Some(10.0),
             params: None,
             client_id: None,
+            order_id: None,
         };
         shop.view.apply(shop.seq, &e);
     }

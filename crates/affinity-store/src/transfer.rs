@@ -65,6 +65,8 @@ struct EventLine {
     params: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    order_id: Option<String>,
 }
 
 /// What an export or a restore moved: the count per kind and the checksum.
@@ -173,6 +175,7 @@ pub fn export(store: &dyn Store, project: &str, out: impl Write) -> Result<Summa
                 price: e.price,
                 params: e.params,
                 client_id: e.client_id,
+                order_id: e.order_id,
             };
             w.line("event", &Line::Event(line))?;
         }
@@ -355,6 +358,7 @@ fn write(store: &dyn Store, lines: Vec<Line>) -> Result<String, TransferError> {
                     price: e.price,
                     params: e.params,
                     client_id: e.client_id,
+                    order_id: e.order_id,
                 });
                 if events.len() == PAGE {
                     flush_events(&mut events)?;

@@ -89,6 +89,7 @@ mod tests {
             price: None,
             params: None,
             client_id: None,
+            order_id: None,
         };
         LogEntry { seq, project: project.into(), event }
     }

@@ -39,6 +39,8 @@ pub struct StoredInteraction {
     pub date: String,
     pub quantity: Option<f64>,
     pub price: Option<f64>,
+    /// The order the line belongs to (`cart`, `purchase`), or null.
+    pub order_id: Option<String>,
     /// Custom parameters (dates as RFC 3339 UTC), or null.
     #[schema(value_type = Object)]
     pub params: Option<Value>,
@@ -84,6 +86,7 @@ impl From<LogEntry> for StoredInteraction {
             date: format_ms(l.event.ts),
             quantity: l.event.quantity,
             price: l.event.price,
+            order_id: l.event.order_id,
             params: l.event.params.and_then(|p| serde_json::from_str(&p).ok()),
         }
     }

@@ -10,7 +10,7 @@ use tokio_postgres::{Client, Row, SimpleQueryMessage};
 use super::{LOG_LOCK, PgStore, changes};
 use crate::{Appended, ChangeKind, LogEntry, Result, StoreError};
 
-const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
+const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id, order_id";
 
 /// Other nodes' events read per query under the append lock.
 const FOREIGN_PAGE: usize = 10_000;
@@ -154,7 +154,7 @@ pub(super) async fn append(
 }
 
 /// Whether an event of a project duplicates one of `foreign`: the same client id, or the same customer and the
-/// same content (type, item, date, quantity, price, parameters), as the views decide on one node.
+/// same content (type, item, date, quantity, price, parameters, order), as the views decide on one node.
 fn duplicates_of(foreign: &[LogEntry]) -> impl Fn(&str, &Event) -> bool + '_ {
     let ids: HashSet<(&str, &str)> =
         foreign.iter().filter_map(|l| Some((l.project.as_str(), l.event.client_id.as_deref()?))).collect();
@@ -175,6 +175,7 @@ fn duplicates_of(foreign: &[LogEntry]) -> impl Fn(&str, &Event) -> bool + '_ {
                     && f.quantity.map(f64::to_bits) == e.quantity.map(f64::to_bits)
                     && f.price.map(f64::to_bits) == e.price.map(f64::to_bits)
                     && f.params == e.params
+                    && f.order_id == e.order_id
             })
         });
         same_id || same_content
@@ -206,8 +207,8 @@ async fn copy(
 ) -> Result<()> {
     let sink = tx
         .copy_in(
-            "COPY events (seq, project, event, customer, item, ts, quantity, price, params, client_id, received_at) \
-             FROM STDIN (FORMAT binary)",
+            "COPY events (seq, project, event, customer, item, ts, quantity, price, params, client_id, order_id, \
+             received_at) FROM STDIN (FORMAT binary)",
         )
         .await?;
     let types = [
@@ -219,6 +220,7 @@ async fn copy(
         Type::INT8,
         Type::FLOAT8,
         Type::FLOAT8,
+        Type::TEXT,
         Type::TEXT,
         Type::TEXT,
         Type::INT8,
@@ -239,6 +241,7 @@ async fn copy(
                 &e.price,
                 &e.params,
                 &e.client_id,
+                &e.order_id,
                 &received_at,
             ])
             .await?;
@@ -260,6 +263,7 @@ fn entry(r: &Row) -> LogEntry {
             price: r.get(7),
             params: r.get(8),
             client_id: r.get(9),
+            order_id: r.get(10),
         },
     }
 }

@@ -9,16 +9,17 @@ use crate::{LogEntry, Result};
 /// SQLite's default limit on bound parameters is 32766; stay well below it when deleting by seq.
 const DELETE_CHUNK: usize = 10_000;
 
-/// Rows per multi-row INSERT: fewer statement executions per event, 10 bound values per row.
+/// Rows per multi-row INSERT: fewer statement executions per event, 11 bound values per row.
 const INSERT_CHUNK: usize = 32;
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, received_at) \
+        "INSERT INTO events (project, event, customer, item, ts, quantity, price, params, client_id, order_id, \
+         received_at) \
          VALUES ",
     );
     for i in 0..rows {
-        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?)" });
+        sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?,?,?)" });
     }
     sql
 }
@@ -57,8 +58,9 @@ pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], r
                 st.raw_bind_parameter(at + 6, e.price)?;
                 st.raw_bind_parameter(at + 7, &e.params)?;
                 st.raw_bind_parameter(at + 8, &e.client_id)?;
-                st.raw_bind_parameter(at + 9, received_at)?;
-                at += 10;
+                st.raw_bind_parameter(at + 9, &e.order_id)?;
+                st.raw_bind_parameter(at + 10, received_at)?;
+                at += 11;
             }
             st.raw_execute()?;
             // A multi-row INSERT into an AUTOINCREMENT table assigns consecutive rowids inside one transaction
@@ -73,7 +75,7 @@ pub(super) fn append(s: &SqliteStore, events: &[(&str, Option<&str>, &Event)], r
     })
 }
 
-const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id";
+const COLUMNS: &str = "seq, project, event, customer, item, ts, quantity, price, params, client_id, order_id";
 
 fn entry(r: &Row) -> rusqlite::Result<LogEntry> {
     Ok(LogEntry {
@@ -88,6 +90,7 @@ fn entry(r: &Row) -> rusqlite::Result<LogEntry> {
             price: r.get(7)?,
             params: r.get(8)?,
             client_id: r.get(9)?,
+            order_id: r.get(10)?,
         },
     })
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_items_settings_models.sql"),
     include_str!("../../migrations/sqlite/0006_audiences.sql"),
     include_str!("../../migrations/sqlite/0007_experiences.sql"),
+    include_str!("../../migrations/sqlite/0008_order_id.sql"),
 ];
 
 /// Readers kept open for reuse.

@@ -38,8 +38,9 @@ pub struct Entry {
     pub fingerprint: u32,
 }
 
-/// What audience rules read of an event besides its [`Entry`]: quantity, price and custom parameters. Kept only
-/// for customers with such events, aligned with their history: 24 bytes an event. Quantity and price are kept as
+/// What audience rules and basket models read of an event besides its [`Entry`]: quantity, price, custom
+/// parameters and the order. Kept only for customers with such events, aligned with their history: 24 bytes an
+/// event. Quantity and price are kept as
 /// the f64 they were stored as, so that `quantity eq 1.1` compares what the merchant sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detail {
@@ -49,10 +50,17 @@ pub struct Detail {
     pub quantity: f64,
     /// Index of the event's canonical parameters JSON in the view's parameter arena; `u32::MAX` for none.
     params: u32,
+    /// The interned order id (`u32::MAX` for none): the lines of one order share it.
+    order: u32,
 }
 
 impl Detail {
-    const NONE: Detail = Detail { price: f64::NAN, quantity: f64::NAN, params: u32::MAX };
+    const NONE: Detail = Detail { price: f64::NAN, quantity: f64::NAN, params: u32::MAX, order: u32::MAX };
+
+    /// The event's interned order id, if it was sent with one (ids are dense per project, in order of first sight).
+    pub fn order(&self) -> Option<u32> {
+        (self.order != u32::MAX).then_some(self.order)
+    }
 
     /// Price × quantity (quantity 1 when absent); `None` without a price.
     pub fn value(&self) -> Option<f64> {
@@ -141,6 +149,8 @@ pub struct ProjectView {
     details: Vec<Vec<Detail>>,
     /// Canonical parameters JSON of the events that have parameters.
     params: Vec<Box<str>>,
+    /// Order ids of the events sent with one.
+    orders: Interner,
     client_ids: HashMap<Box<str>, u64, RandomState>,
     /// Claims of events being committed: they count as stored in duplicate checks until applied or released.
     claimed_ids: HashSet<Box<str>, RandomState>,
@@ -204,7 +214,7 @@ impl ProjectView {
             _ => h.len(),
         };
         h.insert(at, entry);
-        let detail = if e.price.is_some() || e.quantity.is_some() || e.params.is_some() {
+        let detail = if e.price.is_some() || e.quantity.is_some() || e.params.is_some() || e.order_id.is_some() {
             let params = match &e.params {
                 Some(p) => {
                     self.params.push(p.as_str().into());
@@ -212,7 +222,9 @@ impl ProjectView {
                 }
                 None => u32::MAX,
             };
-            Some(Detail { price: e.price.unwrap_or(f64::NAN), quantity: e.quantity.unwrap_or(f64::NAN), params })
+            let order = e.order_id.as_deref().map_or(u32::MAX, |o| self.orders.intern(o));
+            let (price, quantity) = (e.price.unwrap_or(f64::NAN), e.quantity.unwrap_or(f64::NAN));
+            Some(Detail { price, quantity, params, order })
         } else {
             None
         };
