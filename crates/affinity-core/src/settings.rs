@@ -55,9 +55,16 @@ pub struct Settings {
     #[serde(default)]
     pub half_life_days: Option<f64>,
     /// Interaction types whose items are left out of a customer's recommendations unless the request says
-    /// otherwise (`exclude=`).
-    #[serde(default = "default_exclude")]
-    pub exclude: Vec<String>,
+    /// otherwise (`exclude=`): a list, or `"auto"` (the default): purchased items are left out of the discovery
+    /// models' candidates and come back through repeat purchases with the weight training tuned (none when
+    /// repeats do not help the project).
+    #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub exclude: Exclude,
+    /// The weight of repeat purchases in the personalized answer, 0 to 1; `null` (the default): tuned on the
+    /// project's own last baskets at every training.
+    #[serde(default)]
+    pub repeat_weight: Option<f64>,
     /// Two purchases by one customer at most this many hours apart are "bought together".
     #[serde(default = "default_bought_together_hours")]
     pub bought_together_window_hours: f64,
@@ -98,8 +105,51 @@ fn default_ease_dropout() -> f64 {
     0.33
 }
 
-fn default_exclude() -> Vec<String> {
-    vec![PURCHASE.into()]
+/// The `exclude` setting: `"auto"` or a list of interaction types.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Exclude {
+    /// Purchased items out of the discovery candidates, back through the tuned repeat weight.
+    #[default]
+    Auto,
+    /// These types' items out of the answer, whatever the model.
+    Types(Vec<String>),
+}
+
+impl Exclude {
+    /// The types whose items the discovery models leave out: `auto` leaves out purchases.
+    pub fn types(&self) -> Vec<String> {
+        match self {
+            Exclude::Auto => vec![PURCHASE.into()],
+            Exclude::Types(t) => t.clone(),
+        }
+    }
+}
+
+impl Serialize for Exclude {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Exclude::Auto => s.serialize_str("auto"),
+            Exclude::Types(t) => t.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Exclude {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Word(String),
+            List(Vec<String>),
+        }
+        match Form::deserialize(d)? {
+            Form::Word(w) if w == "auto" => Ok(Exclude::Auto),
+            Form::Word(w) => {
+                Err(serde::de::Error::custom(format!("exclude must be \"auto\" or a list of types, not {w:?}")))
+            }
+            Form::List(l) => Ok(Exclude::Types(l)),
+        }
+    }
 }
 
 fn default_bought_together_hours() -> f64 {
@@ -111,7 +161,8 @@ impl Default for Settings {
         Settings {
             weights: BTreeMap::new(),
             half_life_days: None,
-            exclude: default_exclude(),
+            exclude: Exclude::Auto,
+            repeat_weight: None,
             bought_together_window_hours: default_bought_together_hours(),
             retrain: RetrainPolicy::default(),
             ease_lambda: default_ease_lambda(),
@@ -148,7 +199,11 @@ impl Settings {
                 return invalid(format!("weights.{kind}"), format!("Invalid weight for {kind}: {w} (a number >= 0)"));
             }
         }
-        for (i, kind) in self.exclude.iter().enumerate() {
+        let listed = match &self.exclude {
+            Exclude::Auto => &[][..],
+            Exclude::Types(t) => &t[..],
+        };
+        for (i, kind) in listed.iter().enumerate() {
             if !known(kind) {
                 return Err(Problem::new(
                     ProblemKind::UnknownEvent,
@@ -156,6 +211,11 @@ impl Settings {
                     format!("Unknown interaction type: {kind}"),
                 ));
             }
+        }
+        if let Some(w) = self.repeat_weight
+            && !(0.0..=1.0).contains(&w)
+        {
+            return invalid("repeat_weight".into(), format!("Invalid repeat_weight: {w} (0 to 1)"));
         }
         if let Some(h) = self.half_life_days
             && !(h.is_finite() && h > 0.0)
@@ -213,8 +273,20 @@ mod tests {
         assert_eq!(s, Settings::default());
         assert_eq!([s.weight("purchase"), s.weight("cart"), s.weight("like"), s.weight("view")], [4.0, 3.0, 2.0, 1.0]);
         assert_eq!(s.weight("loan"), 0.0, "custom types weigh 0 until set");
-        assert_eq!(s.exclude, ["purchase"]);
+        assert_eq!((s.exclude.clone(), s.exclude.types()), (Exclude::Auto, vec!["purchase".to_string()]));
+        assert_eq!(s.repeat_weight, None, "tuned at every training");
         assert!(s.check(&builtins()).is_ok());
+    }
+
+    #[test]
+    fn exclude_is_auto_or_a_list() {
+        let s: Settings = serde_json::from_str(r#"{"exclude":["view"],"repeat_weight":0.5}"#).unwrap();
+        assert_eq!((s.exclude, s.repeat_weight), (Exclude::Types(vec!["view".into()]), Some(0.5)));
+        let auto: Settings = serde_json::from_str(r#"{"exclude":"auto"}"#).unwrap();
+        assert_eq!(serde_json::to_value(&auto).unwrap()["exclude"], "auto");
+        assert!(serde_json::from_str::<Settings>(r#"{"exclude":"sometimes"}"#).is_err());
+        let heavy: Settings = serde_json::from_str(r#"{"repeat_weight":1.5}"#).unwrap();
+        assert_eq!(heavy.check(&builtins()).unwrap_err().field.as_deref(), Some("repeat_weight"));
     }
 
     #[test]

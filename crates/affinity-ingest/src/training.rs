@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use affinity_reco::basket::{train_tuned, validation_split};
 use affinity_reco::protocol::EvaluationSummary;
 use affinity_reco::serve::due;
 use affinity_reco::{Trained, extract};
@@ -88,11 +89,13 @@ impl Engine {
         let clock = std::time::Instant::now();
         models.start_training(started);
         let result = tokio::task::spawn_blocking(move || {
-            let (data, events) = {
+            let (data, split, events) = {
                 let v = view.read().unwrap_or_else(|p| p.into_inner());
-                (extract(&v, &settings), v.applied())
+                let data = extract(&v, &settings);
+                let split = validation_split(&v, &settings, &data);
+                (data, split, v.applied())
             };
-            let trained = Trained::train(data, &settings, started);
+            let trained = train_tuned(data, split, &settings, started);
             let serving = Serving::new(trained, &view.read().unwrap_or_else(|p| p.into_inner()));
             (serving, events)
         })

@@ -98,6 +98,10 @@ impl Trained {
                 put_lists(&mut out, &rows);
             }
         }
+        // Added with repeat purchases: bundles stored before end here, and read with no repeat model.
+        for v in self.repeat.rate.iter().chain(&self.repeat.cycle_days) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
         out
     }
 
@@ -132,10 +136,17 @@ impl Trained {
             }
             _ => return Err(CodecError("unknown personalized model")),
         };
+        let mut repeat = crate::repeat::Repeat::default();
+        if !r.0.is_empty() {
+            repeat.rate = (0..n).map(|_| r.f32()).collect::<Result<_, _>>()?;
+            repeat.cycle_days = (0..n).map(|_| r.f32()).collect::<Result<_, _>>()?;
+        }
         if !r.0.is_empty() {
             return Err(CodecError("trailing bytes"));
         }
-        Ok(Trained::assemble(items, popular, similar, together, personal, info))
+        let mut trained = Trained::assemble(items, popular, similar, together, personal, info);
+        trained.repeat = repeat;
+        Ok(trained)
     }
 }
 

@@ -14,6 +14,9 @@ pub enum RecoError {
     /// An item recommendation `kind` other than `similar` or `bought_together` (field `kind`).
     #[error("Invalid kind: {0} (similar or bought_together)")]
     Kind(String),
+    /// A customer recommendation `kind` other than `personalized` or `buy_again` (field `kind`).
+    #[error("Invalid kind: {0} (personalized or buy_again)")]
+    CustomerKind(String),
     /// A popularity `window` other than those of [`crate::data::WINDOWS`] (field `window`).
     #[error("Invalid window: {0} (all, 1d, 7d, 30d or 90d)")]
     Window(String),
@@ -23,8 +26,8 @@ pub enum RecoError {
     /// A split's `test_fraction` outside (0, 1) (field `test_fraction`).
     #[error("Invalid test_fraction: {0} (between 0 and 1)")]
     TestFraction(f64),
-    /// A `split` other than `random` or `time` (field `split`).
-    #[error("Invalid split: {0} (random or time)")]
+    /// A `split` other than `random`, `time` or `next_basket` (field `split`).
+    #[error("Invalid split: {0} (random, time or next_basket)")]
     Split(String),
     /// A test file that is not CSV, lacks a column or has a row without customer or item (`invalid_json`, as
     /// for any unreadable body); the message says which.
@@ -43,7 +46,7 @@ impl ErrorCode for RecoError {
     fn error_field(&self) -> Option<String> {
         let field = match self {
             RecoError::N(_) => "n",
-            RecoError::Kind(_) => "kind",
+            RecoError::Kind(_) | RecoError::CustomerKind(_) => "kind",
             RecoError::Window(_) => "window",
             RecoError::K => "k",
             RecoError::TestFraction(_) => "test_fraction",

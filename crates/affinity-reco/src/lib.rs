@@ -7,6 +7,7 @@
 //! a new event changes the next answer without retraining. Storing models and running training jobs is the
 //! caller's: this crate never touches the store.
 
+pub mod basket;
 pub mod codec;
 pub mod data;
 pub mod ease;

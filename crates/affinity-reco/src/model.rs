@@ -18,6 +18,7 @@ use affinity_core::Settings;
 use crate::data::{TrainingData, WINDOWS};
 use crate::ease::{Ease, MAX_ITEMS};
 use crate::neighbors::{NEIGHBORS, Neighbors, bought_together, similar, top_k};
+use crate::repeat::Repeat;
 
 /// The personalized model.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,10 @@ pub struct Info {
     pub interactions: u64,
     pub customers: u64,
     pub items: u64,
+    /// The repeat weight and half-life in use, and how they were chosen (see [`crate::basket::tune`]); absent in
+    /// models stored before tuning existed (weight 0).
+    #[serde(default)]
+    pub tuning: Option<crate::basket::Tuning>,
 }
 
 /// Everything a project serves from.
@@ -57,6 +62,8 @@ pub struct Trained {
     pub similar: Neighbors,
     pub together: Neighbors,
     pub personal: Personal,
+    /// Repeat propensities and cycles ("buy it again").
+    pub repeat: Repeat,
     pub info: Info,
 }
 
@@ -86,6 +93,9 @@ impl Trained {
         let together = bought_together(&purchases, items.len(), window_ms, NEIGHBORS);
         timed("bought_together", t);
         let t = std::time::Instant::now();
+        let repeat = Repeat::fit(&purchases, items.len());
+        timed("buy_again", t);
+        let t = std::time::Instant::now();
         // EASE on the items with interactions only: catalog items nobody touched would add empty rows to invert.
         let (compact, active) = matrix.active_columns();
         let personal = if active.len() <= MAX_ITEMS && matrix.nnz() > 0 {
@@ -112,8 +122,11 @@ impl Trained {
             interactions: matrix.nnz() as u64,
             customers,
             items: active_items,
+            tuning: None,
         };
-        Trained::assemble(items, popular, similar, together, personal, info)
+        let mut trained = Trained::assemble(items, popular, similar, together, personal, info);
+        trained.repeat = repeat;
+        trained
     }
 
     /// A bundle from its parts (training, or reading a stored one).
@@ -126,7 +139,15 @@ impl Trained {
         info: Info,
     ) -> Trained {
         let index = items.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
-        Trained { items, index, popular, similar, together, personal, info }
+        Trained { items, index, popular, similar, together, personal, repeat: Repeat::default(), info }
+    }
+
+    /// The repeat weight (0–1) and repeat half-life in use: `settings.repeat_weight` when pinned, else what tuning
+    /// chose at training (0 without tuning).
+    pub fn repeat_blend(&self, settings: &Settings) -> (f32, Option<f64>) {
+        let tuned = self.info.tuning.as_ref();
+        let weight = settings.repeat_weight.map(|w| w as f32).or(tuned.map(|t| t.repeat_weight)).unwrap_or(0.0);
+        (weight, tuned.and_then(|t| t.repeat_half_life_days))
     }
 
     /// The column of item `id`.

@@ -23,7 +23,9 @@ pub struct EvaluateQuery {
     /// Cut-offs, comma-separated (default `10,20,50`).
     pub k: Option<String>,
     /// Instead of a test file: hold out `test_fraction` of the project's events, `random` (by `seed`) or `time`
-    /// (the newest), train fresh models on the rest (the serving models are left alone) and score those.
+    /// (the newest), train fresh models on the rest (the serving models are left alone) and score those; or
+    /// `next_basket`: hold out each customer's last basket and score the default answer against the baselines
+    /// ([`crate::basket`]).
     pub split: Option<String>,
     /// Share of the events held out by `split`, in (0, 1); default 0.2.
     pub test_fraction: Option<f64>,
@@ -47,6 +49,9 @@ impl EvaluateQuery {
     /// [`RecoError::Split`].
     pub fn split(&self) -> Result<Option<Split>, RecoError> {
         let Some(split) = &self.split else { return Ok(None) };
+        if self.next_basket() {
+            return Ok(None);
+        }
         let fraction = self.test_fraction.unwrap_or(0.2);
         if !(fraction > 0.0 && fraction < 1.0) {
             return Err(RecoError::TestFraction(fraction));
@@ -58,11 +63,17 @@ impl EvaluateQuery {
         }
     }
 
+    /// Whether the next-basket protocol is asked (`split=next_basket`, or `next-basket`).
+    pub fn next_basket(&self) -> bool {
+        matches!(self.split.as_deref(), Some("next_basket" | "next-basket"))
+    }
+
     /// How the test set was made, for the evaluation's summary: `test file`, or e.g. `random split of the
     /// project's events, test_fraction 0.2, seed 0`.
     pub fn describe(&self) -> String {
         match &self.split {
             None => "test file".to_string(),
+            Some(_) if self.next_basket() => "next basket: each customer's last basket held out".to_string(),
             Some(split) => format!(
                 "{split} split of the project's events, test_fraction {}, seed {}",
                 self.test_fraction.unwrap_or(0.2),
@@ -81,6 +92,13 @@ pub struct Evaluation {
     /// Test customers without training history (not scored).
     pub skipped_customers: usize,
     pub test_rows: usize,
+    /// The next-basket protocol's figures (`results` is then empty): the default answer (`affinity`), its parts
+    /// and the baselines G-TopFreq and P-TopFreq, per K.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_basket: Option<Vec<crate::basket::BasketScores>>,
+    /// What tuning chose inside the next-basket protocol's training part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<crate::basket::Tuning>,
 }
 
 /// What is kept of a project's last evaluation.
@@ -93,6 +111,9 @@ pub struct EvaluationSummary {
     /// How the test set was made (see [`EvaluateQuery::describe`]).
     pub test: String,
     pub test_rows: usize,
+    /// The next-basket figures, when that protocol was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_basket: Option<Vec<crate::basket::BasketScores>>,
 }
 
 impl Evaluation {
@@ -103,6 +124,7 @@ impl Evaluation {
             results: self.results.clone(),
             test: test.to_string(),
             test_rows: self.test_rows,
+            next_basket: self.next_basket.clone(),
         }
     }
 }
@@ -164,7 +186,7 @@ pub fn evaluate_test_file(
         }
     }
     let results = evaluate(model, &cases, ks);
-    Evaluation { results, skipped_customers: skipped, test_rows: pairs.len() }
+    Evaluation { results, skipped_customers: skipped, test_rows: pairs.len(), next_basket: None, tuning: None }
 }
 
 /// Holds out part of `view`'s events by `split`, trains fresh models on the rest (trained at `now`, epoch ms;
@@ -200,7 +222,22 @@ pub fn evaluate_split(
         .map(|(history, relevant)| Case { history, relevant })
         .collect();
     let results = evaluate(&model, &cases, ks);
-    Evaluation { results, skipped_customers: skipped, test_rows }
+    Evaluation { results, skipped_customers: skipped, test_rows, next_basket: None, tuning: None }
+}
+
+/// The next-basket protocol ([`crate::basket::evaluate_next_basket`]) as an [`Evaluation`]: `test_rows` counts
+/// the held-out basket lines' customers scored. Reads the view under its read lock throughout. CPU-bound.
+pub fn evaluate_baskets(view: &RwLock<ProjectView>, settings: &Settings, ks: &[usize], now: i64) -> Evaluation {
+    let v = view.read().unwrap_or_else(|p| p.into_inner());
+    let (scores, tuning) = crate::basket::evaluate_next_basket(&v, settings, ks, now);
+    let customers = scores.first().map_or(0, |s| s.customers);
+    Evaluation {
+        results: Vec::new(),
+        skipped_customers: 0,
+        test_rows: customers,
+        next_basket: Some(scores),
+        tuning: Some(tuning),
+    }
 }
 
 #[cfg(test)]

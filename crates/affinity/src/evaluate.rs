@@ -12,8 +12,13 @@ pub struct EvaluateArgs {
     #[arg(long)]
     project: String,
     /// Held-out interactions: a CSV with `user_id` and `item_id` columns, like an upload.
-    #[arg(long, required_unless_present = "split", conflicts_with = "split")]
+    #[arg(long, required_unless_present_any = ["split", "protocol"], conflicts_with_all = ["split", "protocol"])]
     test: Option<PathBuf>,
+    /// `next-basket`: hold out each customer's last basket (their last order; without order ids, their purchases
+    /// on their last purchase day) and print Recall@K, NDCG@K and PHR@K of the default answer, its parts, and the
+    /// baselines G-TopFreq and P-TopFreq (Li et al., TOIS 2023).
+    #[arg(long, value_parser = ["next-basket"], conflicts_with = "split")]
+    protocol: Option<String>,
     /// Instead of a test file: hold out part of the project's own events, `random` or `time` (the newest), and
     /// score models trained on the rest (the serving models are left alone).
     #[arg(long, value_parser = ["random", "time"])]
@@ -41,6 +46,7 @@ pub struct EvaluateArgs {
 pub async fn run(args: EvaluateArgs) -> anyhow::Result<()> {
     let base = format!("{}/v1/projects/{}/models/evaluate?k={}", args.url.trim_end_matches('/'), args.project, args.k);
     let (url, body) = match (&args.test, &args.split) {
+        _ if args.protocol.is_some() => (format!("{base}&split=next_basket"), Vec::new()),
         (Some(test), _) => (base, std::fs::read(test).with_context(|| format!("reading {}", test.display()))?),
         (None, Some(split)) => {
             (format!("{base}&split={split}&test_fraction={}&seed={}", args.test_fraction, args.seed), Vec::new())
@@ -65,6 +71,23 @@ pub async fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let v: Value = serde_json::from_str(&text).context("reading the answer")?;
+    if let Some(rows) = v["next_basket"].as_array() {
+        println!("{:<10} {:>4} {:>9} {:>9} {:>9}", "model", "k", "recall", "ndcg", "phr");
+        for r in rows {
+            let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+            let model = r["model"].as_str().unwrap_or("");
+            println!("{model:<10} {:>4} {:>9.4} {:>9.4} {:>9.4}", r["k"], f("recall"), f("ndcg"), f("phr"));
+        }
+        let t = &v["tuning"];
+        println!(
+            "customers scored: {}; tuned repeat weight {} (half-life {}, {})",
+            v["test_rows"],
+            t["repeat_weight"],
+            t["repeat_half_life_days"],
+            t["source"].as_str().unwrap_or("")
+        );
+        return Ok(());
+    }
     println!("{:<10} {:>4} {:>9} {:>9} {:>9}", "model", "k", "recall", "ndcg", "coverage");
     for r in v["results"].as_array().into_iter().flatten() {
         println!(

@@ -8,9 +8,9 @@
 
 use std::collections::HashSet;
 
-use affinity_core::Settings;
 use affinity_core::catalog::{CART, LIKE, PURCHASE, VIEW};
 use affinity_core::date::format_ms;
+use affinity_core::{Exclude, Settings};
 use affinity_views::ProjectView;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +57,8 @@ pub struct RecommendQuery {
     pub category: Option<String>,
     /// Interaction types whose items to leave out, comma-separated (default: the project's `exclude` setting).
     pub exclude: Option<String>,
-    /// `similar` (default) or `bought_together` (item recommendations).
+    /// Customer recommendations: `personalized` (default: repeat purchases blended with discovery) or
+    /// `buy_again` (repeat purchases alone). Item recommendations: `similar` (default) or `bought_together`.
     pub kind: Option<String>,
     /// Popularity window: `all` (default), `1d`, `7d`, `30d`, `90d`.
     pub window: Option<String>,
@@ -73,11 +74,12 @@ impl RecommendQuery {
         Ok(n)
     }
 
-    /// The interaction types to leave out: the query's list, else the settings'.
-    fn exclude(&self, settings: &Settings) -> Vec<String> {
+    /// The interaction types whose items the discovery models leave out (the query's list, else the settings';
+    /// `auto`: purchases), and whether that list also binds repeat purchases (it does unless it is `auto`).
+    fn exclude(&self, settings: &Settings) -> (Vec<String>, bool) {
         match &self.exclude {
-            Some(x) => x.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
-            None => settings.exclude.clone(),
+            Some(x) => (x.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(), true),
+            None => (settings.exclude.types(), settings.exclude != Exclude::Auto),
         }
     }
 }
@@ -176,10 +178,14 @@ fn because(kind: &str, item: &str) -> String {
     format!("because you {verb} {item}")
 }
 
-/// Personalized recommendations for `customer` from their history in `view` as it is now, scored by `model`
-/// (the personalized model: EASE or item-kNN). Items of the types in `q.exclude` (default: `settings.exclude`)
-/// are left out; a short list is topped up with popular items; a customer without usable history gets popular
-/// items (`fallback: popular`). Errors: [`RecoError::N`].
+/// Personalized recommendations for `customer` from their history in `view` as it is now.
+///
+/// `q.kind` `personalized` (default): the discovery model's candidates (EASE or item-kNN, items of the types in
+/// `q.exclude` left out; default `settings.exclude`, whose `auto` leaves out purchases) blended with repeat
+/// purchases by the model's repeat weight ([`crate::repeat::blend`]); a short list is topped up with popular items;
+/// a customer without usable history gets popular items (`fallback: popular`). `buy_again`: the repeat candidates
+/// alone, each with its cycle as the reason, never topped up. An explicit exclusion list binds repeat purchases
+/// too. Errors: [`RecoError::N`], [`RecoError::Kind`].
 pub fn for_customer(
     view: &ProjectView,
     model: Option<&Serving>,
@@ -188,7 +194,11 @@ pub fn for_customer(
     q: &RecommendQuery,
 ) -> Result<Recommendations, RecoError> {
     let n = q.n()?;
-    let exclude = q.exclude(settings);
+    let kind = q.kind.as_deref().unwrap_or("personalized");
+    if kind != "personalized" && kind != "buy_again" {
+        return Err(RecoError::CustomerKind(kind.to_string()));
+    }
+    let (exclude, binds_repeats) = q.exclude(settings);
     let category = q.category.as_deref();
     let Some(model) = model else {
         let excluded: Vec<u32> = view
@@ -201,25 +211,80 @@ pub fn for_customer(
     };
     let live = live_history(view, model, settings, customer, &exclude);
     let skip = Skip::new(model, live.excluded.iter().copied());
+    let (weight, half_life) =
+        if kind == "buy_again" { (1.0, model.repeat_blend(settings).1) } else { model.repeat_blend(settings) };
+    let repeats = if weight > 0.0 {
+        let no_skip = Skip(Vec::new());
+        let repeat_skip = if binds_repeats { &skip } else { &no_skip };
+        let bought = view
+            .customer_id(customer)
+            .map_or_else(Vec::new, |c| crate::repeat::bought(view, c, i64::MAX, |i| model.column_of(i)));
+        let now = affinity_core::date::now_ms();
+        model
+            .repeat
+            .score(&bought, now, half_life)
+            .into_iter()
+            .filter(|r| acceptable(view, model, category, repeat_skip, r.0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if kind == "buy_again" {
+        let items = repeats.iter().take(n).map(|&(j, score, cycle)| Recommended {
+            item: model.items[j as usize].clone(),
+            score,
+            reason: Some(cycle_reason(cycle)),
+        });
+        return Ok(answer(model, "buy_again", items.collect(), false));
+    }
+    let candidates = if weight > 0.0 { n.max(50) } else { n };
     let recs = if live.weighted.is_empty() {
         Vec::new()
     } else {
-        model.recommend(&live.weighted, n, |j| acceptable(view, model, category, &skip, j))
+        model.recommend(&live.weighted, candidates, |j| acceptable(view, model, category, &skip, j))
     };
-    let fallback = recs.is_empty();
-    let mut items: Vec<Recommended> = recs
-        .into_iter()
-        .map(|(j, score, reason)| Recommended {
-            item: model.items[j as usize].clone(),
-            score,
-            reason: reason.map(|r| {
-                let kind = live.strongest_kind(r).map_or(VIEW, |k| view.kind_name(k));
-                because(kind, &model.items[r as usize])
-            }),
+    let fallback = recs.is_empty() && repeats.is_empty();
+    let reason_of = |j: u32, r: Option<u32>| {
+        r.map(|r| {
+            let kind = live.strongest_kind(r).map_or(VIEW, |k| view.kind_name(k));
+            because(kind, &model.items[r as usize])
         })
-        .collect();
+        .or_else(|| Some(format!("because you interacted with {}", model.items[j as usize])))
+    };
+    let mut items: Vec<Recommended> = if repeats.is_empty() {
+        recs.into_iter()
+            .take(n)
+            .map(|(j, score, r)| Recommended {
+                item: model.items[j as usize].clone(),
+                score,
+                reason: r.and_then(|r| reason_of(j, Some(r))),
+            })
+            .collect()
+    } else {
+        let discovery: Vec<(u32, f32)> = recs.iter().map(|r| (r.0, r.1)).collect();
+        let repeat: Vec<(u32, f32)> = repeats.iter().map(|r| (r.0, r.1)).collect();
+        crate::repeat::blend(&repeat, &discovery, weight, n)
+            .into_iter()
+            .map(|(j, score, from_repeat)| {
+                let reason = if from_repeat {
+                    repeats.iter().find(|r| r.0 == j).map(|r| cycle_reason(r.2))
+                } else {
+                    recs.iter().find(|r| r.0 == j).and_then(|r| reason_of(j, r.2))
+                };
+                Recommended { item: model.items[j as usize].clone(), score, reason }
+            })
+            .collect()
+    };
     top_up(&mut items, view, model, "all", category, &skip, n);
     Ok(answer(model, &model.info.model, items, fallback))
+}
+
+/// "you buy this about every 7 days"
+fn cycle_reason(cycle_days: f32) -> String {
+    match cycle_days.round() as i64 {
+        d if d <= 1 => "you buy this about every day".to_string(),
+        d => format!("you buy this about every {d} days"),
+    }
 }
 
 /// Items like `item`: `q.kind` `similar` (default: customers who interacted with it also interacted with …) or

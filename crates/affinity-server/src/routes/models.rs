@@ -97,7 +97,10 @@ pub async fn evaluate(
     let settings = state.project(&project)?.settings();
     let ks = q.ks()?;
     let view = state.views.project(&project);
-    let evaluation = if let Some(split) = q.split()? {
+    let evaluation = if q.next_basket() {
+        let now = affinity_core::date::now_ms();
+        tokio::task::spawn_blocking(move || protocol::evaluate_baskets(&view, &settings, &ks, now)).await
+    } else if let Some(split) = q.split()? {
         let now = affinity_core::date::now_ms();
         tokio::task::spawn_blocking(move || protocol::evaluate_split(&view, &settings, split, &ks, now)).await
     } else {

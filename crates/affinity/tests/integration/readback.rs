@@ -40,7 +40,7 @@ async fn a_customers_history_pages_newest_first() {
     let (_, first) = s.get("/v1/projects/shop-1/customers/u-1/interactions?limit=1", &k.admin).await;
     assert_eq!(
         first["interactions"][0],
-        json!({"id":"e9","event":"view","item":"d9","date":"2026-01-09T00:00:00Z","quantity":null,"price":null,"params":null})
+        json!({"id":"e9","event":"view","item":"d9","date":"2026-01-09T00:00:00Z","quantity":null,"price":null,"order_id":null,"params":null})
     );
     let (_, nobody) = s.get("/v1/projects/shop-1/customers/nobody/interactions", &k.admin).await;
     assert_eq!(nobody, json!({"interactions":[],"next_cursor":null}));

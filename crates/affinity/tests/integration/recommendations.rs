@@ -136,7 +136,7 @@ async fn settings_are_checked_and_change_the_weights() {
     let (s, k) = shop().await;
     let (status, defaults) = s.get("/v1/projects/shop-1/settings", &k.admin).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(defaults["exclude"], json!(["purchase"]));
+    assert_eq!(defaults["exclude"], json!("auto"), "purchases out of discovery, back through the tuned repeat weight");
     let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"weights":{"loan":1}})).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "unknown_event", Some("weights.loan"));
     let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"half_life_days":-3})).await;

@@ -1,0 +1,320 @@
+//! Next-basket validation, used twice: to tune a project's models at every training, and as the `next-basket`
+//! evaluation protocol. Each customer with at least two baskets has their last basket held out (their last
+//! order; without order ids, their purchases on their last purchase day) with every event of theirs from its
+//! start on; models are fitted on the rest and asked, at the basket's time, for the customer's next basket.
+//!
+//! Metrics follow Li et al., "A Next Basket Recommendation Reality Check" (ACM TOIS 2023), section 4: Recall@K =
+//! hits / basket size, NDCG@K with binary gains, PHR@K = the share of customers with at least one hit. The
+//! baselines are theirs too: G-TopFreq (the items in most baskets) and P-TopFreq (the customer's own items in most
+//! baskets, topped up with G-TopFreq).
+
+use affinity_core::Settings;
+use affinity_views::ProjectView;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{TrainingData, basket_key, extract_with};
+use crate::metrics::ndcg_at_k;
+use crate::model::Trained;
+use crate::repeat::{Bought, Repeat, blend, bought};
+
+/// Most validation customers tuning scores (an even sample of them beyond): bounds its cost.
+pub const MAX_TUNING_CUSTOMERS: usize = 5_000;
+/// The cut-off tuning maximises Recall at.
+pub const TUNING_K: usize = 10;
+/// Repeat weights tried.
+pub const WEIGHTS: [f32; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+/// Half-lives of the repeat frequency tried, in days (`None`: every basket counts 1).
+pub const REPEAT_HALF_LIVES: [Option<f64>; 4] = [None, Some(90.0), Some(30.0), Some(7.0)];
+/// Discovery candidates kept per validation customer.
+const CANDIDATES: usize = 100;
+
+/// One validation customer.
+#[derive(Debug, Clone)]
+pub struct BasketCase {
+    /// When the held-out basket starts, ms UTC (the time the models are asked at).
+    pub at: i64,
+    /// The discovery models' query: the customer's training row `(column, weight)`, by column.
+    pub history: Vec<(u32, f32)>,
+    /// The customer's purchases before `at`.
+    pub bought: Vec<Bought>,
+    /// The held-out basket's columns, sorted, without duplicates.
+    pub basket: Vec<u32>,
+}
+
+/// The training data without the held-out baskets, and the validation customers.
+#[derive(Debug, Clone)]
+pub struct NextBasket {
+    pub data: TrainingData,
+    pub cases: Vec<BasketCase>,
+}
+
+/// Holds out each customer's last basket from `view` (see the module). Columns are the view's item ids.
+pub fn next_basket_split(view: &ProjectView, settings: &Settings) -> NextBasket {
+    split_before(view, settings, None).0
+}
+
+/// [`next_basket_split`] of the events before `before[customer]` only (all, without it); returns the split and
+/// each customer's cut-off (the start of their held-out basket, else `before`'s, else `i64::MAX`).
+fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>) -> (NextBasket, Vec<i64>) {
+    let purchase = (0..view.kinds_len() as u32).find(|&k| view.kind_name(k) == affinity_core::catalog::PURCHASE);
+    let limit = |c: usize| before.and_then(|b| b.get(c).copied()).unwrap_or(i64::MAX);
+    let mut cutoff: Vec<i64> = (0..view.customers_len()).map(limit).collect();
+    let mut baskets: Vec<(u32, i64, Vec<u32>)> = Vec::new();
+    for c in 0..view.customers_len() as u32 {
+        let Some(purchase) = purchase else { break };
+        let details = view.details_of(c);
+        let until = cutoff[c as usize];
+        let mut lines: Vec<(u64, i64, u32)> = view
+            .history_of(c)
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind() == purchase && e.ts < until)
+            .filter_map(|(at, e)| Some((basket_key(e.ts, details.get(at).and_then(|d| d.order())), e.ts, e.item()?)))
+            .collect();
+        lines.sort_unstable();
+        let mut by_basket: Vec<(i64, Vec<u32>)> = lines
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|b| (b.iter().map(|l| l.1).min().unwrap_or(0), b.iter().map(|l| l.2).collect()))
+            .collect();
+        if by_basket.len() < 2 {
+            continue;
+        }
+        by_basket.sort_unstable_by_key(|b| b.0);
+        let (start, mut items) = by_basket.pop().unwrap_or_default();
+        items.sort_unstable();
+        items.dedup();
+        cutoff[c as usize] = start;
+        baskets.push((c, start, items));
+    }
+    let (data, _) = extract_with(view, settings, |c, e| e.ts >= cutoff[c as usize]);
+    let cases = baskets
+        .into_iter()
+        .map(|(c, at, basket)| {
+            let (cols, weights) = data.matrix.row(c as usize);
+            let history = cols.iter().copied().zip(weights.iter().copied()).collect();
+            BasketCase { at, history, bought: bought(view, c, at, Some), basket }
+        })
+        .collect();
+    (NextBasket { data, cases }, cutoff)
+}
+
+/// The split tuning needs at training, or `None` when there is nothing to tune: the weight is pinned by the
+/// settings, or nobody in `data` (the project's whole training data) bought an item twice.
+pub fn validation_split(view: &ProjectView, settings: &Settings, data: &TrainingData) -> Option<NextBasket> {
+    if settings.repeat_weight.is_some() || !Repeat::fit(&data.purchases, data.items.len()).has_repeats() {
+        return None;
+    }
+    Some(next_basket_split(view, settings))
+}
+
+/// Trains every model on `data` with the repeat blend tuned on `split` (see [`tune`]; without a split: pinned or
+/// no repeats). The tuning's time is in `fit_ms` and `fit_ms_by_model.tuning`.
+pub fn train_tuned(data: TrainingData, split: Option<NextBasket>, settings: &Settings, trained_at: i64) -> Trained {
+    let started = std::time::Instant::now();
+    let tuning = match split {
+        Some(split) => tune(split, settings, trained_at),
+        None if settings.repeat_weight.is_some() => {
+            Tuning { repeat_weight: settings.repeat_weight.unwrap_or(0.0) as f32, ..Tuning::none("pinned") }
+        }
+        None => Tuning::none("no_repeats"),
+    };
+    let tuning_ms = started.elapsed().as_millis() as u64;
+    let mut trained = Trained::train(data, settings, trained_at);
+    trained.info.fit_ms += tuning_ms;
+    trained.info.fit_ms_by_model.insert("tuning".into(), tuning_ms);
+    trained.info.tuning = Some(tuning);
+    trained
+}
+
+/// What tuning chose, and the validation figures it chose on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Tuning {
+    /// Weight of repeat purchases in the personalized answer, 0–1 (0: discovery alone, purchases left out).
+    pub repeat_weight: f32,
+    /// Half-life of the repeat frequency in days; null: every basket counts alike.
+    pub repeat_half_life_days: Option<f64>,
+    /// `tuned` (chosen on the validation baskets), `pinned` (by the settings) or `no_repeats` (nobody bought an
+    /// item twice: weight 0 without validation).
+    pub source: String,
+    /// Validation customers scored (their last basket held out).
+    pub customers: usize,
+    /// The cut-off of the validation figures.
+    pub k: usize,
+    /// Recall@K of the chosen blend on the validation baskets; null without validation.
+    pub recall: Option<f64>,
+    /// Recall@K of P-TopFreq on the same baskets; null without validation.
+    pub p_topfreq_recall: Option<f64>,
+}
+
+impl Tuning {
+    /// No repeat weight: what a project without repeats, or a training without tuning, gets.
+    pub fn none(source: &str) -> Tuning {
+        Tuning {
+            repeat_weight: 0.0,
+            repeat_half_life_days: None,
+            source: source.into(),
+            customers: 0,
+            k: TUNING_K,
+            recall: None,
+            p_topfreq_recall: None,
+        }
+    }
+}
+
+/// Chooses the repeat weight and half-life (unless `settings` pin the weight) that give the best Recall@[`TUNING_K`]
+/// on `split`'s baskets: fits the discovery models once on the split's training data (one extra fit), ranks at most
+/// [`MAX_TUNING_CUSTOMERS`] customers' candidates once, then scores each of the 11 × 4 blends in memory.
+pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
+    let repeat = Repeat::fit(&split.data.purchases, split.data.items.len());
+    if let Some(w) = settings.repeat_weight {
+        return Tuning { repeat_weight: w as f32, ..Tuning::none("pinned") };
+    }
+    if !repeat.has_repeats() || split.cases.is_empty() {
+        return Tuning::none("no_repeats");
+    }
+    let step = split.cases.len().div_ceil(MAX_TUNING_CUSTOMERS);
+    let cases: Vec<BasketCase> = split.cases.into_iter().step_by(step).collect();
+    let global = g_topfreq(&split.data);
+    let model = Trained::train(split.data, settings, now);
+    let discovery: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| discover(&model, c, CANDIDATES)).collect();
+    let mut best = (f64::MIN, 0.0f32, None);
+    for half_life in REPEAT_HALF_LIVES {
+        let repeats: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| repeat_list(&repeat, c, half_life)).collect();
+        for w in WEIGHTS {
+            let recall = mean(cases.iter().zip(&discovery).zip(&repeats), |((c, d), r)| {
+                let ranked: Vec<u32> = blend(r, d, w, TUNING_K).into_iter().map(|b| b.0).collect();
+                basket_recall(&ranked, &c.basket, TUNING_K)
+            });
+            // Ties keep the smaller weight and the earlier half-life.
+            if recall > best.0 + 1e-12 {
+                best = (recall, w, half_life);
+            }
+        }
+    }
+    let p_topfreq = mean(cases.iter(), |c| basket_recall(&p_topfreq(c, &global, TUNING_K), &c.basket, TUNING_K));
+    Tuning {
+        repeat_weight: best.1,
+        repeat_half_life_days: best.2,
+        source: "tuned".into(),
+        customers: cases.len(),
+        k: TUNING_K,
+        recall: Some(best.0),
+        p_topfreq_recall: Some(p_topfreq),
+    }
+}
+
+/// The discovery model's best `n` for a case, purchased items left out (as the default answer does).
+fn discover(model: &Trained, c: &BasketCase, n: usize) -> Vec<(u32, f32)> {
+    let purchased = |j: u32| c.bought.binary_search_by_key(&j, |b| b.col).is_ok();
+    model.recommend(&c.history, n, |j| !purchased(j)).into_iter().map(|r| (r.0, r.1)).collect()
+}
+
+fn repeat_list(repeat: &Repeat, c: &BasketCase, half_life: Option<f64>) -> Vec<(u32, f32)> {
+    repeat.score(&c.bought, c.at, half_life).into_iter().map(|r| (r.0, r.1)).collect()
+}
+
+/// Columns by the number of baskets holding them, most first (ties by column).
+fn g_topfreq(data: &TrainingData) -> Vec<u32> {
+    let mut keys: Vec<(u32, u32, u64)> = data.purchases.iter().map(|p| (p.1, p.0, p.3)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut counts = vec![0u32; data.items.len()];
+    for k in keys {
+        counts[k.0 as usize] += 1;
+    }
+    let mut cols: Vec<u32> = (0..counts.len() as u32).filter(|&j| counts[j as usize] > 0).collect();
+    cols.sort_by_key(|&j| (std::cmp::Reverse(counts[j as usize]), j));
+    cols
+}
+
+/// The customer's items in most baskets (ties: the most recent first), topped up with `global`'s.
+fn p_topfreq(c: &BasketCase, global: &[u32], k: usize) -> Vec<u32> {
+    let mut own: Vec<&Bought> = c.bought.iter().collect();
+    own.sort_by_key(|b| (std::cmp::Reverse(b.baskets.len()), std::cmp::Reverse(b.baskets.last().copied()), b.col));
+    let mut out: Vec<u32> = own.into_iter().map(|b| b.col).take(k).collect();
+    for &j in global {
+        if out.len() >= k {
+            break;
+        }
+        if !out.contains(&j) {
+            out.push(j);
+        }
+    }
+    out
+}
+
+/// Hits in the top `k` of `ranked` over the basket's size (Li et al. 2023); 0 for an empty basket.
+pub fn basket_recall(ranked: &[u32], basket: &[u32], k: usize) -> f64 {
+    if basket.is_empty() {
+        return 0.0;
+    }
+    ranked.iter().take(k).filter(|j| basket.binary_search(j).is_ok()).count() as f64 / basket.len() as f64
+}
+
+fn mean<T>(items: impl Iterator<Item = T>, f: impl Fn(T) -> f64) -> f64 {
+    let (sum, n) = items.fold((0.0, 0usize), |(s, n), x| (s + f(x), n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+/// One ranker's next-basket figures at one K.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct BasketScores {
+    /// `affinity` (the default answer: the tuned blend), `buy_again`, the discovery model (`ease`, `item_knn`),
+    /// `g_topfreq` or `p_topfreq`.
+    pub model: String,
+    pub k: usize,
+    /// Hits / basket size, averaged over customers.
+    pub recall: f64,
+    pub ndcg: f64,
+    /// Share of customers with at least one hit.
+    pub phr: f64,
+    pub customers: usize,
+}
+
+/// The next-basket protocol: tunes on the split as training would (the tuning never sees a held-out basket: it
+/// holds out each training history's own last basket), then scores the default answer, its two parts and the
+/// two baselines on every held-out basket at every K of `ks`. CPU-bound: two fits (tuning, then the models).
+pub fn evaluate_next_basket(
+    view: &ProjectView,
+    settings: &Settings,
+    ks: &[usize],
+    now: i64,
+) -> (Vec<BasketScores>, Tuning) {
+    let (split, cutoff) = split_before(view, settings, None);
+    // Validation inside the training part: each training history's own last basket.
+    let tuning = tune(split_before(view, settings, Some(&cutoff)).0, settings, now);
+    let max_k = ks.iter().copied().max().unwrap_or(10);
+    let repeat = Repeat::fit(&split.data.purchases, split.data.items.len());
+    let global = g_topfreq(&split.data);
+    let cases = split.cases;
+    let model = Trained::train(split.data, settings, now);
+    let name = model.info.model.clone();
+    let mut rankings: Vec<(String, Vec<Vec<u32>>)> = Vec::new();
+    let discovery: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| discover(&model, c, max_k)).collect();
+    let repeats: Vec<Vec<(u32, f32)>> =
+        cases.iter().map(|c| repeat_list(&repeat, c, tuning.repeat_half_life_days)).collect();
+    let cols = |l: &[(u32, f32)]| l.iter().map(|p| p.0).collect::<Vec<u32>>();
+    let blended = discovery
+        .iter()
+        .zip(&repeats)
+        .map(|(d, r)| blend(r, d, tuning.repeat_weight, max_k).into_iter().map(|b| b.0).collect())
+        .collect();
+    rankings.push(("affinity".into(), blended));
+    rankings.push(("buy_again".into(), repeats.iter().map(|r| cols(r)).collect()));
+    rankings.push((name, discovery.iter().map(|d| cols(d)).collect()));
+    rankings.push(("g_topfreq".into(), cases.iter().map(|_| global.iter().copied().take(max_k).collect()).collect()));
+    rankings.push(("p_topfreq".into(), cases.iter().map(|c| p_topfreq(c, &global, max_k)).collect()));
+    let mut out = Vec::new();
+    for (model, ranked) in rankings {
+        for &k in ks {
+            let each = cases.iter().zip(&ranked);
+            let recall = mean(each.clone(), |(c, r)| basket_recall(r, &c.basket, k));
+            let ndcg = mean(each.clone(), |(c, r)| ndcg_at_k(r, &c.basket, k));
+            let phr = mean(each, |(c, r)| f64::from(u8::from(basket_recall(r, &c.basket, k) > 0.0)));
+            out.push(BasketScores { model: model.clone(), k, recall, ndcg, phr, customers: cases.len() });
+        }
+    }
+    (out, tuning)
+}
