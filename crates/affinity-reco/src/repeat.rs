@@ -144,8 +144,9 @@ pub fn bought(view: &ProjectView, customer: u32, before: i64, column_of: impl Fn
 }
 
 /// Blends repeat and discovery candidates (each `(column, score)`, any order): each list's scores are divided by
-/// its best, then `weight · repeat + (1 - weight) · discovery` per column; the best `n`, best first, with whether
-/// the repeat term was the larger part (for the reason).
+/// its best, then `weight · repeat + (1 - weight) · discovery` per column, plus a thousandth of the discovery
+/// score to order what the weight leaves equal (at weight 1, discovery candidates follow the repeat ones); the
+/// best `n`, best first, with whether the repeat term was the larger part (for the reason).
 pub fn blend(repeat: &[(u32, f32)], discovery: &[(u32, f32)], weight: f32, n: usize) -> Vec<(u32, f32, bool)> {
     let best = |l: &[(u32, f32)]| l.iter().map(|p| p.1).fold(0.0f32, f32::max);
     let (rb, db) = (best(repeat), best(discovery));
@@ -153,8 +154,8 @@ pub fn blend(repeat: &[(u32, f32)], discovery: &[(u32, f32)], weight: f32, n: us
     if weight > 0.0 && rb > 0.0 {
         all.extend(repeat.iter().map(|&(c, s)| (c, weight * s / rb, 0.0)));
     }
-    if weight < 1.0 && db > 0.0 {
-        all.extend(discovery.iter().map(|&(c, s)| (c, 0.0, (1.0 - weight) * s / db)));
+    if db > 0.0 {
+        all.extend(discovery.iter().map(|&(c, s)| (c, 0.0, (1.001 - weight) * s / db)));
     }
     all.sort_unstable_by_key(|p| p.0);
     let mut merged: Vec<(u32, f32, bool)> = all
@@ -210,10 +211,15 @@ mod tests {
     fn blending_normalises_each_list_and_weight_zero_is_discovery_alone() {
         let repeat = [(1, 10.0), (2, 5.0)];
         let discovery = [(3, 0.4), (1, 0.2)];
-        assert_eq!(blend(&repeat, &discovery, 0.0, 5), [(3, 1.0, false), (1, 0.5, false)]);
-        assert_eq!(blend(&repeat, &discovery, 1.0, 5), [(1, 1.0, true), (2, 0.5, true)]);
+        let cols = |b: Vec<(u32, f32, bool)>| b.into_iter().map(|p| (p.0, p.2)).collect::<Vec<_>>();
+        assert_eq!(cols(blend(&repeat, &discovery, 0.0, 5)), [(3, false), (1, false)], "repeats take no part");
+        assert_eq!(
+            cols(blend(&repeat, &discovery, 1.0, 5)),
+            [(1, true), (2, true), (3, false)],
+            "discovery follows the repeats"
+        );
         let half = blend(&repeat, &discovery, 0.5, 2);
-        assert_eq!(half[0], (1, 0.75, true), "in both lists");
+        assert!((half[0].1 - 0.7505).abs() < 1e-6 && half[0].0 == 1, "in both lists: {half:?}");
         assert_eq!(half[1].0, 3);
     }
 }

@@ -30,12 +30,17 @@ pub struct ModelFigures {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ServingModels {
     pub bought_together: ModelFigures,
+    /// Repeat purchases (`kind=buy_again`, and the repeat part of the personalized answer).
+    pub buy_again: ModelFigures,
     /// The personalized model (`ease` or `item_knn`).
     pub personalized: ModelFigures,
     pub popular: ModelFigures,
     pub similar: ModelFigures,
-    /// The whole training's time, ms.
+    /// The whole training's time, ms (tuning included).
     pub total_fit_ms: u64,
+    /// The repeat weight and half-life the personalized answer blends with, how they were chosen, and the
+    /// validation figures (null for models stored before tuning existed).
+    pub tuning: Option<crate::basket::Tuning>,
 }
 
 impl Serving {
@@ -53,10 +58,12 @@ impl Serving {
         };
         ServingModels {
             bought_together: one("bought_together", "bought_together"),
+            buy_again: one("buy_again", "buy_again"),
             personalized: one("personalized", &i.model),
             popular: one("popular", "popular"),
             similar: one("similar", "similar"),
             total_fit_ms: i.fit_ms,
+            tuning: i.tuning.clone(),
         }
     }
 }
