@@ -163,7 +163,7 @@ impl Tuning {
 }
 
 /// Chooses the repeat weight and half-life (unless `settings` pin the weight) that give the best Recall@[`TUNING_K`]
-/// on `split`'s baskets: fits the discovery models once on the split's training data (one extra fit), ranks at most
+/// on `split`'s baskets (ties: the best NDCG@K, then the smaller weight): fits the discovery models once on the split's training data (one extra fit), ranks at most
 /// [`MAX_TUNING_CUSTOMERS`] customers' candidates once, then scores each of the 11 × 4 blends in memory.
 pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
     let repeat = Repeat::fit(&split.data.purchases, split.data.items.len());
@@ -178,24 +178,27 @@ pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
     let global = g_topfreq(&split.data);
     let model = Trained::train(split.data, settings, now);
     let discovery: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| discover(&model, c, CANDIDATES)).collect();
-    let mut best = (f64::MIN, 0.0f32, None);
+    // (Recall@K, NDCG@K, weight, half-life): the best recall, ties broken by NDCG (the same hits ranked higher),
+    // then by the smaller weight and the earlier half-life.
+    let mut best = (f64::MIN, f64::MIN, 0.0f32, None);
     for half_life in REPEAT_HALF_LIVES {
         let repeats: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| repeat_list(&repeat, c, half_life)).collect();
         for w in WEIGHTS {
-            let recall = mean(cases.iter().zip(&discovery).zip(&repeats), |((c, d), r)| {
+            let each = cases.iter().zip(&discovery).zip(&repeats).map(|((c, d), r)| {
                 let ranked: Vec<u32> = blend(r, d, w, TUNING_K).into_iter().map(|b| b.0).collect();
-                basket_recall(&ranked, &c.basket, TUNING_K)
+                (basket_recall(&ranked, &c.basket, TUNING_K), ndcg_at_k(&ranked, &c.basket, TUNING_K))
             });
-            // Ties keep the smaller weight and the earlier half-life.
-            if recall > best.0 + 1e-12 {
-                best = (recall, w, half_life);
+            let (recall, ndcg) = each.fold((0.0, 0.0), |s, x| (s.0 + x.0, s.1 + x.1));
+            let (recall, ndcg) = (recall / cases.len() as f64, ndcg / cases.len() as f64);
+            if recall > best.0 + 1e-9 || (recall > best.0 - 1e-9 && ndcg > best.1 + 1e-9) {
+                best = (recall, ndcg, w, half_life);
             }
         }
     }
     let p_topfreq = mean(cases.iter(), |c| basket_recall(&p_topfreq(c, &global, TUNING_K), &c.basket, TUNING_K));
     Tuning {
-        repeat_weight: best.1,
-        repeat_half_life_days: best.2,
+        repeat_weight: best.2,
+        repeat_half_life_days: best.3,
         source: "tuned".into(),
         customers: cases.len(),
         k: TUNING_K,
@@ -317,4 +320,69 @@ pub fn evaluate_next_basket(
         }
     }
     (out, tuning)
+}
+
+#[cfg(test)]
+mod tests {
+    use affinity_core::Event;
+
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn buy(v: &mut ProjectView, seq: u64, customer: &str, item: &str, day: i64) {
+        v.apply(seq, &Event::new("purchase", customer, item, day * DAY + 3_600_000));
+    }
+
+    /// u: {a, b} on day 1, {a} on day 2, {a, c} on day 3 (held out); w: {b} on day 1, {d} on day 4 (held out);
+    /// x: one basket only (not a validation customer).
+    fn shop() -> ProjectView {
+        let mut v = ProjectView::default();
+        let mut seq = 0;
+        for (c, i, d) in [("u", "a", 1), ("u", "b", 1), ("u", "a", 2), ("u", "a", 3), ("u", "c", 3)] {
+            seq += 1;
+            buy(&mut v, seq, c, i, d);
+        }
+        for (c, i, d) in [("w", "b", 1), ("w", "d", 4), ("x", "b", 2)] {
+            seq += 1;
+            buy(&mut v, seq, c, i, d);
+        }
+        v
+    }
+
+    #[test]
+    fn the_baselines_match_hand_computed_figures() {
+        let v = shop();
+        let (scores, _) = evaluate_next_basket(&v, &Settings::default(), &[1, 2], 10 * DAY);
+        let get = |model: &str, k: usize| scores.iter().find(|s| s.model == model && s.k == k).unwrap().clone();
+        // Training baskets: u {a,b}, u {a}, w {b}, x {b}: G-TopFreq = b (3 baskets), a (2).
+        // u's basket {a, c}: G-TopFreq@1 [b] no hit; @2 [b, a] 1 hit of 2. w's basket {d}: none.
+        let g1 = get("g_topfreq", 1);
+        assert_eq!((g1.recall, g1.phr, g1.customers), (0.0, 0.0, 2));
+        let g2 = get("g_topfreq", 2);
+        assert_eq!((g2.recall, g2.phr), ((0.5 + 0.0) / 2.0, 0.5));
+        // P-TopFreq: u's own a (2 baskets), then b: @1 [a] 1 hit of 2; w's own b, then a: no hit.
+        let p1 = get("p_topfreq", 1);
+        assert_eq!((p1.recall, p1.phr), (0.25, 0.5));
+        assert!((p1.ndcg - 0.5 * (1.0 / 1.0)).abs() < 1e-12, "u's NDCG@1 is 1 (ideal 1 hit), w's 0: {p1:?}");
+        let p2 = get("p_topfreq", 2);
+        let u_ndcg = 1.0 / (1.0 + 1.0 / 3f64.log2());
+        assert!((p2.ndcg - u_ndcg / 2.0).abs() < 1e-12, "{p2:?}");
+    }
+
+    #[test]
+    fn tuning_inside_the_protocol_never_sees_a_held_out_basket() {
+        let v = shop();
+        let s = Settings::default();
+        let (outer, cutoff) = split_before(&v, &s, None);
+        assert_eq!(outer.cases.len(), 2, "u and w have two baskets or more; x has one");
+        let (inner, _) = split_before(&v, &s, Some(&cutoff));
+        // Inside u's training part ({a,b} day 1, {a} day 2) the last basket is day 2's; w has one basket left.
+        assert_eq!(inner.cases.len(), 1);
+        assert_eq!(inner.cases[0].at, 2 * DAY + 3_600_000);
+        for p in &inner.data.purchases {
+            assert!(p.2 < cutoff[p.0 as usize], "a held-out line reached the tuning's data: {p:?}");
+        }
+        assert!(inner.data.purchases.iter().all(|p| p.2 < inner.cases[0].at || p.0 != 0));
+    }
 }

@@ -15,4 +15,5 @@ mod imports;
 mod projects;
 mod readback;
 mod recommendations;
+mod repeat;
 mod system;
