@@ -4,6 +4,8 @@
 # 80/20 at random by interaction (seed 0), imports train into a fresh affinity, trains, and runs
 # `affinity evaluate --test`; then gives the same two files to numpy EASE (lambda 500), implicit 0.7.3 ALS
 # (64 factors, 15 iterations) and implicit's BM25 item-kNN in a venv. Prints Recall@20, NDCG@20 and fit time.
+# With AFFINITY_SETTINGS (a settings document, e.g. '{"personalized_model":"large"}'), the project gets those
+# settings before the import.
 # Usage: bench/quality.sh [ml-100k|ml-1m]   (default ml-1m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,10 @@ python3 bench/ml_split.py "$work/data.inter" "$work/train.csv" "$work/test.csv"
 
 . bench/server.sh
 start_bench_server "$work/data"
+if [ -n "${AFFINITY_SETTINGS:-}" ]; then
+  curl -sf -X PUT "$url/v1/projects/bench/settings" -H "x-api-key: $admin" -H 'content-type: application/json' \
+    -d "$AFFINITY_SETTINGS" >/dev/null
+fi
 target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$work/train.csv" >/dev/null || true
 trained=$(curl -sf -X POST "$url/v1/projects/bench/models/train?wait=true" -H "x-api-key: $admin")
 fit_ms=$(echo "$trained" | python3 -c 'import json,sys; m=json.load(sys.stdin)["models"]; print(m["personalized"]["fit_ms"], m["total_fit_ms"])')

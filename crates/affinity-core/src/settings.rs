@@ -70,6 +70,10 @@ pub struct Settings {
     pub bought_together_window_hours: f64,
     #[serde(default)]
     pub retrain: RetrainPolicy,
+    /// The personalized model: `auto` (EASE up to its 12,000-item limit, then iALS), `ease`, or `large` (iALS,
+    /// whatever the catalog).
+    #[serde(default = "default_personalized_model")]
+    pub personalized_model: String,
     /// EASE's L2 penalty λ (Steck, WWW 2019), > 0.
     #[serde(default = "default_ease_lambda")]
     pub ease_lambda: f64,
@@ -85,6 +89,10 @@ pub struct Settings {
     /// A session ends after this many minutes without events (targeting's session conditions), 1 to 1440.
     #[serde(default = "default_session_minutes")]
     pub session_minutes: u32,
+}
+
+fn default_personalized_model() -> String {
+    "auto".into()
 }
 
 fn default_time_zone() -> String {
@@ -163,6 +171,7 @@ impl Default for Settings {
             half_life_days: None,
             exclude: Exclude::Auto,
             repeat_weight: None,
+            personalized_model: default_personalized_model(),
             bought_together_window_hours: default_bought_together_hours(),
             retrain: RetrainPolicy::default(),
             ease_lambda: default_ease_lambda(),
@@ -211,6 +220,10 @@ impl Settings {
                     format!("Unknown interaction type: {kind}"),
                 ));
             }
+        }
+        if !["auto", "ease", "large"].contains(&self.personalized_model.as_str()) {
+            let message = format!("Invalid personalized_model: {} (auto, ease or large)", self.personalized_model);
+            return invalid("personalized_model".into(), message);
         }
         if let Some(w) = self.repeat_weight
             && !(0.0..=1.0).contains(&w)

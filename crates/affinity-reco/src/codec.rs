@@ -86,6 +86,16 @@ impl Trained {
         put_lists(&mut out, &self.together.lists);
         match &self.personal {
             Personal::ItemKnn => out.push(0),
+            Personal::Ials(m) => {
+                out.push(2);
+                put_u32(&mut out, m.d);
+                put_u32(&mut out, m.n);
+                out.extend_from_slice(&m.unobserved_weight.to_le_bytes());
+                out.extend_from_slice(&m.lambda.to_le_bytes());
+                for v in &m.items {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
             Personal::Ease(e) => {
                 out.push(1);
                 put_u32(&mut out, e.n);
@@ -133,6 +143,15 @@ impl Trained {
                     return Err(CodecError("EASE row not sorted"));
                 }
                 Personal::Ease(Ease::from_rows(size, rows))
+            }
+            2 => {
+                let (d, size) = (r.u32()? as usize, r.u32()? as usize);
+                let (unobserved, lambda) = (r.f32()?, r.f32()?);
+                if size != n || d == 0 || d > 4096 {
+                    return Err(CodecError("iALS size differs from the items"));
+                }
+                let factors = (0..d * size).map(|_| r.f32()).collect::<Result<Vec<f32>, _>>()?;
+                Personal::Ials(crate::ials::Ials::from_factors(d, size, factors, unobserved, lambda))
             }
             _ => return Err(CodecError("unknown personalized model")),
         };

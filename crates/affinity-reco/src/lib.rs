@@ -13,6 +13,7 @@ pub mod data;
 pub mod ease;
 pub mod error;
 pub mod evaluate;
+pub mod ials;
 pub mod matrix;
 pub mod metrics;
 pub mod model;

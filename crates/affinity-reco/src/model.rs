@@ -17,6 +17,7 @@ use affinity_core::Settings;
 
 use crate::data::{TrainingData, WINDOWS};
 use crate::ease::{Ease, MAX_ITEMS};
+use crate::ials::Ials;
 use crate::neighbors::{NEIGHBORS, Neighbors, bought_together, similar, top_k};
 use crate::repeat::Repeat;
 
@@ -24,6 +25,8 @@ use crate::repeat::Repeat;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Personal {
     Ease(Ease),
+    /// iALS ([`crate::ials`]): the model past EASE's limit, or by `personalized_model: large`.
+    Ials(Ials),
     /// Scores with the similar-items lists.
     ItemKnn,
 }
@@ -98,13 +101,18 @@ impl Trained {
         let t = std::time::Instant::now();
         // EASE on the items with interactions only: catalog items nobody touched would add empty rows to invert.
         let (compact, active) = matrix.active_columns();
-        let personal = if active.len() <= MAX_ITEMS && matrix.nnz() > 0 {
+        let choice = settings.personalized_model.as_str();
+        let ease = choice == "ease" || (choice == "auto" && active.len() <= MAX_ITEMS);
+        let personal = if matrix.nnz() == 0 {
+            Personal::ItemKnn
+        } else if ease && active.len() <= MAX_ITEMS {
             match Ease::fit(&compact, settings.ease_lambda as f32, settings.ease_dropout as f32) {
                 Ok(e) => Personal::Ease(e.spread(&active, items.len())),
-                Err(_) => Personal::ItemKnn,
+                Err(_) => Personal::Ials(Ials::fit(&matrix)),
             }
         } else {
-            Personal::ItemKnn
+            // `large`, `auto` past EASE's limit, or `ease` asked of a catalog too large for it.
+            Personal::Ials(Ials::fit(&matrix))
         };
         drop(compact);
         timed("personalized", t);
@@ -113,6 +121,7 @@ impl Trained {
         let info = Info {
             model: match personal {
                 Personal::Ease(_) => "ease".into(),
+                Personal::Ials(_) => "ials".into(),
                 Personal::ItemKnn => "item_knn".into(),
             },
             trained_at,
@@ -180,6 +189,29 @@ impl Trained {
     ) -> Vec<Scored> {
         let cols = self.items.len();
         let mut scores = vec![0f32; cols];
+        if let Personal::Ials(m) = personal {
+            let w = m.fold_in(history);
+            m.score_into(&w, &mut scores[..m.n.min(cols)]);
+            // iALS reconstructs the history itself (EASE's zero diagonal does not): its candidates are the items
+            // not in it.
+            let seen = |j: u32| history.binary_search_by_key(&j, |p| p.0).is_ok();
+            let scored = scores.iter().enumerate().map(|(j, &s)| (j as u32, s));
+            let best = top_k(scored.filter(|&(j, _)| !seen(j) && accept(j)), n);
+            // The reason: the history item whose factors agree most with the answer's, times its weight.
+            return best
+                .into_iter()
+                .map(|(j, s)| {
+                    let reason = history
+                        .iter()
+                        .filter(|p| (p.0 as usize) < m.n && (j as usize) < m.n)
+                        .map(|&(i, w)| (i, w * m.item(i).iter().zip(m.item(j)).map(|(a, b)| a * b).sum::<f32>()))
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .filter(|r| r.1 > 0.0)
+                        .map(|r| r.0);
+                    (j, s, reason)
+                })
+                .collect();
+        }
         for &(i, w) in history {
             self.each_in_row(personal, i, |j, b| scores[j as usize] += w * b);
         }
@@ -212,7 +244,7 @@ impl Trained {
                     f(j, b);
                 }
             }
-            Personal::ItemKnn => {
+            Personal::ItemKnn | Personal::Ials(_) => {
                 for &(j, b) in self.similar.of(i) {
                     f(j, b);
                 }

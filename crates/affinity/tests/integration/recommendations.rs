@@ -290,3 +290,25 @@ async fn items_upload_as_csv_through_the_import_endpoint() {
     let refused = s.upload("shop-1", &k.admin, "kind=pets", &[], b"id\nx\n".to_vec()).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_field", Some("kind"));
 }
+
+#[tokio::test]
+async fn personalized_model_large_trains_ials_and_serves_the_same_tastes() {
+    let (s, k) = shop().await;
+    clustered_shop(&s, &k).await;
+    let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"personalized_model":"huge"})).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("personalized_model"));
+    let (status, body) = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"personalized_model":"large"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let trained = train(&s, &k).await;
+    assert_eq!(trained["models"]["personalized"]["model"], "ials", "{trained}");
+    let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/b-1?n=1", &k.ingest).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!((r["model"].as_str(), ids(&r)), (Some("ials"), vec!["b1".to_string()]), "{r}");
+    // The stored model serves again after a restart.
+    let s = s.restart();
+    let (_, again) = s.get("/v1/projects/shop-1/recommendations/users/b-1?n=1", &k.ingest).await;
+    assert_eq!(again["items"], r["items"], "{again}");
+    let (_, auto) = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"personalized_model":"ease"})).await;
+    assert_eq!(auto["personalized_model"], "ease");
+    assert_eq!(train(&s, &k).await["models"]["personalized"]["model"], "ease");
+}
