@@ -25,6 +25,9 @@ pub const TUNING_K: usize = 10;
 pub const WEIGHTS: [f32; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 /// Half-lives of the repeat frequency tried, in days (`None`: every basket counts 1).
 pub const REPEAT_HALF_LIVES: [Option<f64>; 4] = [None, Some(90.0), Some(30.0), Some(7.0)];
+/// Most customers whose rows train the tuning's discovery model (an even sample of them beyond): with
+/// [`MAX_TUNING_CUSTOMERS`], bounds tuning to one fit on at most this many customers' rows plus in-memory scoring.
+pub const MAX_TUNING_FIT_CUSTOMERS: usize = 50_000;
 /// Discovery candidates kept per validation customer.
 const CANDIDATES: usize = 100;
 
@@ -163,7 +166,8 @@ impl Tuning {
 }
 
 /// Chooses the repeat weight and half-life (unless `settings` pin the weight) that give the best Recall@[`TUNING_K`]
-/// on `split`'s baskets (ties: the best NDCG@K, then the smaller weight): fits the discovery models once on the split's training data (one extra fit), ranks at most
+/// on `split`'s baskets (ties: the best NDCG@K, then the smaller weight): fits the discovery models once on the
+/// split's training data (one extra fit, on at most [`MAX_TUNING_FIT_CUSTOMERS`] customers' rows), ranks at most
 /// [`MAX_TUNING_CUSTOMERS`] customers' candidates once, then scores each of the 11 × 4 blends in memory.
 pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
     let repeat = Repeat::fit(&split.data.purchases, split.data.items.len());
@@ -176,7 +180,12 @@ pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
     let step = split.cases.len().div_ceil(MAX_TUNING_CUSTOMERS);
     let cases: Vec<BasketCase> = split.cases.into_iter().step_by(step).collect();
     let global = g_topfreq(&split.data);
-    let model = Trained::train(split.data, settings, now);
+    let mut data = split.data;
+    let rows = data.matrix.rows;
+    if rows > MAX_TUNING_FIT_CUSTOMERS {
+        data.matrix = every_nth_row(&data.matrix, rows.div_ceil(MAX_TUNING_FIT_CUSTOMERS));
+    }
+    let model = Trained::train(data, settings, now);
     let discovery: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| discover(&model, c, CANDIDATES)).collect();
     // (Recall@K, NDCG@K, weight, half-life): the best recall, ties broken by NDCG (the same hits ranked higher),
     // then by the smaller weight and the earlier half-life.
@@ -205,6 +214,16 @@ pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
         recall: Some(best.0),
         p_topfreq_recall: Some(p_topfreq),
     }
+}
+
+/// `m` with only every `step`-th row kept (the others empty).
+fn every_nth_row(m: &crate::matrix::Matrix, step: usize) -> crate::matrix::Matrix {
+    let mut triples = Vec::with_capacity(m.nnz() / step + 1);
+    for r in (0..m.rows).step_by(step) {
+        let (cols, vals) = m.row(r);
+        triples.extend(cols.iter().zip(vals).map(|(&c, &v)| (r as u32, c, v)));
+    }
+    crate::matrix::Matrix::from_triples(m.rows, m.cols, triples)
 }
 
 /// The discovery model's best `n` for a case, purchased items left out (as the default answer does).
