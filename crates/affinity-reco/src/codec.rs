@@ -6,6 +6,7 @@
 //! followed by `u32 n` and its sparse rows, in the list layout). The [`Info`] travels beside it as JSON.
 
 use crate::ease::Ease;
+use crate::ials::Ials;
 use crate::model::{Info, Personal, Trained};
 use crate::neighbors::Neighbors;
 
@@ -86,26 +87,18 @@ impl Trained {
         put_lists(&mut out, &self.together.lists);
         match &self.personal {
             Personal::ItemKnn => out.push(0),
-            Personal::Ials(m) => {
-                out.push(2);
-                put_u32(&mut out, m.d);
-                put_u32(&mut out, m.n);
-                out.extend_from_slice(&m.unobserved_weight.to_le_bytes());
-                out.extend_from_slice(&m.lambda.to_le_bytes());
-                for v in &m.items {
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
-            }
             Personal::Ease(e) => {
                 out.push(1);
-                put_u32(&mut out, e.n);
-                let rows: Vec<Vec<(u32, f32)>> = (0..e.n as u32)
-                    .map(|i| {
-                        let (cols, vals) = e.row(i);
-                        cols.iter().copied().zip(vals.iter().copied()).collect()
-                    })
-                    .collect();
-                put_lists(&mut out, &rows);
+                put_ease(&mut out, e);
+            }
+            Personal::Ials(m) => {
+                out.push(2);
+                put_ials(&mut out, m);
+            }
+            Personal::EaseIals(e, m) => {
+                out.push(3);
+                put_ease(&mut out, e);
+                put_ials(&mut out, m);
             }
         }
         // Added with repeat purchases: bundles stored before end here, and read with no repeat model.
@@ -133,25 +126,11 @@ impl Trained {
         let together = Neighbors { lists: r.lists(n)? };
         let personal = match r.take(1)?[0] {
             0 => Personal::ItemKnn,
-            1 => {
-                let size = r.u32()? as usize;
-                let rows = r.lists(n)?;
-                if size != n || rows.len() != n {
-                    return Err(CodecError("EASE size differs from the items"));
-                }
-                if rows.iter().any(|row| row.windows(2).any(|w| w[0].0 >= w[1].0)) {
-                    return Err(CodecError("EASE row not sorted"));
-                }
-                Personal::Ease(Ease::from_rows(size, rows))
-            }
-            2 => {
-                let (d, size) = (r.u32()? as usize, r.u32()? as usize);
-                let (unobserved, lambda) = (r.f32()?, r.f32()?);
-                if size != n || d == 0 || d > 4096 {
-                    return Err(CodecError("iALS size differs from the items"));
-                }
-                let factors = (0..d * size).map(|_| r.f32()).collect::<Result<Vec<f32>, _>>()?;
-                Personal::Ials(crate::ials::Ials::from_factors(d, size, factors, unobserved, lambda))
+            1 => Personal::Ease(read_ease(&mut r, n)?),
+            2 => Personal::Ials(read_ials(&mut r, n)?),
+            3 => {
+                let e = read_ease(&mut r, n)?;
+                Personal::EaseIals(e, read_ials(&mut r, n)?)
             }
             _ => return Err(CodecError("unknown personalized model")),
         };
@@ -167,6 +146,49 @@ impl Trained {
         trained.repeat = repeat;
         Ok(trained)
     }
+}
+
+fn put_ease(out: &mut Vec<u8>, e: &Ease) {
+    put_u32(out, e.n);
+    let rows: Vec<Vec<(u32, f32)>> = (0..e.n as u32)
+        .map(|i| {
+            let (cols, vals) = e.row(i);
+            cols.iter().copied().zip(vals.iter().copied()).collect()
+        })
+        .collect();
+    put_lists(out, &rows);
+}
+
+fn put_ials(out: &mut Vec<u8>, m: &Ials) {
+    put_u32(out, m.d);
+    put_u32(out, m.n);
+    out.extend_from_slice(&m.unobserved_weight.to_le_bytes());
+    out.extend_from_slice(&m.lambda.to_le_bytes());
+    for v in &m.items {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn read_ease(r: &mut Reader, n: usize) -> Result<Ease, CodecError> {
+    let size = r.u32()? as usize;
+    let rows = r.lists(n)?;
+    if size != n || rows.len() != n {
+        return Err(CodecError("EASE size differs from the items"));
+    }
+    if rows.iter().any(|row| row.windows(2).any(|w| w[0].0 >= w[1].0)) {
+        return Err(CodecError("EASE row not sorted"));
+    }
+    Ok(Ease::from_rows(size, rows))
+}
+
+fn read_ials(r: &mut Reader, n: usize) -> Result<Ials, CodecError> {
+    let (d, size) = (r.u32()? as usize, r.u32()? as usize);
+    let (unobserved, lambda) = (r.f32()?, r.f32()?);
+    if size != n || d == 0 || d > 4096 {
+        return Err(CodecError("iALS size differs from the items"));
+    }
+    let factors = (0..d * size).map(|_| r.f32()).collect::<Result<Vec<f32>, _>>()?;
+    Ok(Ials::from_factors(d, size, factors, unobserved, lambda))
 }
 
 #[cfg(test)]

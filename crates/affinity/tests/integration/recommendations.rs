@@ -41,14 +41,14 @@ async fn recommendations_follow_tastes_baskets_and_live_history() {
     let (s, k) = shop().await;
     clustered_shop(&s, &k).await;
     let trained = train(&s, &k).await;
-    assert_eq!(trained["models"]["personalized"]["model"], "ease");
+    assert_eq!(trained["models"]["personalized"]["model"], "ease_ials", "EASE blended with iALS by default");
     assert_eq!(trained["models"]["personalized"]["customers"], 11);
 
     // A customer of cluster A gets the A item they have not seen first, with a reason.
     let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/a-0?n=1", &k.ingest).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(ids(&r), ["a0"]);
-    assert_eq!(r["model"], "ease");
+    assert_eq!(r["model"], "ease_ials");
     assert!(r["fallback"].is_null());
     assert!(str_of(&r["items"][0]["reason"]).starts_with("because you viewed a"), "{r}");
 
@@ -185,7 +185,7 @@ async fn evaluation_scores_held_out_items() {
         s.raw("/v1/projects/shop-1/models/evaluate?k=1,5", &k.admin, Some("text/csv"), test.as_bytes().to_vec()).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!((r["test_rows"].as_u64(), r["skipped_customers"].as_u64()), (Some(4), Some(1)));
-    let ease_at_1 = r["results"].as_array().unwrap().iter().find(|x| x["model"] == "ease" && x["k"] == 1).unwrap();
+    let ease_at_1 = r["results"].as_array().unwrap().iter().find(|x| x["model"] == "ease_ials" && x["k"] == 1).unwrap();
     assert_eq!((ease_at_1["recall"].as_f64(), ease_at_1["ndcg"].as_f64()), (Some(1.0), Some(1.0)), "{r}");
     assert_eq!(ease_at_1["customers"], 3);
     let s = s.restart();
@@ -211,7 +211,7 @@ async fn a_restart_serves_the_stored_model_at_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(models["models"]["personalized"]["trained_at"], at, "the same model, not a new training: {models}");
     let (_, after) = s.get("/v1/projects/shop-1/recommendations/users/a-2?n=3", &k.ingest).await;
-    assert_eq!((after["model"].as_str(), ids(&after)), (Some("ease"), ids(&before)));
+    assert_eq!((after["model"].as_str(), ids(&after)), (Some("ease_ials"), ids(&before)));
 }
 
 #[tokio::test]
@@ -234,7 +234,7 @@ async fn evaluation_can_split_the_projects_own_events() {
     let rows = first["test_rows"].as_u64().unwrap();
     assert!(rows > 0 && rows < 30, "{first}");
     let models: Vec<&str> = first["results"].as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
-    assert_eq!(models, ["ease", "item_knn", "popular"]);
+    assert_eq!(models, ["ease_ials", "item_knn", "popular"]);
     let (_, status) = s.get("/v1/projects/shop-1/models", &k.admin).await;
     assert_eq!(status["last_evaluation"]["results"], first["results"], "GET models shows the last evaluation");
     assert!(str_of(&status["last_evaluation"]["test"]).starts_with("random split"), "{status}");

@@ -172,7 +172,7 @@ async fn the_next_basket_protocol_over_http_and_the_cli() {
     assert_eq!(status, StatusCode::OK, "{e}");
     let rows = e["next_basket"].as_array().expect("next-basket figures");
     let models: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
-    assert_eq!(models, ["affinity", "buy_again", "ease", "g_topfreq", "p_topfreq"]);
+    assert_eq!(models, ["affinity", "buy_again", "ease_ials", "g_topfreq", "p_topfreq"]);
     let p_topfreq = &rows[4];
     // Every customer's last order is milk and bread, which they bought in every earlier order: P-TopFreq's top 2.
     assert_eq!((p_topfreq["recall"].as_f64(), p_topfreq["phr"].as_f64()), (Some(1.0), Some(1.0)), "{e}");
