@@ -3,10 +3,11 @@
 //!
 //! **Which personalized model.** EASE (Steck, WWW 2019) is the most accurate simple model for implicit feedback on
 //! catalogs up to some ten thousand items, but it holds a dense `n × n` matrix and inverts it in `O(n³)`. Up to
-//! [`crate::ease::MAX_ITEMS`] items affinity trains EASE (12,000 items: about 1.7 GB while inverting; the
-//! largest catalog measured here is MovieLens-1M's 3,677 items, fitted in 0.8–1.4 s); above, it scores with
-//! item-kNN over the BM25 neighbour lists it trains anyway for similar items (memory and time grow with the
-//! interactions, not with `n²`).
+//! [`crate::ease::MAX_ITEMS`] items (12,000: about 1.7 GB while inverting) the default (`personalized_model:
+//! auto`) is EASE blended with iALS ([`IALS_SHARE`]); above, iALS alone ([`crate::ials`]: memory and time grow
+//! with the interactions and the catalog linearly). `ease` and `large` ask for one of the two whatever the
+//! catalog (EASE falls back to iALS past its limit). Item-kNN over the BM25 neighbour lists serves similar items.
+//! Repeat purchases ([`crate::repeat`]) are fitted on every training and blended by the serving answer.
 //!
 //! Models index items by their own column numbers and keep the item ids, so a model stays valid when the views
 //! renumber items after a restart.
