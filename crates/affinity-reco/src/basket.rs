@@ -185,7 +185,7 @@ pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
     if rows > MAX_TUNING_FIT_CUSTOMERS {
         data.matrix = every_nth_row(&data.matrix, rows.div_ceil(MAX_TUNING_FIT_CUSTOMERS));
     }
-    let model = Trained::train(data, settings, now);
+    let model = Trained::train_discovery(data, settings, now);
     let discovery: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| discover(&model, c, CANDIDATES)).collect();
     // (Recall@K, NDCG@K, weight, half-life): the best recall, ties broken by NDCG (the same hits ranked higher),
     // then by the smaller weight and the earlier half-life.

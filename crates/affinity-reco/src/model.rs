@@ -85,6 +85,17 @@ pub type Scored = (u32, f32, Option<u32>);
 impl Trained {
     /// Trains every model on `data`. `trained_at` is epoch ms.
     pub fn train(data: TrainingData, settings: &Settings, trained_at: i64) -> Trained {
+        Trained::fit(data, settings, trained_at, true)
+    }
+
+    /// Trains popularity and the personalized (discovery) model only, leaving similar items, bought together and
+    /// repeat purchases empty (unless the personalized model is item-kNN, which needs the similar items): what
+    /// tuning scores blends with.
+    pub fn train_discovery(data: TrainingData, settings: &Settings, trained_at: i64) -> Trained {
+        Trained::fit(data, settings, trained_at, false)
+    }
+
+    fn fit(data: TrainingData, settings: &Settings, trained_at: i64, everything: bool) -> Trained {
         let started = std::time::Instant::now();
         let mut fit_ms_by_model = std::collections::BTreeMap::new();
         let mut timed = |name: &str, since: std::time::Instant| {
@@ -98,14 +109,17 @@ impl Trained {
             .collect();
         timed("popular", t);
         let t = std::time::Instant::now();
-        let similar = similar(&matrix, NEIGHBORS);
+        let empty = || Neighbors { lists: vec![Vec::new(); items.len()] };
+        let knn_only = matrix.nnz() == 0;
+        let similar = if everything || knn_only { similar(&matrix, NEIGHBORS) } else { empty() };
         timed("similar", t);
         let t = std::time::Instant::now();
         let window_ms = (settings.bought_together_window_hours * 3_600_000.0) as i64;
-        let together = bought_together(&purchases, items.len(), window_ms, NEIGHBORS);
+        let together =
+            if everything { bought_together(&purchases, items.len(), window_ms, NEIGHBORS) } else { empty() };
         timed("bought_together", t);
         let t = std::time::Instant::now();
-        let repeat = Repeat::fit(&purchases, items.len());
+        let repeat = if everything { Repeat::fit(&purchases, items.len()) } else { Repeat::default() };
         timed("buy_again", t);
         let t = std::time::Instant::now();
         // EASE on the items with interactions only: catalog items nobody touched would add empty rows to invert.
