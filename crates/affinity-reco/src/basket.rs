@@ -82,8 +82,15 @@ fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>)
         if by_basket.len() < 2 {
             continue;
         }
-        by_basket.sort_unstable_by_key(|b| b.0);
+        by_basket.sort_by_key(|b| b.0);
         let (start, mut items) = by_basket.pop().unwrap_or_default();
+        // Baskets starting at the same instant are held out together (everything from `start` on is).
+        while by_basket.last().is_some_and(|b| b.0 == start) {
+            items.extend(by_basket.pop().map(|b| b.1).unwrap_or_default());
+        }
+        if by_basket.is_empty() {
+            continue;
+        }
         items.sort_unstable();
         items.dedup();
         cutoff[c as usize] = start;
@@ -104,10 +111,19 @@ fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>)
 /// The split tuning needs at training, or `None` when there is nothing to tune: the weight is pinned by the
 /// settings, or nobody in `data` (the project's whole training data) bought an item twice.
 pub fn validation_split(view: &ProjectView, settings: &Settings, data: &TrainingData) -> Option<NextBasket> {
-    if settings.repeat_weight.is_some() || !Repeat::fit(&data.purchases, data.items.len()).has_repeats() {
+    if settings.repeat_weight.is_some()
+        || purchases_excluded(settings)
+        || !Repeat::fit(&data.purchases, data.items.len()).has_repeats()
+    {
         return None;
     }
     Some(next_basket_split(view, settings))
+}
+
+/// Whether the `exclude` setting is a list naming purchases: then no repeat purchase is ever answered, and there
+/// is nothing to tune.
+fn purchases_excluded(settings: &Settings) -> bool {
+    matches!(&settings.exclude, affinity_core::Exclude::Types(t) if t.iter().any(|k| k == affinity_core::catalog::PURCHASE))
 }
 
 /// Trains every model on `data` with the repeat blend tuned on `split` (see [`tune`]; without a split: pinned or
@@ -119,6 +135,7 @@ pub fn train_tuned(data: TrainingData, split: Option<NextBasket>, settings: &Set
         None if settings.repeat_weight.is_some() => {
             Tuning { repeat_weight: settings.repeat_weight.unwrap_or(0.0) as f32, ..Tuning::none("pinned") }
         }
+        None if purchases_excluded(settings) => Tuning::none("purchases_excluded"),
         None => Tuning::none("no_repeats"),
     };
     let tuning_ms = started.elapsed().as_millis() as u64;
@@ -137,8 +154,9 @@ pub struct Tuning {
     pub repeat_weight: f32,
     /// Half-life of the repeat frequency in days; null: every basket counts alike.
     pub repeat_half_life_days: Option<f64>,
-    /// `tuned` (chosen on the validation baskets), `pinned` (by the settings) or `no_repeats` (nobody bought an
-    /// item twice: weight 0 without validation).
+    /// `tuned` (chosen on the validation baskets), `pinned` (by the settings), `purchases_excluded` (the
+    /// `exclude` setting lists purchases: weight 0) or `no_repeats` (nobody bought an item twice: weight 0 without
+    /// validation).
     pub source: String,
     /// Validation customers scored (their last basket held out).
     pub customers: usize,
@@ -190,10 +208,11 @@ pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
     // (Recall@K, NDCG@K, weight, half-life): the best recall, ties broken by NDCG (the same hits ranked higher),
     // then by the smaller weight and the earlier half-life.
     let mut best = (f64::MIN, f64::MIN, 0.0f32, None);
-    for half_life in REPEAT_HALF_LIVES {
-        let repeats: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| repeat_list(&repeat, c, half_life)).collect();
-        for w in WEIGHTS {
-            let each = cases.iter().zip(&discovery).zip(&repeats).map(|((c, d), r)| {
+    let repeats_by_half_life: Vec<Vec<Vec<(u32, f32)>>> =
+        REPEAT_HALF_LIVES.iter().map(|&h| cases.iter().map(|c| repeat_list(&repeat, c, h)).collect()).collect();
+    for w in WEIGHTS {
+        for (&half_life, repeats) in REPEAT_HALF_LIVES.iter().zip(&repeats_by_half_life) {
+            let each = cases.iter().zip(&discovery).zip(repeats).map(|((c, d), r)| {
                 let ranked: Vec<u32> = blend(r, d, w, TUNING_K).into_iter().map(|b| b.0).collect();
                 (basket_recall(&ranked, &c.basket, TUNING_K), ndcg_at_k(&ranked, &c.basket, TUNING_K))
             });

@@ -2,8 +2,11 @@
 //!
 //! Little-endian, versioned by a magic number: `AFM1`, the item ids (`u32` count, then `u32` length + UTF-8 bytes
 //! each), the popularity lists, the similar and bought-together lists (each a `u32` count of lists, then per list a
-//! `u32` length and `(u32 item, f32 score)` pairs), and the personalized model (`u8` 0 for item-kNN, 1 for EASE
-//! followed by `u32 n` and its sparse rows, in the list layout). The [`Info`] travels beside it as JSON.
+//! `u32` length and `(u32 item, f32 score)` pairs), the personalized model (`u8` 0 for item-kNN; 1 for EASE
+//! followed by `u32 n` and its sparse rows, in the list layout; 2 for iALS: `u32 d`, `u32 n`, `f32` α₀ and λ, then
+//! `n · d` `f32` item factors; 3 for EASE then iALS), then the repeat model (`n` `f32` propensities, `n` `f32`
+//! cycles; absent in bundles stored before it). The [`Info`] travels beside it as JSON. Every float read is checked
+//! finite, and propensities and cycles in range.
 
 use crate::ease::Ease;
 use crate::ials::Ials;
@@ -138,6 +141,11 @@ impl Trained {
         if !r.0.is_empty() {
             repeat.rate = (0..n).map(|_| r.f32()).collect::<Result<_, _>>()?;
             repeat.cycle_days = (0..n).map(|_| r.f32()).collect::<Result<_, _>>()?;
+            if repeat.rate.iter().any(|x| !(0.0..=1.0).contains(x))
+                || repeat.cycle_days.iter().any(|x| !(x.is_finite() && *x >= 0.0))
+            {
+                return Err(CodecError("repeat model out of range"));
+            }
         }
         if !r.0.is_empty() {
             return Err(CodecError("trailing bytes"));
@@ -188,6 +196,9 @@ fn read_ials(r: &mut Reader, n: usize) -> Result<Ials, CodecError> {
         return Err(CodecError("iALS size differs from the items"));
     }
     let factors = (0..d * size).map(|_| r.f32()).collect::<Result<Vec<f32>, _>>()?;
+    if !(unobserved.is_finite() && lambda.is_finite()) || factors.iter().any(|x| !x.is_finite()) {
+        return Err(CodecError("iALS factors not finite"));
+    }
     Ok(Ials::from_factors(d, size, factors, unobserved, lambda))
 }
 

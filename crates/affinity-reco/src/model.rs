@@ -38,7 +38,7 @@ pub enum Personal {
 /// Facts about a training run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Info {
-    /// `ease` or `item_knn`.
+    /// The personalized model: `ease_ials`, `ease`, `ials` or `item_knn`.
     pub model: String,
     /// Epoch ms UTC.
     pub trained_at: i64,

@@ -28,7 +28,8 @@ const MIN_TIMING: f64 = 0.01;
 pub struct Repeat {
     /// Share of the item's buyers who bought it in at least two baskets; 0 for none.
     pub rate: Vec<f32>,
-    /// Median days between consecutive baskets holding the item (one customer's); 0 when nobody bought it twice.
+    /// Median days between consecutive baskets holding the item (one customer's; the lower middle value of an even
+    /// count), at least an hour; 0 when nobody bought it twice.
     pub cycle_days: Vec<f32>,
 }
 
@@ -72,7 +73,7 @@ impl Repeat {
                     return 0.0;
                 }
                 v.sort_unstable_by(f32::total_cmp);
-                v[v.len() / 2].max(1.0 / 24.0)
+                v[(v.len() - 1) / 2].max(1.0 / 24.0)
             })
             .collect();
         Repeat { rate, cycle_days }
@@ -83,9 +84,11 @@ impl Repeat {
         self.rate.iter().any(|&r| r > 0.0)
     }
 
-    /// Scores `bought` (one customer's purchases) at `now` (ms, UTC), best first; items nobody repeats are left
-    /// out. `half_life_days` weighs recent baskets more (`None`: every basket counts 1).
+    /// Scores `bought` (one customer's purchases) at `now` (ms, UTC), best first; items nobody repeats (or scoring
+    /// 0) are left out. `half_life_days` weighs recent baskets more (`None`: every basket counts 1); ages count back
+    /// from the customer's latest purchase, so a historical dataset keeps its relative weights.
     pub fn score(&self, bought: &[Bought], now: i64, half_life_days: Option<f64>) -> Vec<RepeatScore> {
+        let latest = bought.iter().filter_map(|b| b.baskets.last().copied()).max().unwrap_or(now);
         let mut out: Vec<RepeatScore> = bought
             .iter()
             .filter_map(|b| {
@@ -103,11 +106,12 @@ impl Repeat {
                     cycle
                 }
                 .max(1.0 / 24.0);
-                let frequency: f64 = b.baskets.iter().map(|&t| crate::data::decay(now - t, half_life_days)).sum();
+                let frequency: f64 = b.baskets.iter().map(|&t| crate::data::decay(latest - t, half_life_days)).sum();
                 let x = ((now - last) as f64 / DAY_MS).max(0.0) / cycle;
                 let timing = if x < 1.0 { (x * x).max(MIN_TIMING) } else { 1.0 / (1.0 + (x - 1.0) / 2.0) };
                 Some((b.col, (rate * frequency * timing) as f32, cycle as f32))
             })
+            .filter(|s| s.1 > 0.0 && s.1.is_finite())
             .collect();
         out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
@@ -143,31 +147,32 @@ pub fn bought(view: &ProjectView, customer: u32, before: i64, column_of: impl Fn
         .collect()
 }
 
-/// Blends repeat and discovery candidates (each `(column, score)`, any order): each list's scores are divided by
-/// its best, then `weight · repeat + (1 - weight) · discovery` per column, plus a thousandth of the discovery
-/// score to order what the weight leaves equal (at weight 1, discovery candidates follow the repeat ones); the
-/// best `n`, best first, with whether the repeat term was the larger part (for the reason).
+/// Blends repeat and discovery candidates (each `(column, score)`, any order, scores > 0): each list's scores are
+/// divided by its best, then `weight · repeat + (1 - weight) · discovery` per column, ties (such as every
+/// discovery candidate at weight 1, which then follow the repeat ones) ordered by the discovery score; the best
+/// `n`, best first, with whether the repeat term was the larger part (for the reason).
 pub fn blend(repeat: &[(u32, f32)], discovery: &[(u32, f32)], weight: f32, n: usize) -> Vec<(u32, f32, bool)> {
     let best = |l: &[(u32, f32)]| l.iter().map(|p| p.1).fold(0.0f32, f32::max);
     let (rb, db) = (best(repeat), best(discovery));
-    let mut all: Vec<(u32, f32, f32)> = Vec::with_capacity(repeat.len() + discovery.len());
+    // (column, repeat part, discovery part, normalised discovery score)
+    let mut all: Vec<(u32, f32, f32, f32)> = Vec::with_capacity(repeat.len() + discovery.len());
     if weight > 0.0 && rb > 0.0 {
-        all.extend(repeat.iter().map(|&(c, s)| (c, weight * s / rb, 0.0)));
+        all.extend(repeat.iter().filter(|p| p.1 > 0.0).map(|&(c, s)| (c, weight * s / rb, 0.0, 0.0)));
     }
     if db > 0.0 {
-        all.extend(discovery.iter().map(|&(c, s)| (c, 0.0, (1.001 - weight) * s / db)));
+        all.extend(discovery.iter().filter(|p| p.1 > 0.0).map(|&(c, s)| (c, 0.0, (1.0 - weight) * s / db, s / db)));
     }
     all.sort_unstable_by_key(|p| p.0);
-    let mut merged: Vec<(u32, f32, bool)> = all
+    let mut merged: Vec<(u32, f32, f32, bool)> = all
         .chunk_by(|a, b| a.0 == b.0)
         .map(|run| {
-            let (r, d) = run.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p.1, acc.1 + p.2));
-            (run[0].0, r + d, r >= d && r > 0.0)
+            let (r, d, tie) = run.iter().fold((0.0, 0.0, 0.0), |acc, p| (acc.0 + p.1, acc.1 + p.2, acc.2 + p.3));
+            (run[0].0, r + d, tie, r >= d && r > 0.0)
         })
         .collect();
-    merged.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    merged.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
     merged.truncate(n);
-    merged
+    merged.into_iter().map(|(c, s, _, from_repeat)| (c, s, from_repeat)).collect()
 }
 
 #[cfg(test)]
@@ -219,7 +224,7 @@ mod tests {
             "discovery follows the repeats"
         );
         let half = blend(&repeat, &discovery, 0.5, 2);
-        assert!((half[0].1 - 0.7505).abs() < 1e-6 && half[0].0 == 1, "in both lists: {half:?}");
+        assert_eq!(half[0], (1, 0.75, true), "in both lists");
         assert_eq!(half[1].0, 3);
     }
 }

@@ -38,8 +38,8 @@ pub struct Recommended {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Recommendations {
     pub items: Vec<Recommended>,
-    /// The model that ranked the items: `ease`, `item_knn`, `similar`, `bought_together`, `popular`; null before
-    /// the first training.
+    /// The model that ranked the items: `ease_ials`, `ease`, `ials`, `item_knn`, `buy_again`, `similar`,
+    /// `bought_together`, `popular`; null before the first training.
     pub model: Option<String>,
     /// When that model was trained, RFC 3339 UTC.
     pub trained_at: Option<String>,
@@ -185,7 +185,7 @@ fn because(kind: &str, item: &str) -> String {
 /// purchases by the model's repeat weight ([`crate::repeat::blend`]); a short list is topped up with popular items;
 /// a customer without usable history gets popular items (`fallback: popular`). `buy_again`: the repeat candidates
 /// alone, each with its cycle as the reason, never topped up. An explicit exclusion list binds repeat purchases
-/// too. Errors: [`RecoError::N`], [`RecoError::Kind`].
+/// too. Errors: [`RecoError::N`], [`RecoError::CustomerKind`].
 pub fn for_customer(
     view: &ProjectView,
     model: Option<&Serving>,
@@ -244,21 +244,16 @@ pub fn for_customer(
         model.recommend(&live.weighted, candidates, |j| acceptable(view, model, category, &skip, j))
     };
     let fallback = recs.is_empty() && repeats.is_empty();
-    let reason_of = |j: u32, r: Option<u32>| {
+    let reason_of = |r: Option<u32>| {
         r.map(|r| {
             let kind = live.strongest_kind(r).map_or(VIEW, |k| view.kind_name(k));
             because(kind, &model.items[r as usize])
         })
-        .or_else(|| Some(format!("because you interacted with {}", model.items[j as usize])))
     };
     let mut items: Vec<Recommended> = if repeats.is_empty() {
         recs.into_iter()
             .take(n)
-            .map(|(j, score, r)| Recommended {
-                item: model.items[j as usize].clone(),
-                score,
-                reason: r.and_then(|r| reason_of(j, Some(r))),
-            })
+            .map(|(j, score, r)| Recommended { item: model.items[j as usize].clone(), score, reason: reason_of(r) })
             .collect()
     } else {
         let discovery: Vec<(u32, f32)> = recs.iter().map(|r| (r.0, r.1)).collect();
@@ -269,7 +264,7 @@ pub fn for_customer(
                 let reason = if from_repeat {
                     repeats.iter().find(|r| r.0 == j).map(|r| cycle_reason(r.2))
                 } else {
-                    recs.iter().find(|r| r.0 == j).and_then(|r| reason_of(j, r.2))
+                    recs.iter().find(|r| r.0 == j).and_then(|r| reason_of(r.2))
                 };
                 Recommended { item: model.items[j as usize].clone(), score, reason }
             })
