@@ -303,3 +303,15 @@ pub async fn all_interaction_ids(s: &Server, project: &str, admin: &str, custome
         }
     }
 }
+
+/// The item ids of a recommendations answer (which must have an `items` array).
+pub fn item_ids(v: &Value) -> Vec<String> {
+    v["items"].as_array().expect("an items array").iter().map(|i| str_of(&i["item"])).collect()
+}
+
+/// Trains `shop-1`'s models and waits for them; returns the models' status.
+pub async fn train(s: &Server, k: &Keys) -> Value {
+    let (status, body) = s.post("/v1/projects/shop-1/models/train?wait=true", &k.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}

@@ -2,13 +2,9 @@
 //! live-history rule.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::*;
-
-fn ids(v: &Value) -> Vec<String> {
-    v["items"].as_array().expect("an items array").iter().map(|i| str_of(&i["item"])).collect()
-}
 
 /// Two taste clusters (customers a-* view items a0..a3, b-* items b0..b3, each all but one), and baskets where
 /// rice always goes with curry.
@@ -30,12 +26,6 @@ async fn clustered_shop(s: &Server, k: &Keys) {
     assert_eq!((status, report["failed"].as_u64()), (StatusCode::OK, Some(0)), "{report}");
 }
 
-async fn train(s: &Server, k: &Keys) -> Value {
-    let (status, body) = s.post("/v1/projects/shop-1/models/train?wait=true", &k.admin, json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 #[tokio::test]
 async fn recommendations_follow_tastes_baskets_and_live_history() {
     let (s, k) = shop().await;
@@ -47,7 +37,7 @@ async fn recommendations_follow_tastes_baskets_and_live_history() {
     // A customer of cluster A gets the A item they have not seen first, with a reason.
     let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/a-0?n=1", &k.ingest).await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!(ids(&r), ["a0"]);
+    assert_eq!(item_ids(&r), ["a0"]);
     assert_eq!(r["model"], "ease_ials");
     assert!(r["fallback"].is_null());
     assert!(str_of(&r["items"][0]["reason"]).starts_with("because you viewed a"), "{r}");
@@ -55,31 +45,31 @@ async fn recommendations_follow_tastes_baskets_and_live_history() {
     // Live: a new customer views b1 and at once gets B items, without retraining.
     let (_, before) = s.get("/v1/projects/shop-1/recommendations/users/newbie?n=3", &k.ingest).await;
     assert_eq!(before["fallback"], "popular", "no history yet");
-    assert_eq!(ids(&before).len(), 3);
+    assert_eq!(item_ids(&before).len(), 3);
     s.event("shop-1", &k.ingest, json!({"event":"view","customer":"newbie","item":"b1","date":"2026-01-06"})).await;
     let (_, after) = s.get("/v1/projects/shop-1/recommendations/users/newbie?n=3", &k.ingest).await;
     assert!(after["fallback"].is_null(), "{after}");
-    assert!(ids(&after).iter().all(|i| i.starts_with('b') && i != "b1"), "{after}");
+    assert!(item_ids(&after).iter().all(|i| i.starts_with('b') && i != "b1"), "{after}");
 
     // Purchased items are left out by default, kept with exclude=.
     let (_, p) = s.get("/v1/projects/shop-1/recommendations/users/p-0?n=20", &k.ingest).await;
-    assert!(!ids(&p).contains(&"rice".to_string()));
+    assert!(!item_ids(&p).contains(&"rice".to_string()));
     let (_, p) = s.get("/v1/projects/shop-1/recommendations/users/p-0?n=20&exclude=", &k.ingest).await;
-    assert!(ids(&p).contains(&"rice".to_string()), "{p}");
+    assert!(item_ids(&p).contains(&"rice".to_string()), "{p}");
 
     // Items: similar and bought together.
     let (_, sim) = s.get("/v1/projects/shop-1/recommendations/items/a1?n=3", &k.ingest).await;
     assert_eq!(sim["model"], "similar");
-    assert!(ids(&sim).iter().all(|i| i.starts_with('a') && i != "a1"), "{sim}");
+    assert!(item_ids(&sim).iter().all(|i| i.starts_with('a') && i != "a1"), "{sim}");
     let (_, bt) = s.get("/v1/projects/shop-1/recommendations/items/rice?kind=bought_together&n=1", &k.ingest).await;
-    assert_eq!(ids(&bt), ["curry"]);
+    assert_eq!(item_ids(&bt), ["curry"]);
     assert_eq!(str_of(&bt["items"][0]["reason"]), "bought together with rice");
     let (_, unknown) = s.get("/v1/projects/shop-1/recommendations/items/nothing?n=2", &k.ingest).await;
-    assert_eq!((unknown["fallback"].as_str(), ids(&unknown).len()), (Some("popular"), 2));
+    assert_eq!((unknown["fallback"].as_str(), item_ids(&unknown).len()), (Some("popular"), 2));
 
     // Popular: purchases weigh 4, views 1.
     let (_, pop) = s.get("/v1/projects/shop-1/recommendations/popular?n=2", &k.ingest).await;
-    let mut top = ids(&pop);
+    let mut top = item_ids(&pop);
     top.sort();
     assert_eq!(top, ["curry", "rice"]);
     let bad = s.get("/v1/projects/shop-1/recommendations/popular?window=2w", &k.ingest).await;
@@ -88,7 +78,7 @@ async fn recommendations_follow_tastes_baskets_and_live_history() {
     // Session: an anonymous cart holding a2.
     let (_, sess) =
         s.post("/v1/projects/shop-1/recommendations/session", &k.ingest, json!({"items":["a2"],"n":2})).await;
-    assert!(ids(&sess).iter().all(|i| i.starts_with('a') && i != "a2"), "{sess}");
+    assert!(item_ids(&sess).iter().all(|i| i.starts_with('a') && i != "a2"), "{sess}");
 }
 
 #[tokio::test]
@@ -119,15 +109,15 @@ async fn the_catalog_decides_what_is_recommended() {
     train(&s, &k).await;
     // a1 is unavailable and curry is not in the catalog: neither is ever recommended.
     let (_, r) = s.get("/v1/projects/shop-1/recommendations/users/a-1?n=50&exclude=", &k.ingest).await;
-    let got = ids(&r);
+    let got = item_ids(&r);
     assert!(!got.contains(&"a1".to_string()) && !got.contains(&"curry".to_string()), "{r}");
     let (_, alpha) = s.get("/v1/projects/shop-1/recommendations/users/a-3?n=50&category=alpha", &k.ingest).await;
-    let mut got = ids(&alpha);
+    let mut got = item_ids(&alpha);
     got.sort();
     assert_eq!(got, ["a0", "a2"], "{alpha}");
     assert_eq!(s.delete("/v1/projects/shop-1/items/a0", &k.admin).await.0, StatusCode::NO_CONTENT);
     let (_, alpha) = s.get("/v1/projects/shop-1/recommendations/users/a-3?n=50&category=alpha", &k.ingest).await;
-    assert_eq!(ids(&alpha), ["a2"]);
+    assert_eq!(item_ids(&alpha), ["a2"]);
     assert_eq!(s.get("/v1/projects/shop-1/items/a0", &k.admin).await.0, StatusCode::NOT_FOUND);
 }
 
@@ -153,7 +143,7 @@ async fn settings_are_checked_and_change_the_weights() {
     s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await;
     train(&s, &k).await;
     let (_, pop) = s.get("/v1/projects/shop-1/recommendations/popular?n=1", &k.ingest).await;
-    assert_eq!(ids(&pop), ["seen"]);
+    assert_eq!(item_ids(&pop), ["seen"]);
     let s = s.restart();
     let (_, kept) = s.get("/v1/projects/shop-1/settings", &k.admin).await;
     assert_eq!(kept["weights"]["view"], 10.0, "settings survive a restart");
@@ -163,15 +153,15 @@ async fn settings_are_checked_and_change_the_weights() {
 async fn before_any_training_popular_items_come_from_the_views() {
     let (s, k) = shop().await;
     let (_, empty) = s.get("/v1/projects/shop-1/recommendations/users/u1", &k.ingest).await;
-    assert_eq!(ids(&empty).len(), 0, "no items exist yet");
+    assert_eq!(item_ids(&empty).len(), 0, "no items exist yet");
     s.event("shop-1", &k.ingest, json!({"event":"view","customer":"u1","item":"i1","date":"2026-01-01"})).await;
     let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/u2", &k.ingest).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((ids(&r), r["fallback"].as_str()), (vec!["i1".to_string()], Some("popular")));
+    assert_eq!((item_ids(&r), r["fallback"].as_str()), (vec!["i1".to_string()], Some("popular")));
     // A customer's purchases stay out, trained or not.
     s.event("shop-1", &k.ingest, json!({"event":"purchase","customer":"u3","item":"i2","date":"2026-01-01"})).await;
     let (_, r) = s.get("/v1/projects/shop-1/recommendations/users/u3", &k.ingest).await;
-    assert_eq!(ids(&r), ["i1"], "{r}");
+    assert_eq!(item_ids(&r), ["i1"], "{r}");
 }
 
 #[tokio::test]
@@ -211,7 +201,7 @@ async fn a_restart_serves_the_stored_model_at_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(models["models"]["personalized"]["trained_at"], at, "the same model, not a new training: {models}");
     let (_, after) = s.get("/v1/projects/shop-1/recommendations/users/a-2?n=3", &k.ingest).await;
-    assert_eq!((after["model"].as_str(), ids(&after)), (Some("ease_ials"), ids(&before)));
+    assert_eq!((after["model"].as_str(), item_ids(&after)), (Some("ease_ials"), item_ids(&before)));
 }
 
 #[tokio::test]
@@ -303,7 +293,7 @@ async fn personalized_model_large_trains_ials_and_serves_the_same_tastes() {
     assert_eq!(trained["models"]["personalized"]["model"], "ials", "{trained}");
     let (status, r) = s.get("/v1/projects/shop-1/recommendations/users/b-1?n=1", &k.ingest).await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!((r["model"].as_str(), ids(&r)), (Some("ials"), vec!["b1".to_string()]), "{r}");
+    assert_eq!((r["model"].as_str(), item_ids(&r)), (Some("ials"), vec!["b1".to_string()]), "{r}");
     // The stored model serves again after a restart.
     let s = s.restart();
     let (_, again) = s.get("/v1/projects/shop-1/recommendations/users/b-1?n=1", &k.ingest).await;

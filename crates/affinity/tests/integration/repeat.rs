@@ -12,10 +12,6 @@ use crate::common::*;
 
 const DAY: i64 = 86_400_000;
 
-fn ids(v: &Value) -> Vec<String> {
-    v["items"].as_array().expect("an items array").iter().map(|i| str_of(&i["item"])).collect()
-}
-
 fn score_of(v: &Value, item: &str) -> Option<f64> {
     v["items"].as_array()?.iter().find(|i| i["item"] == item).and_then(|i| i["score"].as_f64())
 }
@@ -50,12 +46,6 @@ async fn grocery(s: &Server, k: &Keys) {
     assert_eq!((status, report["failed"].as_u64()), (StatusCode::OK, Some(0)), "{report}");
 }
 
-async fn train(s: &Server, k: &Keys) -> Value {
-    let (status, body) = s.post("/v1/projects/shop-1/models/train?wait=true", &k.admin, json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 #[tokio::test]
 async fn weekly_milk_comes_back_after_a_week_and_a_television_never() {
     let (s, k) = shop().await;
@@ -69,7 +59,7 @@ async fn weekly_milk_comes_back_after_a_week_and_a_television_never() {
     let (status, due) = s.get("/v1/projects/shop-1/recommendations/users/due?kind=buy_again&n=10", &k.ingest).await;
     assert_eq!(status, StatusCode::OK, "{due}");
     assert_eq!(due["model"], "buy_again");
-    let mut got = ids(&due);
+    let mut got = item_ids(&due);
     got.sort();
     assert_eq!(got, ["bread", "milk"], "the television bought once is not offered again: {due}");
     assert_eq!(due["items"][0]["reason"], "you buy this about every 7 days", "{due}");
@@ -80,12 +70,12 @@ async fn weekly_milk_comes_back_after_a_week_and_a_television_never() {
     // The default answer blends: milk and bread lead for the customer they are due for; the television they
     // bought (tv-0) does not come back.
     let (_, default) = s.get("/v1/projects/shop-1/recommendations/users/due?n=3", &k.ingest).await;
-    let top = ids(&default);
+    let top = item_ids(&default);
     assert_eq!(top[..2], ["milk", "bread"], "{default}");
     assert!(!top.contains(&"tv-0".to_string()), "{default}");
     // An explicit exclusion still wins over the tuning.
     let (_, excluded) = s.get("/v1/projects/shop-1/recommendations/users/due?n=3&exclude=purchase", &k.ingest).await;
-    assert!(!ids(&excluded).contains(&"milk".to_string()), "{excluded}");
+    assert!(!item_ids(&excluded).contains(&"milk".to_string()), "{excluded}");
 
     let bad = s.get("/v1/projects/shop-1/recommendations/users/due?kind=similar", &k.ingest).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("kind"));
@@ -112,7 +102,7 @@ async fn a_shop_without_repeats_tunes_the_repeat_weight_to_zero_and_settings_can
     assert_eq!(trained["models"]["tuning"]["source"], "no_repeats", "{trained}");
     assert_eq!(trained["models"]["tuning"]["repeat_weight"], 0.0);
     let (_, r) = s.get("/v1/projects/shop-1/recommendations/users/f-0?n=4", &k.ingest).await;
-    assert_eq!(ids(&r), ["coat"], "purchased items stay out as before, and only coat is left to discover: {r}");
+    assert_eq!(item_ids(&r), ["coat"], "purchased items stay out as before, and only coat is left to discover: {r}");
 
     let (status, body) = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"repeat_weight":0.5})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -159,9 +149,9 @@ async fn order_ids_are_stored_read_back_and_make_baskets() {
 
     train(&s, &k).await;
     let (_, eggs) = s.get("/v1/projects/shop-1/recommendations/users/u?kind=buy_again", &k.ingest).await;
-    assert_eq!(ids(&eggs), ["eggs"], "two orders, two baskets: eggs are bought again: {eggs}");
+    assert_eq!(item_ids(&eggs), ["eggs"], "two orders, two baskets: eggs are bought again: {eggs}");
     let (_, flour) = s.get("/v1/projects/shop-1/recommendations/users/w?kind=buy_again", &k.ingest).await;
-    assert_eq!(ids(&flour), Vec::<String>::new(), "one day without order ids is one basket: {flour}");
+    assert_eq!(item_ids(&flour), Vec::<String>::new(), "one day without order ids is one basket: {flour}");
 }
 
 #[tokio::test]
