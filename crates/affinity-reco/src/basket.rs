@@ -12,10 +12,10 @@ use affinity_core::Settings;
 use affinity_views::ProjectView;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{TrainingData, basket_key, extract_with};
+use crate::data::{TrainingData, extract_with};
 use crate::metrics::ndcg_at_k;
 use crate::model::Trained;
-use crate::repeat::{Bought, Repeat, blend, bought};
+use crate::repeat::{Bought, Repeat, blend, bought, purchase_lines};
 
 /// Most validation customers tuning scores (an even sample of them beyond): bounds its cost.
 pub const MAX_TUNING_CUSTOMERS: usize = 5_000;
@@ -59,21 +59,12 @@ pub fn next_basket_split(view: &ProjectView, settings: &Settings) -> NextBasket 
 /// [`next_basket_split`] of the events before `before[customer]` only (all, without it); returns the split and
 /// each customer's cut-off (the start of their held-out basket, else `before`'s, else `i64::MAX`).
 fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>) -> (NextBasket, Vec<i64>) {
-    let purchase = (0..view.kinds_len() as u32).find(|&k| view.kind_name(k) == affinity_core::catalog::PURCHASE);
     let limit = |c: usize| before.and_then(|b| b.get(c).copied()).unwrap_or(i64::MAX);
     let mut cutoff: Vec<i64> = (0..view.customers_len()).map(limit).collect();
     let mut baskets: Vec<(u32, i64, Vec<u32>)> = Vec::new();
     for c in 0..view.customers_len() as u32 {
-        let Some(purchase) = purchase else { break };
-        let details = view.details_of(c);
-        let until = cutoff[c as usize];
-        let mut lines: Vec<(u64, i64, u32)> = view
-            .history_of(c)
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.kind() == purchase && e.ts < until)
-            .filter_map(|(at, e)| Some((basket_key(e.ts, details.get(at).and_then(|d| d.order())), e.ts, e.item()?)))
-            .collect();
+        let mut lines: Vec<(u64, i64, u32)> =
+            purchase_lines(view, c, cutoff[c as usize]).into_iter().map(|(item, key, ts)| (key, ts, item)).collect();
         lines.sort_unstable();
         let mut by_basket: Vec<(i64, Vec<u32>)> = lines
             .chunk_by(|a, b| a.0 == b.0)

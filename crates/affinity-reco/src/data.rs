@@ -104,7 +104,7 @@ pub(crate) fn extract_with(
     let mut triples = Vec::with_capacity(view.events() as usize);
     let mut popularity = vec![vec![0.0; items.len()]; WINDOWS.len()];
     let mut purchases = Vec::new();
-    let purchase = (0..kinds.len() as u32).find(|&k| view.kind_name(k) == affinity_core::catalog::PURCHASE);
+    let purchase = view.kind_id(affinity_core::catalog::PURCHASE);
     let mut events = 0;
     let mut held = Vec::new();
     for c in 0..view.customers_len() as u32 {

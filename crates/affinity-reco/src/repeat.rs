@@ -118,23 +118,25 @@ impl Repeat {
     }
 }
 
-/// `customer`'s purchases in `view` before `before` (ms, UTC), grouped by item into baskets ([`basket_key`]),
-/// in the columns `column_of` gives (items without one are left out).
-pub fn bought(view: &ProjectView, customer: u32, before: i64, column_of: impl Fn(u32) -> Option<u32>) -> Vec<Bought> {
-    let Some(purchase) = (0..view.kinds_len() as u32).find(|&k| view.kind_name(k) == affinity_core::catalog::PURCHASE)
-    else {
-        return Vec::new();
-    };
+/// `customer`'s purchase lines in `view` before `before` (ms, UTC) as `(view item, basket key, ms)`, in history
+/// order; see [`basket_key`].
+pub(crate) fn purchase_lines(view: &ProjectView, customer: u32, before: i64) -> Vec<(u32, u64, i64)> {
+    let Some(purchase) = view.kind_id(affinity_core::catalog::PURCHASE) else { return Vec::new() };
     let details = view.details_of(customer);
-    let mut lines: Vec<(u32, u64, i64)> = view
-        .history_of(customer)
+    view.history_of(customer)
         .iter()
         .enumerate()
         .filter(|(_, e)| e.kind() == purchase && e.ts < before)
-        .filter_map(|(at, e)| {
-            let col = column_of(e.item()?)?;
-            Some((col, basket_key(e.ts, details.get(at).and_then(|d| d.order())), e.ts))
-        })
+        .filter_map(|(at, e)| Some((e.item()?, basket_key(e.ts, details.get(at).and_then(|d| d.order())), e.ts)))
+        .collect()
+}
+
+/// `customer`'s purchases in `view` before `before` (ms, UTC), grouped by item into baskets ([`basket_key`]),
+/// in the columns `column_of` gives (items without one are left out).
+pub fn bought(view: &ProjectView, customer: u32, before: i64, column_of: impl Fn(u32) -> Option<u32>) -> Vec<Bought> {
+    let mut lines: Vec<(u32, u64, i64)> = purchase_lines(view, customer, before)
+        .into_iter()
+        .filter_map(|(item, key, ts)| Some((column_of(item)?, key, ts)))
         .collect();
     lines.sort_unstable();
     lines

@@ -215,17 +215,9 @@ pub fn for_customer(
         if kind == "buy_again" { (1.0, model.repeat_blend(settings).1) } else { model.repeat_blend(settings) };
     let repeats = if weight > 0.0 {
         let no_skip = Skip(Vec::new());
-        let repeat_skip = if binds_repeats { &skip } else { &no_skip };
-        let bought = view
-            .customer_id(customer)
-            .map_or_else(Vec::new, |c| crate::repeat::bought(view, c, i64::MAX, |i| model.column_of(i)));
-        let now = affinity_core::date::now_ms();
-        model
-            .repeat
-            .score(&bought, now, half_life)
-            .into_iter()
-            .filter(|r| acceptable(view, model, category, repeat_skip, r.0))
-            .collect()
+        repeat_candidates(view, model, customer, half_life, |j| {
+            acceptable(view, model, category, if binds_repeats { &skip } else { &no_skip }, j)
+        })
     } else {
         Vec::new()
     };
@@ -272,6 +264,21 @@ pub fn for_customer(
     };
     top_up(&mut items, view, model, "all", category, &skip, n);
     Ok(answer(model, &model.info.model, items, fallback))
+}
+
+/// `customer`'s repeat candidates now ([`crate::repeat::Repeat::score`]), best first, among the columns `accept`
+/// allows.
+fn repeat_candidates(
+    view: &ProjectView,
+    model: &Serving,
+    customer: &str,
+    half_life: Option<f64>,
+    accept: impl Fn(u32) -> bool,
+) -> Vec<crate::repeat::RepeatScore> {
+    let Some(c) = view.customer_id(customer) else { return Vec::new() };
+    let bought = crate::repeat::bought(view, c, i64::MAX, |i| model.column_of(i));
+    let now = affinity_core::date::now_ms();
+    model.repeat.score(&bought, now, half_life).into_iter().filter(|r| accept(r.0)).collect()
 }
 
 /// "you buy this about every 7 days"

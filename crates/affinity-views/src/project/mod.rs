@@ -277,6 +277,11 @@ impl ProjectView {
         self.kinds.name(k)
     }
 
+    /// The interned id of interaction type `kind`, if any event of it was seen.
+    pub fn kind_id(&self, kind: &str) -> Option<u32> {
+        self.kinds.get(kind)
+    }
+
     /// Number of dense customer ids.
     pub fn customers_len(&self) -> usize {
         self.histories.len()
