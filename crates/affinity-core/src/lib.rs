@@ -32,4 +32,4 @@ pub use log::LogEntry;
 pub use problem::{Problem, ProblemKind};
 pub use project::{ApiKey, Project, Scope};
 pub use report::{FailedItem, Report, ReportBuilder};
-pub use settings::{Exclude, Settings};
+pub use settings::{Exclude, Settings, Tunable};

@@ -50,10 +50,12 @@ pub struct Settings {
     /// weigh 0 (are ignored by models) until set.
     #[serde(default)]
     pub weights: BTreeMap<String, f64>,
-    /// Half-life of an interaction's weight, in days, counted back from the project's newest event (so an old
-    /// dataset does not fade to nothing); `null`: no decay.
+    /// Half-life of an interaction's weight, in days, counted back from the customer's newest event (popularity:
+    /// from the project's newest event, so an old dataset does not fade to nothing): `"auto"` (the default: tuned at every training on the project's own last
+    /// baskets), a number of days > 0, or `null` (no decay).
     #[serde(default)]
-    pub half_life_days: Option<f64>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub half_life_days: Tunable<Option<f64>>,
     /// Interaction types whose items are left out of a customer's recommendations unless the request says
     /// otherwise (`exclude=`): a list, or `"auto"` (the default): purchased items are left out of the discovery
     /// models' candidates and come back through repeat purchases with the weight training tuned (none when
@@ -74,14 +76,18 @@ pub struct Settings {
     /// whatever the catalog).
     #[serde(default = "default_personalized_model")]
     pub personalized_model: String,
-    /// EASE's L2 penalty λ (Steck, WWW 2019), > 0.
-    #[serde(default = "default_ease_lambda")]
-    pub ease_lambda: f64,
+    /// EASE's L2 penalty λ (Steck, WWW 2019): `"auto"` (the default: tuned at every training, 500 without
+    /// validation baskets) or a number > 0.
+    #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub ease_lambda: Tunable<f64>,
     /// EASE's dropout emphasis p in [0, 1): adds `p / (1 - p)` times each item's own Gram entry to its penalty,
     /// the full-rank EDLAE of Steck, "Autoencoders that don't overfit towards the Identity" (NeurIPS 2020),
-    /// section 3. 0 is plain EASE; the default is 0.33.
-    #[serde(default = "default_ease_dropout")]
-    pub ease_dropout: f64,
+    /// section 3. 0 is plain EASE. `"auto"` (the default): tuned at every training, 0.33 without validation
+    /// baskets.
+    #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub ease_dropout: Tunable<f64>,
     /// The project's time zone (IANA name, e.g. `Europe/Paris`): targeting's time conditions (issue 8) read the
     /// local date, day of the week and time of day in it.
     #[serde(default = "default_time_zone")]
@@ -103,14 +109,63 @@ fn default_session_minutes() -> u32 {
     30
 }
 
-fn default_ease_lambda() -> f64 {
-    500.0
+/// EASE's λ when it is not pinned and training has no validation baskets to tune it on.
+pub const DEFAULT_EASE_LAMBDA: f64 = 500.0;
+
+/// EASE's dropout emphasis when it is not pinned and training has no validation baskets. Chosen on validation
+/// splits carved out of the MovieLens-100K and -1M training files (never the test files): 0.25 to 0.5 beat 0 on
+/// both, by about 1 % of Recall@20 (see BENCHMARKS.md).
+pub const DEFAULT_EASE_DROPOUT: f64 = 0.33;
+
+/// A model parameter training tunes (`"auto"`, the default) or one the settings pin (its value).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Tunable<T> {
+    #[default]
+    Auto,
+    Pinned(T),
 }
 
-/// Chosen on validation splits carved out of the MovieLens-100K and -1M training files (never the test files):
-/// 0.25 to 0.5 beat 0 on both, by about 1 % of Recall@20 (see BENCHMARKS.md).
-fn default_ease_dropout() -> f64 {
-    0.33
+impl<T: Copy> Tunable<T> {
+    /// The pinned value, else `auto`'s.
+    pub fn or(self, auto: T) -> T {
+        match self {
+            Tunable::Auto => auto,
+            Tunable::Pinned(v) => v,
+        }
+    }
+
+    /// The pinned value, if any.
+    pub fn pinned(self) -> Option<T> {
+        match self {
+            Tunable::Auto => None,
+            Tunable::Pinned(v) => Some(v),
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Tunable<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Tunable::Auto => s.serialize_str("auto"),
+            Tunable::Pinned(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tunable<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form<T> {
+            Word(String),
+            Value(T),
+        }
+        match Form::<T>::deserialize(d)? {
+            Form::Word(w) if w == "auto" => Ok(Tunable::Auto),
+            Form::Word(w) => Err(serde::de::Error::custom(format!("expected \"auto\" or a value, not {w:?}"))),
+            Form::Value(v) => Ok(Tunable::Pinned(v)),
+        }
+    }
 }
 
 /// The `exclude` setting: `"auto"` or a list of interaction types.
@@ -168,14 +223,14 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             weights: BTreeMap::new(),
-            half_life_days: None,
+            half_life_days: Tunable::Auto,
             exclude: Exclude::Auto,
             repeat_weight: None,
             personalized_model: default_personalized_model(),
             bought_together_window_hours: default_bought_together_hours(),
             retrain: RetrainPolicy::default(),
-            ease_lambda: default_ease_lambda(),
-            ease_dropout: default_ease_dropout(),
+            ease_lambda: Tunable::Auto,
+            ease_dropout: Tunable::Auto,
             time_zone: default_time_zone(),
             session_minutes: default_session_minutes(),
         }
@@ -230,7 +285,7 @@ impl Settings {
         {
             return invalid("repeat_weight".into(), format!("Invalid repeat_weight: {w} (0 to 1)"));
         }
-        if let Some(h) = self.half_life_days
+        if let Tunable::Pinned(Some(h)) = self.half_life_days
             && !(h.is_finite() && h > 0.0)
         {
             return invalid("half_life_days".into(), format!("Invalid half_life_days: {h} (a number of days > 0)"));
@@ -242,11 +297,15 @@ impl Settings {
                 format!("Invalid bought_together_window_hours: {w} (a number of hours > 0)"),
             );
         }
-        if !(self.ease_lambda.is_finite() && self.ease_lambda > 0.0) {
-            return invalid("ease_lambda".into(), format!("Invalid ease_lambda: {} (a number > 0)", self.ease_lambda));
+        if let Tunable::Pinned(l) = self.ease_lambda
+            && !(l.is_finite() && l > 0.0)
+        {
+            return invalid("ease_lambda".into(), format!("Invalid ease_lambda: {l} (\"auto\" or a number > 0)"));
         }
-        if !(self.ease_dropout.is_finite() && (0.0..1.0).contains(&self.ease_dropout)) {
-            return invalid("ease_dropout".into(), format!("Invalid ease_dropout: {} (0 <= p < 1)", self.ease_dropout));
+        if let Tunable::Pinned(p) = self.ease_dropout
+            && !(p.is_finite() && (0.0..1.0).contains(&p))
+        {
+            return invalid("ease_dropout".into(), format!("Invalid ease_dropout: {p} (\"auto\" or 0 <= p < 1)"));
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return invalid(

@@ -2,7 +2,7 @@
 //! another node stored. Serving itself (the model in service, live histories, answers, the policy's decision) is
 //! [`affinity_reco::serve`]'s; this module is the part that talks to the store.
 //!
-//! Training copies the project's interactions out of its view under the read lock ([`affinity_reco::extract`]) and
+//! Training copies the project's interactions out of its view under the read lock ([`affinity_reco::tuning::train_project`]) and
 //! fits on a blocking thread; requests keep being answered by the previous model until the new one replaces it in
 //! one pointer swap. At most one training per project runs at a time, across every node sharing the store (the
 //! store's training lock, and a per-project lock on this node); the other nodes load the stored result when the
@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use affinity_reco::basket::{train_tuned, validation_split};
+use affinity_reco::Trained;
 use affinity_reco::protocol::EvaluationSummary;
 use affinity_reco::serve::due;
-use affinity_reco::{Trained, extract};
+use affinity_reco::tuning::train_project;
 use affinity_store::{ModelRecord, StoreError};
 
 pub use affinity_reco::serve::{ProjectModels, Serving};
@@ -89,13 +89,7 @@ impl Engine {
         let clock = std::time::Instant::now();
         models.start_training(started);
         let result = tokio::task::spawn_blocking(move || {
-            let (data, split, events) = {
-                let v = view.read().unwrap_or_else(|p| p.into_inner());
-                let data = extract(&v, &settings);
-                let split = validation_split(&v, &settings, &data);
-                (data, split, v.applied())
-            };
-            let trained = train_tuned(data, split, &settings, started);
+            let (trained, events) = train_project(&view, &settings, started);
             let serving = Serving::new(trained, &view.read().unwrap_or_else(|p| p.into_inner()));
             (serving, events)
         })

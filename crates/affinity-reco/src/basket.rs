@@ -12,24 +12,11 @@ use affinity_core::Settings;
 use affinity_views::ProjectView;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{TrainingData, extract_with};
+use crate::data::{TrainingData, extract_customers};
 use crate::metrics::ndcg_at_k;
 use crate::model::Trained;
 use crate::repeat::{Bought, Repeat, blend, bought, purchase_lines};
-
-/// Most validation customers tuning scores (an even sample of them beyond): bounds its cost.
-pub const MAX_TUNING_CUSTOMERS: usize = 5_000;
-/// The cut-off tuning maximises Recall at.
-pub const TUNING_K: usize = 10;
-/// Repeat weights tried.
-pub const WEIGHTS: [f32; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-/// Half-lives of the repeat frequency tried, in days (`None`: every basket counts 1).
-pub const REPEAT_HALF_LIVES: [Option<f64>; 4] = [None, Some(90.0), Some(30.0), Some(7.0)];
-/// Most customers whose rows train the tuning's discovery model (an even sample of them beyond): with
-/// [`MAX_TUNING_CUSTOMERS`], bounds tuning to one fit on at most this many customers' rows plus in-memory scoring.
-pub const MAX_TUNING_FIT_CUSTOMERS: usize = 50_000;
-/// Discovery candidates kept per validation customer.
-const CANDIDATES: usize = 100;
+use crate::tuning::{Tuning, tune, tuning_input};
 
 /// One validation customer.
 #[derive(Debug, Clone)]
@@ -56,13 +43,29 @@ pub fn next_basket_split(view: &ProjectView, settings: &Settings) -> NextBasket 
     split_before(view, settings, None).0
 }
 
-/// [`next_basket_split`] of the events before `before[customer]` only (all, without it); returns the split and
-/// each customer's cut-off (the start of their held-out basket, else `before`'s, else `i64::MAX`).
-fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>) -> (NextBasket, Vec<i64>) {
+/// Each customer's held-out basket, and where their held-out part starts.
+pub struct Holdout {
+    /// Per customer: the start of their held-out basket (ms UTC), else the limit they were read before, else
+    /// `i64::MAX`.
+    pub cutoff: Vec<i64>,
+    /// `(customer, start, sorted columns)` of each customer with a held-out basket.
+    baskets: Vec<(u32, i64, Vec<u32>)>,
+}
+
+impl Holdout {
+    /// Whether no customer has a basket held out.
+    pub fn is_empty(&self) -> bool {
+        self.baskets.is_empty()
+    }
+}
+
+/// The last basket of each customer `keep` picks among their purchases before `before[customer]` (all, without
+/// it), for those with at least two baskets.
+pub fn last_baskets(view: &ProjectView, before: Option<&[i64]>, keep: impl Fn(u32) -> bool) -> Holdout {
     let limit = |c: usize| before.and_then(|b| b.get(c).copied()).unwrap_or(i64::MAX);
     let mut cutoff: Vec<i64> = (0..view.customers_len()).map(limit).collect();
     let mut baskets: Vec<(u32, i64, Vec<u32>)> = Vec::new();
-    for c in 0..view.customers_len() as u32 {
+    for c in (0..view.customers_len() as u32).filter(|&c| keep(c)) {
         let mut lines: Vec<(u64, i64, u32)> =
             purchase_lines(view, c, cutoff[c as usize]).into_iter().map(|(item, key, ts)| (key, ts, item)).collect();
         lines.sort_unstable();
@@ -87,167 +90,51 @@ fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>)
         cutoff[c as usize] = start;
         baskets.push((c, start, items));
     }
-    let (data, _) = extract_with(view, settings, |c, e| e.ts >= cutoff[c as usize]);
-    let cases = baskets
-        .into_iter()
+    Holdout { cutoff, baskets }
+}
+
+/// The training data of the customers `keep` picks without their part from `holdout`'s cutoff on, and the
+/// validation cases, with `settings`' weights and the cells decayed with `half_life` (days; `None`: none).
+pub fn split_at(
+    view: &ProjectView,
+    settings: &Settings,
+    half_life: Option<f64>,
+    holdout: &Holdout,
+    keep: impl Fn(u32) -> bool,
+) -> NextBasket {
+    let cutoff = &holdout.cutoff;
+    let (data, _) = extract_customers(view, settings, half_life, keep, |c, e| e.ts >= cutoff[c as usize]);
+    let cases = holdout
+        .baskets
+        .iter()
         .map(|(c, at, basket)| {
-            let (cols, weights) = data.matrix.row(c as usize);
+            let (cols, weights) = data.matrix.row(*c as usize);
             let history = cols.iter().copied().zip(weights.iter().copied()).collect();
-            BasketCase { at, history, bought: bought(view, c, at, Some), basket }
+            BasketCase { at: *at, history, bought: bought(view, *c, *at, Some), basket: basket.clone() }
         })
         .collect();
-    (NextBasket { data, cases }, cutoff)
+    NextBasket { data, cases }
 }
 
-/// The split tuning needs at training, or `None` when there is nothing to tune: the weight is pinned by the
-/// settings, or nobody in `data` (the project's whole training data) bought an item twice.
-pub fn validation_split(view: &ProjectView, settings: &Settings, data: &TrainingData) -> Option<NextBasket> {
-    if settings.repeat_weight.is_some()
-        || purchases_excluded(settings)
-        || !Repeat::fit(&data.purchases, data.items.len()).has_repeats()
-    {
-        return None;
-    }
-    Some(next_basket_split(view, settings))
-}
-
-/// Whether the `exclude` setting is a list naming purchases: then no repeat purchase is ever answered, and there
-/// is nothing to tune.
-fn purchases_excluded(settings: &Settings) -> bool {
-    matches!(&settings.exclude, affinity_core::Exclude::Types(t) if t.iter().any(|k| k == affinity_core::catalog::PURCHASE))
-}
-
-/// Trains every model on `data` with the repeat blend tuned on `split` (see [`tune`]; without a split: pinned or
-/// no repeats). The tuning's time is in `fit_ms` and `fit_ms_by_model.tuning`.
-pub fn train_tuned(data: TrainingData, split: Option<NextBasket>, settings: &Settings, trained_at: i64) -> Trained {
-    let started = std::time::Instant::now();
-    let tuning = match split {
-        Some(split) => tune(split, settings, trained_at),
-        None if settings.repeat_weight.is_some() => {
-            Tuning { repeat_weight: settings.repeat_weight.unwrap_or(0.0) as f32, ..Tuning::none("pinned") }
-        }
-        None if purchases_excluded(settings) => Tuning::none("purchases_excluded"),
-        None => Tuning::none("no_repeats"),
-    };
-    let tuning_ms = started.elapsed().as_millis() as u64;
-    let mut trained = Trained::train(data, settings, trained_at);
-    trained.info.fit_ms += tuning_ms;
-    trained.info.fit_ms_by_model.insert("tuning".into(), tuning_ms);
-    trained.info.tuning = Some(tuning);
-    trained
-}
-
-/// What tuning chose, and the validation figures it chose on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct Tuning {
-    /// Weight of repeat purchases in the personalized answer, 0–1 (0: discovery alone, purchases left out).
-    pub repeat_weight: f32,
-    /// Half-life of the repeat frequency in days; null: every basket counts alike.
-    pub repeat_half_life_days: Option<f64>,
-    /// `tuned` (chosen on the validation baskets), `pinned` (by the settings), `purchases_excluded` (the
-    /// `exclude` setting lists purchases: weight 0) or `no_repeats` (nobody bought an item twice: weight 0 without
-    /// validation).
-    pub source: String,
-    /// Validation customers scored (their last basket held out).
-    pub customers: usize,
-    /// The cut-off of the validation figures.
-    pub k: usize,
-    /// Recall@K of the chosen blend on the validation baskets; null without validation.
-    pub recall: Option<f64>,
-    /// Recall@K of P-TopFreq on the same baskets; null without validation.
-    pub p_topfreq_recall: Option<f64>,
-}
-
-impl Tuning {
-    /// No repeat weight: what a project without repeats, or a training without tuning, gets.
-    pub fn none(source: &str) -> Tuning {
-        Tuning {
-            repeat_weight: 0.0,
-            repeat_half_life_days: None,
-            source: source.into(),
-            customers: 0,
-            k: TUNING_K,
-            recall: None,
-            p_topfreq_recall: None,
-        }
-    }
-}
-
-/// Chooses the repeat weight and half-life (unless `settings` pin the weight) that give the best Recall@[`TUNING_K`]
-/// on `split`'s baskets (ties: the best NDCG@K, then the smaller weight): fits the discovery models once on the
-/// split's training data (one extra fit, on at most [`MAX_TUNING_FIT_CUSTOMERS`] customers' rows), ranks at most
-/// [`MAX_TUNING_CUSTOMERS`] customers' candidates once, then scores each of the 11 × 4 blends in memory.
-pub fn tune(split: NextBasket, settings: &Settings, now: i64) -> Tuning {
-    let repeat = Repeat::fit(&split.data.purchases, split.data.items.len());
-    if let Some(w) = settings.repeat_weight {
-        return Tuning { repeat_weight: w as f32, ..Tuning::none("pinned") };
-    }
-    if !repeat.has_repeats() || split.cases.is_empty() {
-        return Tuning::none("no_repeats");
-    }
-    let step = split.cases.len().div_ceil(MAX_TUNING_CUSTOMERS);
-    let cases: Vec<BasketCase> = split.cases.into_iter().step_by(step).collect();
-    let global = g_topfreq(&split.data);
-    let mut data = split.data;
-    let rows = data.matrix.rows;
-    if rows > MAX_TUNING_FIT_CUSTOMERS {
-        data.matrix = every_nth_row(&data.matrix, rows.div_ceil(MAX_TUNING_FIT_CUSTOMERS));
-    }
-    let model = Trained::train_discovery(data, settings, now);
-    let discovery: Vec<Vec<(u32, f32)>> = cases.iter().map(|c| discover(&model, c, CANDIDATES)).collect();
-    // (Recall@K, NDCG@K, weight, half-life): the best recall, ties broken by NDCG (the same hits ranked higher),
-    // then by the smaller weight and the earlier half-life.
-    let mut best = (f64::MIN, f64::MIN, 0.0f32, None);
-    let repeats_by_half_life: Vec<Vec<Vec<(u32, f32)>>> =
-        REPEAT_HALF_LIVES.iter().map(|&h| cases.iter().map(|c| repeat_list(&repeat, c, h)).collect()).collect();
-    for w in WEIGHTS {
-        for (&half_life, repeats) in REPEAT_HALF_LIVES.iter().zip(&repeats_by_half_life) {
-            let each = cases.iter().zip(&discovery).zip(repeats).map(|((c, d), r)| {
-                let ranked: Vec<u32> = blend(r, d, w, TUNING_K).into_iter().map(|b| b.0).collect();
-                (basket_recall(&ranked, &c.basket, TUNING_K), ndcg_at_k(&ranked, &c.basket, TUNING_K))
-            });
-            let (recall, ndcg) = each.fold((0.0, 0.0), |s, x| (s.0 + x.0, s.1 + x.1));
-            let (recall, ndcg) = (recall / cases.len() as f64, ndcg / cases.len() as f64);
-            if recall > best.0 + 1e-9 || (recall > best.0 - 1e-9 && ndcg > best.1 + 1e-9) {
-                best = (recall, ndcg, w, half_life);
-            }
-        }
-    }
-    let p_topfreq = mean(cases.iter(), |c| basket_recall(&p_topfreq(c, &global, TUNING_K), &c.basket, TUNING_K));
-    Tuning {
-        repeat_weight: best.2,
-        repeat_half_life_days: best.3,
-        source: "tuned".into(),
-        customers: cases.len(),
-        k: TUNING_K,
-        recall: Some(best.0),
-        p_topfreq_recall: Some(p_topfreq),
-    }
-}
-
-/// `m` with only every `step`-th row kept (the others empty).
-fn every_nth_row(m: &crate::matrix::Matrix, step: usize) -> crate::matrix::Matrix {
-    let mut triples = Vec::with_capacity(m.nnz() / step + 1);
-    for r in (0..m.rows).step_by(step) {
-        let (cols, vals) = m.row(r);
-        triples.extend(cols.iter().zip(vals).map(|(&c, &v)| (r as u32, c, v)));
-    }
-    crate::matrix::Matrix::from_triples(m.rows, m.cols, triples)
+/// [`next_basket_split`] of the events before `before[customer]` only (all, without it); returns the split and
+/// each customer's cut-off.
+fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>) -> (NextBasket, Vec<i64>) {
+    let holdout = last_baskets(view, before, |_| true);
+    (split_at(view, settings, settings.half_life_days.or(None), &holdout, |_| true), holdout.cutoff)
 }
 
 /// The discovery model's best `n` for a case, purchased items left out (as the default answer does).
-fn discover(model: &Trained, c: &BasketCase, n: usize) -> Vec<(u32, f32)> {
+pub(crate) fn discover(model: &Trained, c: &BasketCase, n: usize) -> Vec<(u32, f32)> {
     let purchased = |j: u32| c.bought.binary_search_by_key(&j, |b| b.col).is_ok();
     model.recommend(&c.history, n, |j| !purchased(j)).into_iter().map(|r| (r.0, r.1)).collect()
 }
 
-fn repeat_list(repeat: &Repeat, c: &BasketCase, half_life: Option<f64>) -> Vec<(u32, f32)> {
+pub(crate) fn repeat_list(repeat: &Repeat, c: &BasketCase, half_life: Option<f64>) -> Vec<(u32, f32)> {
     repeat.score(&c.bought, c.at, half_life).into_iter().map(|r| (r.0, r.1)).collect()
 }
 
 /// Columns by the number of baskets holding them, most first (ties by column).
-fn g_topfreq(data: &TrainingData) -> Vec<u32> {
+pub(crate) fn g_topfreq(data: &TrainingData) -> Vec<u32> {
     let mut keys: Vec<(u32, u32, u64)> = data.purchases.iter().map(|p| (p.1, p.0, p.3)).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -261,7 +148,7 @@ fn g_topfreq(data: &TrainingData) -> Vec<u32> {
 }
 
 /// The customer's items in most baskets (ties: the most recent first), topped up with `global`'s.
-fn p_topfreq(c: &BasketCase, global: &[u32], k: usize) -> Vec<u32> {
+pub(crate) fn p_topfreq(c: &BasketCase, global: &[u32], k: usize) -> Vec<u32> {
     let mut own: Vec<&Bought> = c.bought.iter().collect();
     own.sort_by_key(|b| (std::cmp::Reverse(b.baskets.len()), std::cmp::Reverse(b.baskets.last().copied()), b.col));
     let mut out: Vec<u32> = own.into_iter().map(|b| b.col).take(k).collect();
@@ -314,9 +201,11 @@ pub fn evaluate_next_basket(
     ks: &[usize],
     now: i64,
 ) -> (Vec<BasketScores>, Tuning) {
-    let (split, cutoff) = split_before(view, settings, None);
+    let outer = last_baskets(view, None, |_| true);
     // Validation inside the training part: each training history's own last basket.
-    let tuning = tune(split_before(view, settings, Some(&cutoff)).0, settings, now);
+    let tuning = tune(tuning_input(view, settings, Some(&outer.cutoff)), settings, now);
+    let split = split_at(view, settings, tuning.half_life_days, &outer, |_| true);
+    let settings = &tuning.pin(settings);
     let max_k = ks.iter().copied().max().unwrap_or(10);
     let repeat = Repeat::fit(&split.data.purchases, split.data.items.len());
     let global = g_topfreq(&split.data);

@@ -29,9 +29,11 @@ pub struct TrainingData {
     /// Item ids by column (the view's dense item ids at extraction time).
     pub items: Vec<String>,
     /// Customers × items; a cell is Σ weight(type) · 2^(-age / half-life) over the customer's events with the
-    /// item, divided by the largest type weight (so a dataset of one interaction type is binary).
+    /// item, divided by the largest type weight (so a dataset of one interaction type is binary). Ages count back
+    /// from the customer's own newest event.
     pub matrix: Matrix,
-    /// Per window of [`WINDOWS`], per item column: the weighted, decayed count of events within the window.
+    /// Per window of [`WINDOWS`], per item column: the weighted count of events within the window, decayed from
+    /// the project's newest event.
     pub popularity: Vec<Vec<f64>>,
     /// Purchases sorted by customer then time.
     pub purchases: Vec<Purchase>,
@@ -40,7 +42,8 @@ pub struct TrainingData {
 }
 
 /// How much an event `age_ms` old counts: 1 at age 0, 1/2 at one half-life, always 1 without a half-life. Training
-/// measures ages back from the project's newest event, so that a historical dataset keeps its relative weights.
+/// measures ages back from the customer's newest event (popularity: the project's), so that a historical dataset
+/// keeps its relative weights.
 pub fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
     match half_life_days {
         Some(h) => (-(age_ms.max(0) as f64) / (h * 86_400_000.0) * std::f64::consts::LN_2).exp(),
@@ -51,6 +54,12 @@ pub fn decay(age_ms: i64, half_life_days: Option<f64>) -> f64 {
 /// Reads everything training needs from `view`.
 pub fn extract(view: &ProjectView, settings: &Settings) -> TrainingData {
     extract_with(view, settings, |_, _| false).0
+}
+
+/// [`extract`] with the matrix's cells decayed with `half_life_days` (what tuning chose) instead of the setting's;
+/// popularity keeps the setting's.
+pub fn extract_tuned(view: &ProjectView, settings: &Settings, half_life_days: Option<f64>) -> TrainingData {
+    extract_customers(view, settings, half_life_days, |_| true, |_, _| false).0
 }
 
 /// How [`extract_split`] holds interactions out.
@@ -93,6 +102,20 @@ pub(crate) fn extract_with(
     settings: &Settings,
     hold_out: impl Fn(u32, &affinity_views::Entry) -> bool,
 ) -> (TrainingData, Vec<(u32, u32)>) {
+    extract_customers(view, settings, settings.half_life_days.or(None), |_| true, hold_out)
+}
+
+/// [`extract_with`] of the customers `keep` picks only (the others' rows stay empty and their events are not
+/// read), the cells decayed with `half_life` (days; `None`: no decay). Popularity decays with the setting's
+/// half-life (`auto`: none), its ages counting back from the newest event of any customer.
+pub(crate) fn extract_customers(
+    view: &ProjectView,
+    settings: &Settings,
+    half_life: Option<f64>,
+    keep: impl Fn(u32) -> bool,
+    hold_out: impl Fn(u32, &affinity_views::Entry) -> bool,
+) -> (TrainingData, Vec<(u32, u32)>) {
+    let popularity_half_life = settings.half_life_days.or(None);
     let items: Vec<String> = (0..view.items_len() as u32).map(|i| view.item_name(i).to_string()).collect();
     let kinds: Vec<f64> = (0..view.kinds_len() as u32).map(|k| settings.weight(view.kind_name(k))).collect();
     let max_weight = kinds.iter().copied().fold(0.0, f64::max);
@@ -107,8 +130,11 @@ pub(crate) fn extract_with(
     let purchase = view.kind_id(affinity_core::catalog::PURCHASE);
     let mut events = 0;
     let mut held = Vec::new();
-    for c in 0..view.customers_len() as u32 {
+    for c in (0..view.customers_len() as u32).filter(|&c| keep(c)) {
         let details = view.details_of(c);
+        // A customer's cells decay from their own newest event kept (as serving does with a live history), so a
+        // customer who was away keeps their tastes; popularity decays from the project's newest event.
+        let own_newest = view.history_of(c).iter().rev().find(|e| !hold_out(c, e)).map_or(newest, |e| e.ts);
         for (at, e) in view.history_of(c).iter().enumerate() {
             events += 1;
             let Some(item) = e.item() else { continue };
@@ -120,9 +146,10 @@ pub(crate) fn extract_with(
                 held.push((c, item));
                 continue;
             }
+            let cell = w * decay(own_newest - e.ts, half_life);
+            triples.push((c, item, (cell / max_weight) as f32));
             let age = newest - e.ts;
-            let value = w * decay(age, settings.half_life_days);
-            triples.push((c, item, (value / max_weight) as f32));
+            let value = w * decay(age, popularity_half_life);
             for (p, (_, length)) in popularity.iter_mut().zip(WINDOWS) {
                 if age <= length {
                     p[item as usize] += value;

@@ -46,6 +46,13 @@ impl Ease {
     /// (0: plain EASE; else the full-rank EDLAE of Steck, NeurIPS 2020, section 3: item `i`'s penalty grows by
     /// `dropout / (1 - dropout) · G_ii`, so popular items are held back more).
     pub fn fit(x: &Matrix, lambda: f32, dropout: f32) -> Result<Ease, EaseError> {
+        let g = Ease::gram(x)?;
+        Ease::from_gram(g, lambda, dropout)
+    }
+
+    /// `XᵀX` of `x` (customers × items), `n × n`: the part of [`Ease::fit`] that does not depend on `λ` and
+    /// dropout (tuning fits several of them on one).
+    pub fn gram(x: &Matrix) -> Result<Mat<f32>, EaseError> {
         let n = x.cols;
         if n > MAX_ITEMS {
             return Err(EaseError::TooManyItems(n));
@@ -69,8 +76,12 @@ impl Ease {
                 }
             }
         });
-        let mut g = Mat::<f32>::from_fn(n, n, |i, j| gram[j * n + i]);
-        drop(gram);
+        Ok(Mat::<f32>::from_fn(n, n, |i, j| gram[j * n + i]))
+    }
+
+    /// [`Ease::fit`] from the Gram matrix `g` ([`Ease::gram`]).
+    pub fn from_gram(mut g: Mat<f32>, lambda: f32, dropout: f32) -> Result<Ease, EaseError> {
+        let n = g.nrows();
         let emphasis = dropout / (1.0 - dropout);
         for d in 0..n {
             g[(d, d)] += lambda + emphasis * g[(d, d)];

@@ -23,6 +23,7 @@ pub mod repeat;
 pub mod serve;
 #[cfg(test)]
 mod test_data;
+pub mod tuning;
 
 pub use data::{TrainingData, extract};
 pub use error::RecoError;

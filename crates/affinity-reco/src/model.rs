@@ -52,10 +52,10 @@ pub struct Info {
     pub interactions: u64,
     pub customers: u64,
     pub items: u64,
-    /// The repeat weight and half-life in use, and how they were chosen (see [`crate::basket::tune`]); absent in
+    /// The repeat weight and half-life in use, and how they were chosen (see [`crate::tuning::tune`]); absent in
     /// models stored before tuning existed (weight 0).
     #[serde(default)]
-    pub tuning: Option<crate::basket::Tuning>,
+    pub tuning: Option<crate::tuning::Tuning>,
 }
 
 /// Everything a project serves from.
@@ -129,7 +129,9 @@ impl Trained {
         let personal = if matrix.nnz() == 0 {
             Personal::ItemKnn
         } else if ease && active.len() <= MAX_ITEMS {
-            match Ease::fit(&compact, settings.ease_lambda as f32, settings.ease_dropout as f32) {
+            let lambda = settings.ease_lambda.or(affinity_core::settings::DEFAULT_EASE_LAMBDA) as f32;
+            let dropout = settings.ease_dropout.or(affinity_core::settings::DEFAULT_EASE_DROPOUT) as f32;
+            match Ease::fit(&compact, lambda, dropout) {
                 Ok(e) if choice == "auto" => Personal::EaseIals(e.spread(&active, items.len()), Ials::fit(&matrix)),
                 Ok(e) => Personal::Ease(e.spread(&active, items.len())),
                 Err(_) => Personal::Ials(Ials::fit(&matrix)),
@@ -182,6 +184,15 @@ impl Trained {
         let tuned = self.info.tuning.as_ref();
         let weight = settings.repeat_weight.map(|w| w as f32).or(tuned.map(|t| t.repeat_weight)).unwrap_or(0.0);
         (weight, tuned.and_then(|t| t.repeat_half_life_days))
+    }
+
+    /// The interactions' half-life in days serving decays live histories with: the pinned setting, else what the
+    /// models were trained with (null: no decay).
+    pub fn half_life(&self, settings: &Settings) -> Option<f64> {
+        match settings.half_life_days {
+            affinity_core::Tunable::Pinned(h) => h,
+            affinity_core::Tunable::Auto => self.info.tuning.as_ref().and_then(|t| t.half_life_days),
+        }
     }
 
     /// The column of item `id`.

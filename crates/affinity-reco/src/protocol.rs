@@ -98,7 +98,7 @@ pub struct Evaluation {
     pub next_basket: Option<Vec<crate::basket::BasketScores>>,
     /// What tuning chose inside the next-basket protocol's training part.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tuning: Option<crate::basket::Tuning>,
+    pub tuning: Option<crate::tuning::Tuning>,
 }
 
 /// What is kept of a project's last evaluation.

@@ -321,7 +321,8 @@ fn items_settings_and_models(s: &dyn Store) {
     assert_eq!(ids(None), ["a", "c"]);
 
     assert_eq!(s.settings("a").unwrap(), None);
-    let mut settings = affinity_core::Settings { half_life_days: Some(30.0), ..Default::default() };
+    let mut settings =
+        affinity_core::Settings { half_life_days: affinity_core::Tunable::Pinned(Some(30.0)), ..Default::default() };
     s.put_settings("a", &settings, 3).unwrap();
     settings.weights.insert("view".into(), 0.5);
     s.put_settings("a", &settings, 4).unwrap();

@@ -86,6 +86,13 @@ pub async fn run(args: EvaluateArgs) -> anyhow::Result<()> {
             t["repeat_half_life_days"],
             t["source"].as_str().unwrap_or("")
         );
+        println!(
+            "discovery: EASE lambda {}, dropout {}, interaction half-life {} ({})",
+            t["ease_lambda"],
+            t["ease_dropout"],
+            t["half_life_days"],
+            t["discovery_source"].as_str().unwrap_or("")
+        );
         return Ok(());
     }
     println!("{:<10} {:>4} {:>9} {:>9} {:>9}", "model", "k", "recall", "ndcg", "coverage");

@@ -40,7 +40,7 @@ pub struct ServingModels {
     pub total_fit_ms: u64,
     /// The repeat weight and half-life the personalized answer blends with, how they were chosen, and the
     /// validation figures (null for models stored before tuning existed).
-    pub tuning: Option<crate::basket::Tuning>,
+    pub tuning: Option<crate::tuning::Tuning>,
 }
 
 impl Serving {

@@ -178,3 +178,53 @@ async fn the_next_basket_protocol_over_http_and_the_cli() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("phr") && table.contains("p_topfreq") && table.contains("g_topfreq"), "{table}");
 }
+
+#[tokio::test]
+async fn discovery_parameters_are_tuned_on_the_last_baskets_shown_and_pinned_by_the_settings() {
+    let (s, k) = shop().await;
+    let (_, settings) = s.get("/v1/projects/shop-1/settings", &k.admin).await;
+    for field in ["ease_lambda", "ease_dropout", "half_life_days"] {
+        assert_eq!(settings[field], "auto", "{settings}");
+    }
+    // 200 customers whose tastes moved from one cluster of twenty items to the other 200 days ago; each one's last
+    // order holds two more items of the recent cluster: recency predicts it, so tuning picks a half-life.
+    let day0 = now_ms() - 210 * DAY;
+    let mut csv = String::from("user_id,item_id,timestamp\n");
+    for c in 0..200usize {
+        let (old, new) = if c % 2 == 0 { ("a", "b") } else { ("b", "a") };
+        let mut picks: Vec<usize> = (0..20).collect();
+        picks.sort_by_key(|&i| (i * 7919 + c * 104_729) % 211);
+        let days = [0, 0, 0, 0, 200, 200, 201, 201, 202, 202];
+        for (n, (&i, day)) in picks.iter().zip(days).enumerate() {
+            let cluster = if n < 4 { old } else { new };
+            csv.push_str(&format!("c{c},{cluster}{i},{}\n", format_ms(day0 + day * DAY)));
+        }
+    }
+    let (status, import) = s.upload("shop-1", &k.admin, "interaction=purchase&wait=true", &[], csv.into_bytes()).await;
+    assert_eq!((status, import["report"]["succeeded"].as_u64()), (StatusCode::OK, Some(2_000)), "{import}");
+    let trained = train(&s, &k).await;
+    let tuning = &trained["models"]["tuning"];
+    assert_eq!(
+        (tuning["discovery_source"].as_str(), tuning["discovery_customers"].as_u64()),
+        (Some("tuned"), Some(200))
+    );
+    assert!(tuning["half_life_days"].as_f64().is_some(), "{tuning}");
+    assert!(tuning["discovery_recall"].as_f64() > tuning["discovery_default_recall"].as_f64(), "{tuning}");
+    assert!(tuning["ease_lambda"].as_f64().is_some() && tuning["ease_dropout"].as_f64().is_some(), "{tuning}");
+
+    let pinned = json!({"ease_lambda":800,"ease_dropout":0.1,"half_life_days":null});
+    let (status, body) = s.put("/v1/projects/shop-1/settings", &k.admin, pinned).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["ease_lambda"].as_f64(), body["half_life_days"].is_null()), (Some(800.0), true), "{body}");
+    let trained = train(&s, &k).await;
+    let tuning = &trained["models"]["tuning"];
+    assert_eq!(tuning["discovery_source"], "pinned", "{tuning}");
+    assert_eq!((tuning["ease_lambda"].as_f64(), tuning["ease_dropout"].as_f64()), (Some(800.0), Some(0.1)));
+    assert!(tuning["half_life_days"].is_null(), "{tuning}");
+
+    let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"ease_lambda":0})).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("ease_lambda"));
+    let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"ease_dropout":"fast"})).await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST, "{}", bad.1);
+    assert!(bad.1["error"]["message"].as_str().unwrap_or("").contains("auto"), "{}", bad.1);
+}
