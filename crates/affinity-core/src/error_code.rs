@@ -28,6 +28,10 @@ pub enum Code {
     PayloadTooLarge,
     BatchTooLarge,
     UnsupportedMediaType,
+    /// A browser request from an origin the project's `allowed_origins` does not list: 403.
+    OriginNotAllowed,
+    /// A public key sent more requests from one address than the project's rate limit allows: 429.
+    RateLimited,
     /// The server is not ready (views not rebuilt yet, or the store does not answer): 503.
     Unavailable,
     Internal,
@@ -35,7 +39,7 @@ pub enum Code {
 
 impl Code {
     /// Every code except the 400s of [`ProblemKind`] (see [`ProblemKind::ALL`]), for tables and tests.
-    pub const OTHERS: [Code; 19] = [
+    pub const OTHERS: [Code; 21] = [
         Code::ProjectMismatch,
         Code::BuiltinInteraction,
         Code::MissingColumn,
@@ -53,6 +57,8 @@ impl Code {
         Code::PayloadTooLarge,
         Code::BatchTooLarge,
         Code::UnsupportedMediaType,
+        Code::OriginNotAllowed,
+        Code::RateLimited,
         Code::Unavailable,
         Code::Internal,
     ];
@@ -78,6 +84,8 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::BatchTooLarge => "batch_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",
+            Code::OriginNotAllowed => "origin_not_allowed",
+            Code::RateLimited => "rate_limited",
             Code::Unavailable => "unavailable",
             Code::Internal => "internal",
         }

@@ -10,12 +10,15 @@ pub struct Project {
     pub created_at: i64,
 }
 
-/// What a project key may do. `ingest`: send events (and, later, read recommendations); `admin`: everything inside
-/// its project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What a project key may do, each scope covering the ones before it. `public`: what a web page may do (send
+/// events, ask for recommendations, decide experiences, record exposures), the one scope accepted from another
+/// site's page; `ingest`: the server-side calls besides (a secret); `admin`: everything inside its project (a
+/// secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    Public,
     Ingest,
     Admin,
 }
@@ -23,13 +26,25 @@ pub enum Scope {
 impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
+            Scope::Public => "public",
             Scope::Ingest => "ingest",
             Scope::Admin => "admin",
         }
     }
 
+    /// Whether a key of this scope may do what `needed` allows (`admin` covers `ingest`, which covers `public`).
+    pub fn covers(self, needed: Scope) -> bool {
+        self >= needed
+    }
+
+    /// Whether a key of this scope is a secret, never to be sent from a web page.
+    pub fn is_secret(self) -> bool {
+        self != Scope::Public
+    }
+
     pub fn parse(s: &str) -> Option<Scope> {
         match s {
+            "public" => Some(Scope::Public),
             "ingest" => Some(Scope::Ingest),
             "admin" => Some(Scope::Admin),
             _ => None,

@@ -95,6 +95,36 @@ pub struct Settings {
     /// A session ends after this many minutes without events (targeting's session conditions), 1 to 1440.
     #[serde(default = "default_session_minutes")]
     pub session_minutes: u32,
+    /// Origins whose web pages may call the public routes (events, recommendations, decide, identify, exposures,
+    /// impressions and clicks) with a public key, exactly as a browser sends them: `https://shop.example`,
+    /// `http://localhost:8080` (scheme, host, optional port; no path). Requests from other origins get 403
+    /// `origin_not_allowed`. Empty (the default): no web page may.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Requests per second one public key may send from one client address (a token bucket's refill rate), > 0.
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit_per_second: f64,
+    /// Requests one public key may send from one client address at once (the bucket's size), >= 1.
+    #[serde(default = "default_rate_limit_burst")]
+    pub rate_limit_burst: u32,
+}
+
+fn default_rate_limit() -> f64 {
+    20.0
+}
+
+fn default_rate_limit_burst() -> u32 {
+    100
+}
+
+/// Whether `origin` is what a browser sends as `Origin`: `http://` or `https://`, then a host with an optional
+/// port, nothing after.
+pub fn is_origin(origin: &str) -> bool {
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    rest.is_some_and(|host| {
+        !host.is_empty()
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+    })
 }
 
 fn default_personalized_model() -> String {
@@ -233,6 +263,9 @@ impl Default for Settings {
             ease_dropout: Tunable::Auto,
             time_zone: default_time_zone(),
             session_minutes: default_session_minutes(),
+            allowed_origins: Vec::new(),
+            rate_limit_per_second: default_rate_limit(),
+            rate_limit_burst: default_rate_limit_burst(),
         }
     }
 }
@@ -318,6 +351,24 @@ impl Settings {
                 "session_minutes".into(),
                 format!("Invalid session_minutes: {} (1 to 1440)", self.session_minutes),
             );
+        }
+        for (i, origin) in self.allowed_origins.iter().enumerate() {
+            if !is_origin(origin) {
+                let message = format!(
+                    "Invalid origin: {origin:?} (scheme, host and optional port, as a browser sends it: https://shop.example)"
+                );
+                return invalid(format!("allowed_origins[{i}]"), message);
+            }
+        }
+        let r = self.rate_limit_per_second;
+        if !(r.is_finite() && r > 0.0) {
+            return invalid(
+                "rate_limit_per_second".into(),
+                format!("Invalid rate_limit_per_second: {r} (a number > 0)"),
+            );
+        }
+        if self.rate_limit_burst == 0 {
+            return invalid("rate_limit_burst".into(), "Invalid rate_limit_burst: 0 (a whole number >= 1)".into());
         }
         if self.retrain.after_events == Some(0) {
             return invalid("retrain.after_events".into(), "Invalid retrain.after_events: 0 (at least 1)".into());

@@ -50,14 +50,11 @@ impl Caller {
         }
     }
 
-    /// Allows keys of `project` with at least scope `needed` (`admin` covers `ingest`); not the master key.
+    /// Allows keys of `project` with at least scope `needed` (`admin` covers `ingest`, which covers `public`); not
+    /// the master key.
     pub fn require(&self, project: &str, needed: Scope) -> Result<(), Unauthorized> {
         match self {
-            Caller::Key { project: p, scope }
-                if &**p == project && (*scope == Scope::Admin || needed == Scope::Ingest) =>
-            {
-                Ok(())
-            }
+            Caller::Key { project: p, scope } if &**p == project && scope.covers(needed) => Ok(()),
             _ => Err(Unauthorized),
         }
     }
@@ -81,9 +78,13 @@ pub fn new_secret() -> String {
     format!("afy_{}", random_hex(24))
 }
 
-/// Creates a key for `project`: the stored record and the secret to show once.
+/// Creates a key for `project`: the stored record and the secret to show once. Public keys start `afy_pk_`, so
+/// that one found in a web page is known for what it is.
 pub fn new_key(project: &str, scope: Scope, now: i64) -> (ApiKey, String) {
-    let secret = new_secret();
+    let secret = match scope {
+        Scope::Public => format!("afy_pk_{}", random_hex(24)),
+        _ => new_secret(),
+    };
     let key = ApiKey {
         id: format!("key_{}", random_hex(8)),
         project: project.to_string(),

@@ -1,5 +1,6 @@
-//! Who is calling: the request's `x-api-key`, checked by the engine's [`Keyring`] (see [`affinity_ingest::keys`]),
-//! as axum extractors. Every failure gives the same 401.
+//! Who is calling: the request's `x-api-key` (on the public routes also `?key=`), checked by the engine's
+//! [`Keyring`] (see [`affinity_ingest::keys`]), as axum extractors. Every failure gives the same 401, except a
+//! secret key sent from another site's web page, whose 401 says so ([`crate::browser`]).
 
 use affinity_core::Scope;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -32,6 +33,18 @@ pub struct ProjectAdmin(pub String);
 /// Extractor: the caller holds an `ingest` or `admin` key of the path's `{project}`, which it yields.
 pub struct ProjectIngest(pub String);
 
+/// Extractor: the caller holds any key of the path's `{project}` (`public` included), which it yields: the public
+/// routes' ([`crate::browser::PUBLIC_ROUTES`]).
+pub struct ProjectPublic(pub String);
+
+impl FromRequestParts<AppState> for ProjectPublic {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        project_key(parts, state, Scope::Public).await.map(ProjectPublic)
+    }
+}
+
 async fn project_key(parts: &mut Parts, state: &AppState, needed: Scope) -> Result<String, ApiError> {
     let caller = Caller::from_request_parts(parts, state).await?;
     let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::unauthorized())?;
@@ -57,15 +70,39 @@ impl FromRequestParts<AppState> for ProjectIngest {
     }
 }
 
+/// The key a request presents: its `x-api-key` header, else, on a public route ([`crate::browser::PublicRoute`]),
+/// its `key` query parameter (a beacon cannot set headers).
+pub fn presented_key(parts: &Parts) -> Option<String> {
+    if let Some(k) = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(k.trim().to_string());
+    }
+    parts.extensions.get::<crate::browser::PublicRoute>()?;
+    let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(&parts.uri).ok()?;
+    query.0.get("key").map(|k| k.trim().to_string())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let key = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
-        state
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
+        let key = presented_key(parts).ok_or_else(ApiError::unauthorized)?;
+        let caller = state
             .keys
-            .authenticate_or_look_up(key.trim(), &state.store, &state.catalog)
+            .authenticate_or_look_up(&key, &state.store, &state.catalog)
             .await
-            .ok_or_else(ApiError::unauthorized)
+            .ok_or_else(ApiError::unauthorized)?;
+        let secret = match &caller {
+            Caller::Master => true,
+            Caller::Key { scope, .. } => scope.is_secret(),
+        };
+        if let Some(origin) = crate::browser::foreign_origin(&parts.headers)
+            && secret
+        {
+            return Err(crate::browser::secret_key_from_page(origin));
+        }
+        Ok(caller)
     }
 }

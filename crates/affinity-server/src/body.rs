@@ -11,8 +11,8 @@ use affinity_core::ProblemKind;
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
-/// The raw bytes of a JSON request body. A missing `Content-Type` is taken as JSON; any other non-JSON type is
-/// refused with 415.
+/// The raw bytes of a JSON request body. A missing `Content-Type` is taken as JSON, and so is `text/plain` on the
+/// public routes; any other non-JSON type is refused with 415.
 pub struct JsonBytes(pub Bytes);
 
 impl FromRequest<AppState> for JsonBytes {
@@ -22,6 +22,9 @@ impl FromRequest<AppState> for JsonBytes {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             let json = ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"));
+            // What `navigator.sendBeacon` sends without a preflight: read as JSON on the public routes.
+            let beacon = ct == "text/plain" && req.extensions().get::<crate::browser::PublicRoute>().is_some();
+            let json = json || beacon;
             if !json {
                 return Err(ApiError::new(
                     Code::UnsupportedMediaType,

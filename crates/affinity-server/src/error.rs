@@ -24,6 +24,8 @@ pub fn status(code: Code) -> StatusCode {
         Code::AudienceExists | Code::AudienceInUse | Code::ExperienceExists => S::CONFLICT,
         Code::PayloadTooLarge | Code::BatchTooLarge => S::PAYLOAD_TOO_LARGE,
         Code::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+        Code::OriginNotAllowed => S::FORBIDDEN,
+        Code::RateLimited => S::TOO_MANY_REQUESTS,
         Code::Unavailable => S::SERVICE_UNAVAILABLE,
         Code::Internal => S::INTERNAL_SERVER_ERROR,
     }

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod browser;
 pub mod error;
 pub mod imports;
 pub mod metrics;
@@ -37,6 +38,8 @@ pub struct Config {
     pub limits: Limits,
     /// How long clients may take to send a request's head and body.
     pub timeouts: serve::Timeouts,
+    /// Proxies whose `X-Forwarded-For` is believed (see [`browser::client_address`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Why the server could not start.
@@ -75,7 +78,13 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!(events = opened.events, models = opened.models, ms, "views rebuilt from the event log");
     engine.start_policy();
     affinity_ingest::follow::start(engine.clone(), opened.changes_from);
-    let state = state::AppState { engine, limits: config.limits, data_dir: config.data_dir.clone() };
+    let state = state::AppState {
+        engine,
+        limits: config.limits,
+        data_dir: config.data_dir.clone(),
+        rate_limits: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone().into(),
+    };
     // The views are rebuilt and the models loaded before the socket is bound, so `/ready` answers 200 (while the
     // store answers) from the first request on; the flag says so to whoever builds a router otherwise.
     let ready = routes::system::Ready::default();

@@ -56,7 +56,7 @@ pub async fn serve(
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(e).await;
                     continue;
@@ -65,7 +65,9 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let (app, body_idle) = (app.clone(), timeouts.body_idle);
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let (stream, peer) = stream;
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             app.clone().oneshot(request.map(|body| TimeoutBody::new(body_idle, body)))
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

@@ -31,6 +31,10 @@ pub struct AppState {
     pub limits: Limits,
     /// Where the database, the master key and import files live.
     pub data_dir: std::path::PathBuf,
+    /// The public keys' token buckets.
+    pub rate_limits: Arc<crate::browser::RateLimits>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl std::ops::Deref for AppState {

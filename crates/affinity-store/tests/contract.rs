@@ -230,7 +230,7 @@ fn postgres_second_connection_sees_the_same_data() {
     a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
     let first = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
     let b = PgStore::connect(&url).unwrap();
-    assert_eq!(b.schema_version().unwrap(), 5, "every migration applied once");
+    assert_eq!(b.schema_version().unwrap(), 6, "every migration applied once");
     assert_eq!(b.projects().unwrap(), vec![project("a")]);
     assert_eq!(b.scan_events(0, 10).unwrap().len(), 1);
     let second = b.append_events(&[("a", None, &event("w", 2))], 2).unwrap();

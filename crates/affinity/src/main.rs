@@ -77,6 +77,19 @@ struct ServeArgs {
     #[arg(long, env = "AFFINITY_BODY_IDLE_TIMEOUT_MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     body_idle_timeout_ms: u64,
+    /// Proxies (addresses or CIDR blocks, comma-separated, e.g. `10.0.0.0/8,127.0.0.1`) whose `X-Forwarded-For` is
+    /// believed: behind them, the client address (for public keys' rate limits) is the last address in that header
+    /// that is not one of them. Default: none; the connection's peer is the client.
+    #[arg(long, env = "AFFINITY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// One `--trusted-proxies` entry: a CIDR block, or one address (a block of one).
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8)"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -137,6 +150,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             header_read: std::time::Duration::from_millis(args.header_timeout_ms),
             body_idle: std::time::Duration::from_millis(args.body_idle_timeout_ms),
         },
+        trusted_proxies: args.trusted_proxies,
     };
     affinity_server::run(config).await.context("affinity serve")?;
     Ok(())

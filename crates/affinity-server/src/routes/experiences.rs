@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::auth::{ProjectAdmin, ProjectIngest};
+use crate::auth::{ProjectAdmin, ProjectPublic};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -153,7 +153,7 @@ pub struct DecideBody {
     security(("x-api-key" = [])))]
 pub async fn decide(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Decision>, ApiError> {
     let body: DecideBody = parse(&body)?;
@@ -177,7 +177,7 @@ pub struct ExposureBody {
     security(("x-api-key" = [])))]
 pub async fn expose(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     Path((_, id)): Path<(String, String)>,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Exposed>, ApiError> {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::{Caller, ProjectIngest};
+use crate::auth::{Caller, ProjectPublic};
 use crate::body::{JsonBytes, parse};
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -91,7 +91,7 @@ pub async fn feedback(
     security(("x-api-key" = [])))]
 pub async fn project_feedback(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     caller: Caller,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
@@ -116,7 +116,7 @@ async fn receive(
         (Some(p), _) | (None, Some(p)) => p,
         (None, None) => return Err(Problem::missing("project", "project").into()),
     };
-    caller.require(&project, Scope::Ingest)?;
+    caller.require(&project, Scope::Public)?;
     let entry = state.project(&project)?;
     let data = envelope.data.ok_or_else(|| Problem::missing("data", "data"))?;
     let now = affinity_core::date::now_ms();

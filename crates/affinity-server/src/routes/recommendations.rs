@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use crate::auth::ProjectIngest;
+use crate::auth::ProjectPublic;
 use crate::body::{JsonBytes, parse};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ use crate::state::AppState;
     security(("x-api-key" = [])))]
 pub async fn for_user(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     Path((_, customer)): Path<(String, String)>,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
@@ -34,7 +34,7 @@ pub async fn for_user(
     security(("x-api-key" = [])))]
 pub async fn for_item(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     Path((_, item)): Path<(String, String)>,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
@@ -49,7 +49,7 @@ pub async fn for_item(
     security(("x-api-key" = [])))]
 pub async fn popular(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
     Ok(Json(state.with_view(&project, |v, m, _| serve::popular(v, m, &q))??))
@@ -73,7 +73,7 @@ pub struct SessionRequest {
     security(("x-api-key" = [])))]
 pub async fn for_session(
     State(state): State<AppState>,
-    ProjectIngest(project): ProjectIngest,
+    ProjectPublic(project): ProjectPublic,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Recommendations>, ApiError> {
     state.project(&project)?;

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_import_failures.sql"),
     include_str!("../../migrations/postgres/0004_experiences.sql"),
     include_str!("../../migrations/postgres/0005_order_id.sql"),
+    include_str!("../../migrations/postgres/0006_public_keys.sql"),
 ];
 /// Advisory lock namespace of training locks: `pg_advisory_lock(TRAINING_LOCK, hashtext(project))`.
 const TRAINING_LOCK: i32 = 0x6166_6674;

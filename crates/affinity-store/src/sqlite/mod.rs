@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_audiences.sql"),
     include_str!("../../migrations/sqlite/0007_experiences.sql"),
     include_str!("../../migrations/sqlite/0008_order_id.sql"),
+    include_str!("../../migrations/sqlite/0009_public_keys.sql"),
 ];
 
 /// Readers kept open for reuse.

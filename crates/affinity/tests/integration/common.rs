@@ -156,6 +156,29 @@ impl Server {
         (status, value)
     }
 
+    /// Any request with any headers; answers the status, the headers and the body (JSON when it parses).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.client.request(method, format!("{}{}", self.url, path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.expect("request");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let text = resp.text().await.expect("body");
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, headers, value)
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, Some(key), None).await
     }

@@ -5,6 +5,7 @@ pub mod common;
 
 mod audiences;
 mod auth;
+mod browser;
 mod catalog;
 mod catalog_edits;
 mod cli;
