@@ -295,3 +295,87 @@ async fn a_merchant_uses_every_page_of_the_console() {
     }
     b.client.clone().close().await.unwrap();
 }
+
+/// A shop's page on another origin: a static server on its own port answering every request with `html`.
+fn storefront(html: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut head = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut head);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
+        }
+    });
+    origin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storefront_on_another_origin_tracks_with_tracker_js_and_flushes_by_beacon() {
+    let s = Server::start();
+    let k = s.project("shop-1").await;
+    let (status, created) = s.post("/v1/projects/shop-1/keys", &k.admin, json!({"scope":"public"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let pk = created["key"].as_str().unwrap().to_string();
+    let data: Vec<_> = ["rice", "curry", "naan"]
+        .iter()
+        .map(|item| json!({"event":"purchase","customer":"u1","item":item,"date":"2026-11-20"}))
+        .collect();
+    assert_eq!(s.post("/feedback", &k.ingest, json!({"project":"shop-1","data":data})).await.0, StatusCode::OK);
+
+    let page = format!(
+        r#"<!doctype html><html><body><div id="widget"></div>
+<script src="{url}/tracker.js"></script>
+<script>
+affinity.init({{url: "{url}", project: "shop-1", key: "{pk}"}});
+affinity.track("view", {{item: "naan"}});
+affinity.track("cart", {{item: "naan", quantity: 2, price: 3.5}});
+affinity.recommend({{for: "popular", n: 3}}).then(function (items) {{
+  document.getElementById("widget").textContent = items.map(function (i) {{ return i.item; }}).join(",");
+}});
+</script></body></html>"#,
+        url = s.url
+    );
+    let shop = storefront(page);
+    let (status, body) = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"allowed_origins":[shop]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let downloads = tempfile::tempdir().unwrap();
+    let b = browser(downloads.path()).await;
+    let c = &b.client;
+    c.goto(&format!("{shop}/product")).await.unwrap();
+    let widget = text_when(c, "#widget", |t| !t.is_empty()).await;
+    assert_eq!(widget.split(',').count(), 3, "the widget shows popular items through CORS: {widget}");
+    let anonymous = c.execute("return affinity.anonymousId()", vec![]).await.unwrap();
+    let anonymous = anonymous.as_str().unwrap().to_string();
+    assert!(anonymous.starts_with("a-"), "{anonymous}");
+    let cookie = c.execute("return document.cookie", vec![]).await.unwrap();
+    assert!(cookie.as_str().unwrap().contains(&anonymous), "the anonymous id lives in a first-party cookie");
+    // A last event, then the page is left at once: only the beacon can carry it (the 5-s timer dies with the page).
+    c.execute("affinity.track('like', {item: 'rice'})", vec![]).await.unwrap();
+    c.goto("about:blank").await.unwrap();
+
+    let path = format!("/v1/projects/shop-1/customers/{anonymous}/interactions");
+    let (events, _) = within(Duration::from_secs(10), "the beacon's events", || {
+        let (s, path, admin) = (&s, &path, &k.admin);
+        async move {
+            let (_, page) = s.get(path, admin).await;
+            let kinds: Vec<String> = page["interactions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| e["event"].as_str().unwrap_or("").to_string())
+                .collect();
+            (kinds.len() == 3).then_some(kinds)
+        }
+    })
+    .await;
+    let mut kinds = events;
+    kinds.sort();
+    assert_eq!(kinds, ["cart", "like", "view"], "every tracked event is stored once, under the anonymous id");
+}

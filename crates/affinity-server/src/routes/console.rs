@@ -34,6 +34,24 @@ pub async fn index() -> Response {
         .into_response()
 }
 
+/// The storefront tracker (issue 15): plain JavaScript in `tracker/tracker.js`, loaded by shops' pages with a
+/// `<script>` tag from any site.
+const TRACKER: &str = include_str!("../../tracker/tracker.js");
+
+/// `GET /tracker.js`: the tracker, cacheable for 5 minutes, loadable by any site's pages.
+pub async fn tracker() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
+        ],
+        TRACKER,
+    )
+        .into_response()
+}
+
 /// One of the console's scripts or its style sheet.
 pub async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {

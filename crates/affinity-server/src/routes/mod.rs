@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(console::index))
         .route("/console/{name}", get(console::asset))
+        .route("/tracker.js", get(console::tracker))
         .route("/health", get(system::health))
         .route("/ready", get(system::ready))
         .route("/metrics", get(system::metrics))

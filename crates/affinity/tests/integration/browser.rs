@@ -188,3 +188,17 @@ async fn a_burst_past_the_rate_limit_gets_429_with_retry_after() {
     let bad = s.put("/v1/projects/shop-1/settings", &k.admin, json!({"rate_limit_burst":0})).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("rate_limit_burst"));
 }
+
+#[tokio::test]
+async fn the_tracker_is_served_to_any_page_and_stays_small() {
+    let s = Server::start();
+    let (status, h, body) = s.request(Method::GET, "/tracker.js", &[("origin", SHOP)], None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(header(&h, "content-type").is_some_and(|t| t.starts_with("text/javascript")));
+    assert_eq!(header(&h, "cross-origin-resource-policy"), Some("cross-origin"));
+    let script = body.as_str().unwrap();
+    assert!(script.len() <= 10 * 1024, "at most 10 KB even before gzip: {} bytes", script.len());
+    for api in ["init:", "track:", "identify:", "recommend:", "decide:", "click:", "sendBeacon"] {
+        assert!(script.contains(api), "{api}");
+    }
+}
