@@ -26,6 +26,9 @@ pub enum RecoError {
     /// A split's `test_fraction` outside (0, 1) (field `test_fraction`).
     #[error("Invalid test_fraction: {0} (between 0 and 1)")]
     TestFraction(f64),
+    /// A `placement` that is not 1–64 letters, digits, `_`, `-` or `.` (field `placement`).
+    #[error("Invalid placement: {0:?} (1-64 letters, digits, _, - or .)")]
+    Placement(String),
     /// A `split` other than `random`, `time` or `next_basket` (field `split`).
     #[error("Invalid split: {0} (random, time or next_basket)")]
     Split(String),
@@ -51,6 +54,7 @@ impl ErrorCode for RecoError {
             RecoError::K => "k",
             RecoError::TestFraction(_) => "test_fraction",
             RecoError::Split(_) => "split",
+            RecoError::Placement(_) => "placement",
             RecoError::TestFile(_) => return None,
         };
         Some(field.to_string())

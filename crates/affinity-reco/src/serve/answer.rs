@@ -45,6 +45,32 @@ pub struct Recommendations {
     pub trained_at: Option<String>,
     /// `popular` when the request had no usable history and popular items were given instead.
     pub fallback: Option<String>,
+    /// This answer's id (`rec_` and 96 random bits in hex), to report its widget's impressions and clicks by.
+    pub recommendation_id: Option<String>,
+    /// Where the answer is shown, as the request named it (`home_top`, `pdp_similar`); null when it did not.
+    pub placement: Option<String>,
+}
+
+/// Longest `placement`, in bytes.
+pub const MAX_PLACEMENT_BYTES: usize = 64;
+
+/// Gives an answer its [`Recommendations::recommendation_id`] and the query's placement. Errors:
+/// [`RecoError::Placement`] for a placement that is not 1–64 letters, digits, `_`, `-` or `.`.
+pub fn stamp(mut answer: Recommendations, placement: Option<&str>) -> Result<Recommendations, RecoError> {
+    if let Some(p) = placement {
+        let ok = !p.is_empty()
+            && p.len() <= MAX_PLACEMENT_BYTES
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !ok {
+            return Err(RecoError::Placement(p.to_string()));
+        }
+    }
+    let mut bytes = [0u8; 12];
+    // The OS random source failing is not something a server can run without.
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    answer.recommendation_id = Some(format!("rec_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+    answer.placement = placement.map(str::to_string);
+    Ok(answer)
 }
 
 /// What a recommendation request asks (the query string of the `GET` routes).
@@ -62,6 +88,9 @@ pub struct RecommendQuery {
     pub kind: Option<String>,
     /// Popularity window: `all` (default), `1d`, `7d`, `30d`, `90d`.
     pub window: Option<String>,
+    /// Where the answer will be shown (free text of 1–64 letters, digits, `_`, `-`, `.`, e.g. `home_top`): the
+    /// recommendations report groups by it.
+    pub placement: Option<String>,
 }
 
 impl RecommendQuery {
@@ -154,7 +183,14 @@ fn untrained(view: &ProjectView, category: Option<&str>, skip: &[u32], n: usize)
             reason: Some("popular".into()),
         })
         .collect();
-    Recommendations { items, model: None, trained_at: None, fallback: Some("popular".into()) }
+    Recommendations {
+        items,
+        model: None,
+        trained_at: None,
+        fallback: Some("popular".into()),
+        recommendation_id: None,
+        placement: None,
+    }
 }
 
 fn answer(model: &Serving, name: &str, items: Vec<Recommended>, fallback: bool) -> Recommendations {
@@ -163,6 +199,8 @@ fn answer(model: &Serving, name: &str, items: Vec<Recommended>, fallback: bool) 
         model: Some(if fallback { "popular".into() } else { name.into() }),
         trained_at: Some(format_ms(model.info.trained_at)),
         fallback: fallback.then(|| "popular".into()),
+        recommendation_id: None,
+        placement: None,
     }
 }
 

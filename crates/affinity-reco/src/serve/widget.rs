@@ -28,6 +28,7 @@ pub fn inline_recommendations(
         exclude: None,
         kind: text("kind"),
         window: text("window"),
+        placement: text("placement"),
     };
     let answer = match (text("for").as_deref(), customer) {
         (Some("customer"), Some(c)) => for_customer(view, model, settings, c, &query).map_err(|e| e.to_string()),
@@ -40,7 +41,13 @@ pub fn inline_recommendations(
         _ => popular(view, model, &query).map_err(|e| e.to_string()),
     };
     match answer {
-        Ok(r) => spec.insert("items".into(), serde_json::to_value(&r.items).unwrap_or(Value::Null)),
+        Ok(r) => match crate::serve::answer::stamp(r, query.placement.as_deref()) {
+            Ok(r) => {
+                spec.insert("recommendation_id".into(), Value::from(r.recommendation_id));
+                spec.insert("items".into(), serde_json::to_value(&r.items).unwrap_or(Value::Null))
+            }
+            Err(e) => spec.insert("error".into(), Value::from(e.to_string())),
+        },
         Err(message) => spec.insert("error".into(), Value::from(message)),
     };
 }

@@ -23,7 +23,8 @@ pub async fn for_user(
     Path((_, customer)): Path<(String, String)>,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
-    Ok(Json(state.with_view(&project, |v, m, s| serve::for_customer(v, m, s, &customer, &q))??))
+    let answer = state.with_view(&project, |v, m, s| serve::for_customer(v, m, s, &customer, &q))??;
+    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
 }
 
 /// Items like one item: `kind=similar` (customers who interacted with it also …) or `kind=bought_together`.
@@ -38,7 +39,8 @@ pub async fn for_item(
     Path((_, item)): Path<(String, String)>,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
-    Ok(Json(state.with_view(&project, |v, m, _| serve::for_item(v, m, &item, &q))??))
+    let answer = state.with_view(&project, |v, m, _| serve::for_item(v, m, &item, &q))??;
+    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
 }
 
 /// The most popular items, weighted by interaction type and decayed, optionally over a window.
@@ -52,7 +54,8 @@ pub async fn popular(
     ProjectPublic(project): ProjectPublic,
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
-    Ok(Json(state.with_view(&project, |v, m, _| serve::popular(v, m, &q))??))
+    let answer = state.with_view(&project, |v, m, _| serve::popular(v, m, &q))??;
+    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -63,6 +66,8 @@ pub struct SessionRequest {
     /// How many items, 1–1000 (default 10).
     pub n: Option<usize>,
     pub category: Option<String>,
+    /// Where the answer will be shown (see `placement` of the `GET` routes).
+    pub placement: Option<String>,
 }
 
 /// Recommendations for an anonymous visitor from the items of their session or cart.
@@ -78,6 +83,7 @@ pub async fn for_session(
 ) -> Result<Json<Recommendations>, ApiError> {
     state.project(&project)?;
     let req: SessionRequest = parse(&body)?;
-    let q = RecommendQuery { n: req.n, category: req.category, ..RecommendQuery::default() };
-    Ok(Json(state.with_view(&project, |v, m, _| serve::for_session(v, m, &req.items, &q))??))
+    let q = RecommendQuery { n: req.n, category: req.category, placement: req.placement, ..RecommendQuery::default() };
+    let answer = state.with_view(&project, |v, m, _| serve::for_session(v, m, &req.items, &q))??;
+    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
 }

@@ -202,3 +202,46 @@ async fn the_tracker_is_served_to_any_page_and_stays_small() {
         assert!(script.contains(api), "{api}");
     }
 }
+
+#[tokio::test]
+async fn every_recommendation_answer_has_its_own_id_and_the_placement_it_asked_for() {
+    let (s, k) = shop().await;
+    let pk = public_key(&s, &k).await;
+    let (status, _) = s
+        .event(
+            "shop-1",
+            &k.ingest,
+            json!({"event":"purchase","customer":"u","item":"i1",
+                                                           "date":"2026-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let is_id = |v: &Value| {
+        v.as_str().is_some_and(|id| {
+            id.len() == 28 && id.starts_with("rec_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+    };
+    let mut ids = Vec::new();
+    for path in [
+        "/v1/projects/shop-1/recommendations/popular?placement=home_top",
+        "/v1/projects/shop-1/recommendations/users/u?placement=home_top",
+        "/v1/projects/shop-1/recommendations/items/i1?placement=pdp_similar",
+        "/v1/projects/shop-1/recommendations/popular",
+    ] {
+        let (status, answer) = s.get(path, &pk).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert!(is_id(&answer["recommendation_id"]), "{answer}");
+        let asked = path.split("placement=").nth(1);
+        assert_eq!(answer["placement"].as_str(), asked, "{answer}");
+        ids.push(answer["recommendation_id"].clone());
+    }
+    let (_, session) =
+        s.post("/v1/projects/shop-1/recommendations/session", &pk, json!({"items":["i1"],"placement":"cart"})).await;
+    assert!(is_id(&session["recommendation_id"]) && session["placement"] == "cart", "{session}");
+    ids.push(session["recommendation_id"].clone());
+    ids.sort_by_key(|v| v.to_string());
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "each answer its own id");
+    let bad = s.get("/v1/projects/shop-1/recommendations/popular?placement=home%20top", &pk).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("placement"));
+}

@@ -74,6 +74,8 @@ async fn experiences_are_checked_decided_exposed_and_reported() {
     assert_eq!(ids(&d), ["browsing"], "two views in this session: {d}");
     let items = d["experiences"][0]["payload"]["recommendations"]["items"].as_array().map(Vec::len);
     assert_eq!(items, Some(2), "the widget's recommendations are inlined: {d}");
+    let id = d["experiences"][0]["payload"]["recommendations"]["recommendation_id"].as_str().unwrap_or("");
+    assert!(id.starts_with("rec_"), "an inlined widget has its recommendation id too: {d}");
     let (_, d) = decide(json!({"context":{"device":"mobile"}})).await;
     assert!(ids(&d).is_empty(), "an anonymous visitor has no loan application and no session: {d}");
     let got = decide(json!({"customer":"x","n":0})).await;
