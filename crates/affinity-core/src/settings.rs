@@ -117,13 +117,19 @@ fn default_rate_limit_burst() -> u32 {
     100
 }
 
-/// Whether `origin` is what a browser sends as `Origin`: `http://` or `https://`, then a host with an optional
-/// port, nothing after.
+/// Whether `origin` is what a browser sends as `Origin`: `http://` or `https://`, then a lowercase host with an
+/// optional port other than the scheme's default, nothing after.
 pub fn is_origin(origin: &str) -> bool {
     let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    // Browsers send hosts in lowercase and leave default ports out: anything else would never match.
+    let default_port = (origin.starts_with("https://") && origin.ends_with(":443"))
+        || (origin.starts_with("http://") && origin.ends_with(":80"));
     rest.is_some_and(|host| {
         !host.is_empty()
-            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+            && !default_port
+            && host
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
     })
 }
 

@@ -89,6 +89,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(c.clone());
         }
         let key = presented_key(parts).ok_or_else(ApiError::unauthorized)?;
+        let in_query = parts.headers.get(KEY_HEADER).is_none();
         let caller = state
             .keys
             .authenticate_or_look_up(&key, &state.store, &state.catalog)
@@ -98,10 +99,20 @@ impl FromRequestParts<AppState> for Caller {
             Caller::Master => true,
             Caller::Key { scope, .. } => scope.is_secret(),
         };
-        if let Some(origin) = crate::browser::foreign_origin(&parts.headers)
+        // A no-cors request (an image, a link) sends no `Origin`, but the browser says `Sec-Fetch-Site`.
+        let cross_site = parts.headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site");
+        let from_page = crate::browser::foreign_origin(&parts.headers).or(cross_site.then_some("another site"));
+        if let Some(origin) = from_page
             && secret
         {
             return Err(crate::browser::secret_key_from_page(origin));
+        }
+        if secret && in_query {
+            return Err(ApiError::new(
+                crate::error::Code::Unauthorized,
+                "A secret key in a URL (?key=) ends up in logs and histories: revoke it; only public keys may come \
+                 as ?key=",
+            ));
         }
         Ok(caller)
     }

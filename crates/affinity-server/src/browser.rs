@@ -158,14 +158,19 @@ fn with_cors(mut answer: Response, origin: Option<&str>) -> Response {
     answer
 }
 
-/// Most buckets kept; past it, the full ones (idle long enough to have refilled) are dropped.
+/// Most buckets kept. Past it, the full ones (idle long enough to have refilled) are dropped; if that frees
+/// nothing, all are (clients then start with a full bucket again: a flood of distinct addresses is not slowed by
+/// the limit anyway, and memory stays bounded).
 const MAX_BUCKETS: usize = 100_000;
 
-/// Token buckets per (public key, client address): each holds up to the project's `rate_limit_burst` tokens,
-/// refilled at `rate_limit_per_second`; a request takes one.
+/// One bucket: tokens, when they were counted, and the project's rate and burst at the time.
+type Bucket = (f64, Instant, f64, f64);
+
+/// Token buckets per (public key, client address; IPv6 clients by their /64): each holds up to the project's
+/// `rate_limit_burst` tokens, refilled at `rate_limit_per_second`; a request takes one.
 #[derive(Default)]
 pub struct RateLimits {
-    buckets: Mutex<HashMap<(u64, IpAddr), (f64, Instant)>>,
+    buckets: Mutex<HashMap<(u64, IpAddr), Bucket>>,
 }
 
 impl RateLimits {
@@ -176,14 +181,24 @@ impl RateLimits {
         let (rate, burst) = (settings.rate_limit_per_second, f64::from(settings.rate_limit_burst));
         let key = crate::auth::presented_key(parts).unwrap_or_default();
         let key = key.as_str();
-        let client = client_address(parts, &state.trusted_proxies);
+        let client = match client_address(parts, &state.trusted_proxies) {
+            // One household or host holds a whole /64: its addresses share a bucket.
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            v4 => v4,
+        };
         let id = (foldhash::fast::FixedState::with_seed(0x15).hash_one(key), client);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_BUCKETS {
-            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+            buckets.retain(|_, (tokens, at, rate, burst)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * *rate < *burst
+            });
+            if buckets.len() >= MAX_BUCKETS {
+                buckets.clear();
+            }
         }
-        let (tokens, at) = buckets.entry(id).or_insert((burst, now));
+        let (tokens, at, r, b) = buckets.entry(id).or_insert((burst, now, rate, burst));
+        (*r, *b) = (rate, burst);
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
         if *tokens >= 1.0 {
@@ -199,15 +214,34 @@ use std::hash::BuildHasher;
 /// The client's address: the connection's peer, or, when the peer is a trusted proxy, the last address in
 /// `X-Forwarded-For` that is not one (each proxy appends the address it received from).
 pub fn client_address(parts: &axum::http::request::Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
-    let peer =
-        parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(a)| a.ip());
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(a)| a.ip().to_canonical());
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
-    }
     let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-    let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|a| a.trim().parse().ok()).collect();
-    hops.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+    let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).map(str::trim).collect();
+    // From the right, past trusted proxies only; an entry that does not read as an address stops the walk (what
+    // lies left of it was written by someone untrusted).
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match parse_hop(hop) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry's address: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:80`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<SocketAddr>().ok().map(|a| a.ip().to_canonical())
 }
 
 #[cfg(test)]
@@ -238,6 +272,13 @@ mod tests {
         assert_eq!(client_address(&p, &trusted), ip("198.51.100.7"));
         assert_eq!(client_address(&parts("10.0.0.2:80", &[], None), &trusted), ip("10.0.0.2"));
         assert_eq!(client_address(&p, &[]), ip("10.0.0.2"), "no trusted proxies: the peer");
+        // Ports are read; an entry that is not an address stops the walk at the last trusted hop.
+        let p = parts("10.0.0.2:80", &["6.6.6.6, unknown, 198.51.100.7:4000"], None);
+        assert_eq!(client_address(&p, &trusted), ip("198.51.100.7"));
+        let p = parts("10.0.0.2:80", &["6.6.6.6, garbage"], None);
+        assert_eq!(client_address(&p, &trusted), ip("10.0.0.2"), "nothing left of garbage is believed");
+        let p = parts("[::ffff:10.0.0.2]:80", &["[2001:db8::7]:443"], None);
+        assert_eq!(client_address(&p, &trusted), ip("2001:db8::7"), "a v4-mapped peer is the v4 proxy");
     }
 
     #[test]

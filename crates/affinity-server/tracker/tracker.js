@@ -16,7 +16,8 @@
 (function (window, document) {
   "use strict";
   var QUEUE = "affinity_queue", CUSTOMER = "affinity_customer", COOKIE = "affinity_aid";
-  var EVERY_MS = 5000, AT_EVENTS = 20, MAX_BATCH = 500, MAX_QUEUE = 5000, MAX_BACKOFF_MS = 60000;
+  // A batch stays under 60 KB: browsers refuse keep-alive and beacon bodies past 64 KiB.
+  var EVERY_MS = 5000, AT_EVENTS = 20, MAX_BATCH = 500, MAX_BYTES = 60000, MAX_QUEUE = 5000, MAX_BACKOFF_MS = 60000;
   var config = null, queue = [], timer = null, sending = false, backoff = 0;
 
   function hex(bytes) {
@@ -30,7 +31,9 @@
     var parts = document.cookie ? document.cookie.split("; ") : [];
     for (var i = 0; i < parts.length; i++) {
       var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+      if (parts[i].slice(0, eq) === name) {
+        try { return decodeURIComponent(parts[i].slice(eq + 1)); } catch (e) { return null; }
+      }
     }
     return null;
   }
@@ -96,28 +99,60 @@
     timer = window.setTimeout(function () { timer = null; flush(false); }, backoff || EVERY_MS);
   }
 
+  /** The oldest waiting events not already on their way, at most MAX_BATCH and MAX_BYTES of JSON. */
+  function nextBatch() {
+    var batch = [], bytes = 100;
+    for (var i = 0; i < queue.length && batch.length < MAX_BATCH; i++) {
+      if (queue[i].sending) continue;
+      var size = JSON.stringify(queue[i]).length + 1;
+      if (batch.length && bytes + size > MAX_BYTES) break;
+      batch.push(queue[i]);
+      bytes += size;
+    }
+    return batch;
+  }
+
+  /** Removes the events of `batch` from the queue (by identity: the queue may have changed meanwhile). */
+  function drop(batch) {
+    queue = queue.filter(function (e) { return batch.indexOf(e) < 0; });
+    save();
+  }
+
+  /** The events as the API takes them (without the tracker's own marks). */
+  function body(batch) {
+    return {project: config.project, data: batch.map(function (e) {
+      var copy = {};
+      for (var k in e) if (k !== "sending") copy[k] = e[k];
+      return copy;
+    })};
+  }
+
   /** Sends what waits: by beacon when the page is going away, else by fetch. */
   function flush(beacon) {
-    if (!config || !queue.length) return;
-    var batch = queue.slice(0, MAX_BATCH);
-    var body = JSON.stringify({project: config.project, data: batch});
+    if (!config) return;
     if (beacon && window.navigator.sendBeacon) {
-      var target = url("/feedback?key=" + encodeURIComponent(config.key));
-      if (window.navigator.sendBeacon(target, new Blob([body], {type: "text/plain"}))) {
-        queue.splice(0, batch.length);
-        save();
+      // Everything not on its way, batch after batch, while the browser takes them.
+      for (var batch = nextBatch(); batch.length; batch = nextBatch()) {
+        var target = url("/feedback?key=" + encodeURIComponent(config.key));
+        var blob = new Blob([JSON.stringify(body(batch))], {type: "text/plain"});
+        if (!window.navigator.sendBeacon(target, blob)) break;
+        drop(batch);
       }
       return;
     }
     if (sending) return;
+    var batch = nextBatch();
+    if (!batch.length) return;
     sending = true;
-    call("POST", "/feedback", {project: config.project, data: batch}).then(function () {
-      queue.splice(0, batch.length);
+    batch.forEach(function (e) { e.sending = true; });
+    call("POST", "/feedback", body(batch)).then(function () {
+      drop(batch);
       backoff = 0;
     }, function (error) {
+      batch.forEach(function (e) { delete e.sending; });
       // A refused batch (4xx but 429) would be refused again: it is dropped, with a word in the console.
       if (error.status >= 400 && error.status < 500 && error.status !== 429) {
-        queue.splice(0, batch.length);
+        drop(batch);
         if (window.console) window.console.warn("affinity: events refused: " + error.message);
       } else {
         backoff = Math.min(MAX_BACKOFF_MS, (backoff || 1000) * 2);
@@ -139,10 +174,16 @@
       if (!options || !options.url || !options.project || !options.key) {
         throw new Error("affinity.init needs url, project and key");
       }
+      var first = !config;
       config = {url: options.url, project: options.project, key: options.key};
-      try { queue = JSON.parse(stored(QUEUE) || "[]"); } catch (e) { queue = []; }
-      window.addEventListener("pagehide", function () { flush(true); });
-      document.addEventListener("visibilitychange", pageHidden);
+      if (first) {
+        var saved;
+        try { saved = JSON.parse(stored(QUEUE) || "[]"); } catch (e) { saved = []; }
+        // Events left by earlier pages (never marked as on their way: those sends ended with their page).
+        queue = (Array.isArray(saved) ? saved : []).concat(queue).map(function (e) { delete e.sending; return e; });
+        window.addEventListener("pagehide", function () { flush(true); });
+        document.addEventListener("visibilitychange", pageHidden);
+      }
       if (queue.length) schedule();
       return affinity;
     },
@@ -165,7 +206,8 @@
     identify: function (customerId) {
       var anonymous = anonymousId();
       store(CUSTOMER, String(customerId));
-      // Events queued so far go out under the anonymous id, which the server now maps to the customer.
+      // Events queued so far go out under the anonymous id, which the server maps to the customer (issue 15, §3:
+      // the route is not in this version yet, so the promise rejects).
       return call("POST", projectPath("/identify"), {anonymous_id: anonymous, customer: String(customerId)});
     },
 

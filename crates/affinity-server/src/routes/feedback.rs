@@ -98,6 +98,9 @@ pub async fn project_feedback(
     receive(state, caller, Some(project), &body).await
 }
 
+/// Most events in one batch sent with a public key (a browser's: the tracker sends at most this many at once).
+pub const PUBLIC_MAX_BATCH: usize = 500;
+
 async fn receive(
     state: AppState,
     caller: Caller,
@@ -122,11 +125,18 @@ async fn receive(
     let now = affinity_core::date::now_ms();
     let raw = match data {
         RawData::Many(rows) => {
-            if rows.len() > state.limits.max_batch_events {
+            // A public key's requests are rate limited one token each: its batches are kept small.
+            let public = matches!(caller, Caller::Key { scope: Scope::Public, .. });
+            let max = if public {
+                PUBLIC_MAX_BATCH.min(state.limits.max_batch_events)
+            } else {
+                state.limits.max_batch_events
+            };
+            if rows.len() > max {
                 return Err(ApiError::field(
                     Code::BatchTooLarge,
                     "data",
-                    format!("Batch of {} events; at most {} per request", rows.len(), state.limits.max_batch_events),
+                    format!("Batch of {} events; at most {max} per request with this key", rows.len()),
                 ));
             }
             return Ok(Json(state.receive_batch(&entry, rows, now).await?).into_response());

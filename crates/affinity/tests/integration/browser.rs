@@ -129,12 +129,17 @@ async fn preflights_and_requests_from_allowed_and_refused_origins() {
     let settings = "/v1/projects/shop-1/settings";
     let (status, _, _) = s.request(Method::GET, settings, &[("x-api-key", &k.admin), ("origin", SHOP)], None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // An image or a link from another site sends no Origin; the browser still says so.
+    let no_cors = [("x-api-key", k.admin.as_str()), ("sec-fetch-site", "cross-site")];
+    assert_eq!(s.request(Method::GET, settings, &no_cors, None).await.0, StatusCode::UNAUTHORIZED);
     let own = s.url.clone();
     let (status, _, body) = s.request(Method::GET, settings, &[("x-api-key", &k.admin), ("origin", &own)], None).await;
     assert_eq!(status, StatusCode::OK, "the console is affinity's own origin: {body}");
 
-    let bad = s.put(settings, &k.admin, json!({"allowed_origins":["https://shop.example/path"]})).await;
-    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("allowed_origins[0]"));
+    for never_sent in ["https://shop.example/path", "https://Shop.example", "https://shop.example:443"] {
+        let bad = s.put(settings, &k.admin, json!({"allowed_origins":[SHOP, never_sent]})).await;
+        assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_field", Some("allowed_origins[1]"));
+    }
 }
 
 #[tokio::test]
@@ -147,6 +152,16 @@ async fn beacons_send_text_plain_with_the_key_in_the_query_on_public_routes_only
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(header(&h, "access-control-allow-origin"), Some(SHOP));
     assert_eq!(all_interaction_ids(&s, "shop-1", &k.admin, "b").await.len(), 1, "the beacon's event is stored");
+
+    // A secret key never comes in a URL, and a public key's batches stay small.
+    let got = s.request(Method::POST, &format!("/feedback?key={}", k.ingest), &[], Some(event("d"))).await;
+    assert_error(&(got.0, got.2.clone()), StatusCode::UNAUTHORIZED, "unauthorized", None);
+    assert!(str_of(&got.2["error"]["message"]).contains("?key="), "{}", got.2);
+    let many: Vec<Value> = (0..501)
+        .map(|n| json!({"event":"view","customer":"e","item":format!("i{n}"),"date":"2026-01-01T00:00:00Z"}))
+        .collect();
+    let got = s.post("/feedback", &pk, json!({"project":"shop-1","data":many})).await;
+    assert_error(&got, StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", Some("data"));
 
     // Neither is read on the other routes.
     let (status, _, _) =
@@ -197,7 +212,10 @@ async fn the_tracker_is_served_to_any_page_and_stays_small() {
     assert!(header(&h, "content-type").is_some_and(|t| t.starts_with("text/javascript")));
     assert_eq!(header(&h, "cross-origin-resource-policy"), Some("cross-origin"));
     let script = body.as_str().unwrap();
-    assert!(script.len() <= 10 * 1024, "at most 10 KB even before gzip: {} bytes", script.len());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, script.as_bytes()).unwrap();
+    let gzipped = gz.finish().unwrap().len();
+    assert!(gzipped <= 10 * 1024, "at most 10 KB gzipped: {gzipped} bytes");
     for api in ["init:", "track:", "identify:", "recommend:", "decide:", "click:", "sendBeacon"] {
         assert!(script.contains(api), "{api}");
     }
