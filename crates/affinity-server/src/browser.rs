@@ -58,7 +58,7 @@ pub const PUBLIC_ROUTES: [&str; 8] = [
     "/v1/projects/{project}/experiences/{id}/exposures",
 ];
 
-/// The middleware of every route, acting on the public ones only (see the module).
+/// The middleware of the public routes (see the module); any other route it is put on passes through.
 pub async fn public(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let matched = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str());
     if !matched.is_some_and(|m| PUBLIC_ROUTES.contains(&m)) {

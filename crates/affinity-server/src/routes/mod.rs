@@ -62,6 +62,21 @@ impl Modify for KeyHeader {
 pub fn router(state: AppState) -> Router {
     crate::metrics::install();
     let limit = state.limits.max_body_bytes;
+    // The routes a public key may call ([`crate::browser::PUBLIC_ROUTES`]) behind the browser middleware; the
+    // others never pay for it.
+    let public = Router::new()
+        .route("/feedback", post(feedback::feedback).options(options))
+        .route("/v1/projects/{project}/feedback", post(feedback::project_feedback).options(options))
+        .route(
+            "/v1/projects/{project}/recommendations/users/{customer}",
+            get(recommendations::for_user).options(options),
+        )
+        .route("/v1/projects/{project}/recommendations/items/{item}", get(recommendations::for_item).options(options))
+        .route("/v1/projects/{project}/recommendations/popular", get(recommendations::popular).options(options))
+        .route("/v1/projects/{project}/recommendations/session", post(recommendations::for_session).options(options))
+        .route("/v1/projects/{project}/experiences/decide", post(experiences::decide).options(options))
+        .route("/v1/projects/{project}/experiences/{id}/exposures", post(experiences::expose).options(options))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::browser::public));
     Router::new()
         .route("/", get(console::index))
         .route("/console/{name}", get(console::asset))
@@ -70,7 +85,6 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(system::ready))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
-        .route("/feedback", post(feedback::feedback).options(options))
         .route("/v1/projects", post(projects::create).get(projects::list))
         .route("/v1/projects/{project}/keys", post(projects::create_key).get(projects::list_keys))
         .route("/v1/projects/{project}/keys/{id}", axum::routing::delete(projects::revoke_key))
@@ -79,7 +93,6 @@ pub fn router(state: AppState) -> Router {
             "/v1/projects/{project}/interactions/{id}",
             get(interactions::get).put(interactions::update).delete(interactions::archive),
         )
-        .route("/v1/projects/{project}/feedback", post(feedback::project_feedback).options(options))
         .route("/v1/projects/{project}/customers/{customer}/interactions", get(customers::interactions))
         .route("/v1/projects/{project}/customers/{customer}", axum::routing::delete(customers::erase))
         .route("/v1/projects/{project}/stats", get(customers::stats))
@@ -96,13 +109,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/projects/{project}/items/{id}", get(items::get).delete(items::delete))
         .route("/v1/projects/{project}/settings", get(items::get_settings).put(items::put_settings))
-        .route(
-            "/v1/projects/{project}/recommendations/users/{customer}",
-            get(recommendations::for_user).options(options),
-        )
-        .route("/v1/projects/{project}/recommendations/items/{item}", get(recommendations::for_item).options(options))
-        .route("/v1/projects/{project}/recommendations/popular", get(recommendations::popular).options(options))
-        .route("/v1/projects/{project}/recommendations/session", post(recommendations::for_session).options(options))
         .route("/v1/projects/{project}/models/train", post(models::train_now))
         .route("/v1/projects/{project}/models", get(models::models))
         .route(
@@ -110,12 +116,10 @@ pub fn router(state: AppState) -> Router {
             post(models::evaluate).layer(DefaultBodyLimit::max(models::MAX_TEST_BYTES)),
         )
         .route("/v1/projects/{project}/experiences", post(experiences::create).get(experiences::list))
-        .route("/v1/projects/{project}/experiences/decide", post(experiences::decide).options(options))
         .route(
             "/v1/projects/{project}/experiences/{id}",
             get(experiences::get).put(experiences::update).delete(experiences::delete),
         )
-        .route("/v1/projects/{project}/experiences/{id}/exposures", post(experiences::expose).options(options))
         .route("/v1/projects/{project}/experiences/{id}/report", get(experiences::report))
         .route("/v1/projects/{project}/audiences", post(audiences::create).get(audiences::list))
         .route("/v1/projects/{project}/audiences/preview", post(audiences::preview))
@@ -127,7 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/audiences/{id}/members.csv", get(audiences::members_csv))
         .route("/v1/projects/{project}/audiences/{id}/members/{customer}", get(audiences::member))
         .route("/v1/projects/{project}/customers/{customer}/audiences", get(audiences::of_customer))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::browser::public))
+        .merge(public)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
