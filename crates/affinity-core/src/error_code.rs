@@ -25,6 +25,8 @@ pub enum Code {
     AudienceExists,
     AudienceInUse,
     ExperienceExists,
+    /// `identify` named an anonymous id that already belongs to another customer, or would chain aliases: 409.
+    IdentityConflict,
     PayloadTooLarge,
     BatchTooLarge,
     UnsupportedMediaType,
@@ -39,7 +41,7 @@ pub enum Code {
 
 impl Code {
     /// Every code except the 400s of [`ProblemKind`] (see [`ProblemKind::ALL`]), for tables and tests.
-    pub const OTHERS: [Code; 21] = [
+    pub const OTHERS: [Code; 22] = [
         Code::ProjectMismatch,
         Code::BuiltinInteraction,
         Code::MissingColumn,
@@ -54,6 +56,7 @@ impl Code {
         Code::AudienceExists,
         Code::AudienceInUse,
         Code::ExperienceExists,
+        Code::IdentityConflict,
         Code::PayloadTooLarge,
         Code::BatchTooLarge,
         Code::UnsupportedMediaType,
@@ -81,6 +84,7 @@ impl Code {
             Code::AudienceExists => "audience_exists",
             Code::AudienceInUse => "audience_in_use",
             Code::ExperienceExists => "experience_exists",
+            Code::IdentityConflict => "identity_conflict",
             Code::PayloadTooLarge => "payload_too_large",
             Code::BatchTooLarge => "batch_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",

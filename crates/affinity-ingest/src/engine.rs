@@ -159,7 +159,7 @@ impl Engine {
     }
 }
 
-/// Builds the views of every project from its item catalog and the whole event log; returns them with the
+/// Builds the views of every project from its item catalog, its aliases and the whole event log; returns them with the
 /// number of events read and the last sequence number read (0 for an empty log).
 pub fn rebuild(store: &dyn Store) -> Result<(Views, u64, u64), StoreError> {
     let views = Views::default();
@@ -174,6 +174,10 @@ pub fn rebuild(store: &dyn Store) -> Result<(Views, u64, u64), StoreError> {
             for item in page {
                 view.put_item(item);
             }
+        }
+        // Before the events: each anonymous id's events then go straight to its customer.
+        for alias in store.aliases(&project.id)? {
+            crate::identity::apply_to(&mut view, &project.id, &alias);
         }
     }
     let (mut after, mut count) = (0, 0);

@@ -1,7 +1,7 @@
 //! Many nodes on one store: what this node learns from the others besides events (those come through the ingest
 //! writer, which follows the log). Every [`POLL_EVERY`], the store's change feed says what another node wrote, and
 //! this node reloads it from the store: projects and keys, interaction types, catalog items, settings, audiences,
-//! models, and erasures. A node's own changes come back too; reloading them is harmless.
+//! models, erasures and aliases. A node's own changes come back too; reloading them is harmless.
 //!
 //! Only stores that several nodes share have a feed ([`affinity_store::Store::shared`]); on SQLite nothing runs.
 
@@ -67,6 +67,11 @@ fn apply(engine: &Engine, changes: &[Change]) -> Result<(), StoreError> {
                 }
             }
             ChangeKind::Items => items(engine, project, c.key.as_deref())?,
+            ChangeKind::Aliases => {
+                if let Some(anonymous_id) = c.key.as_deref() {
+                    engine.follow_alias(project, anonymous_id)?;
+                }
+            }
             kind => {
                 once.insert((kind, project));
             }
@@ -86,7 +91,7 @@ fn apply(engine: &Engine, changes: &[Change]) -> Result<(), StoreError> {
             ChangeKind::Models => {
                 engine.load_project_models(project)?;
             }
-            ChangeKind::Items | ChangeKind::Erase => {}
+            ChangeKind::Items | ChangeKind::Erase | ChangeKind::Aliases => {}
         }
     }
     Ok(())

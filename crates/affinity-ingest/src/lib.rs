@@ -11,6 +11,7 @@
 //! - [`import`]: file imports without HTTP: the columns a file may hold, byte-identical files imported before,
 //!   the import records, the row work (validation, submission through the pipeline, the failed rows' CSV) and
 //!   the imports running on this node.
+//! - [`identity`]: anonymous ids that become customers' aliases (`identify`).
 //! - [`audiences`]: who is in an audience now.
 //! - [`keys`]: API keys, hashed, and who a presented key belongs to (read through to the store when unknown).
 //! - [`training`]: training on demand and by policy, storing models and loading other nodes' models.
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod follow;
+pub mod identity;
 pub mod import;
 pub mod items;
 pub mod keys;
@@ -37,6 +39,7 @@ pub mod training;
 pub use catalog::{Catalog, ProjectEntry, SavedAudience, SavedExperience, Snapshot};
 pub use engine::{Engine, Opened};
 pub use error::{CatalogError, IngestError, TrainError};
+pub use identity::{Identified, IdentityError};
 pub use import::{Begun, ImportError, ImportJob, Imports, Plan, Upload};
 pub use keys::{Caller, Keyring, Unauthorized};
 pub use pipeline::{DryRunSeen, Ingest, Outcome, Submitted};

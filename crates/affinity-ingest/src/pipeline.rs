@@ -421,9 +421,16 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
 
 /// Erases a customer: every event applied so far (all earlier appends are) is deleted from the store, then from
 /// the view.
+///
+/// An anonymous id with an alias is its customer: erasing it erases the customer, with every anonymous id's events
+/// and the aliases.
 fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Result<usize, StoreError> {
     let view = views.project(project);
-    let seqs = view.read().unwrap_or_else(|e| e.into_inner()).customer_seqs(customer);
+    let (customer, seqs) = {
+        let v = view.read().unwrap_or_else(|e| e.into_inner());
+        (v.alias_of(customer).unwrap_or(customer).to_string(), v.customer_seqs(customer))
+    };
+    let customer = customer.as_str();
     // Also when the view has none: the customer's exposures, and other nodes' newest events, go too.
     let deleted = store.delete_events(project, customer, &seqs, views.applied_seq())?;
     view.write().unwrap_or_else(|e| e.into_inner()).erase(customer);

@@ -47,7 +47,7 @@ pub fn foreign_origin(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The routes a public key may call, as the router names them.
-pub const PUBLIC_ROUTES: [&str; 8] = [
+pub const PUBLIC_ROUTES: [&str; 9] = [
     "/feedback",
     "/v1/projects/{project}/feedback",
     "/v1/projects/{project}/recommendations/users/{customer}",
@@ -56,6 +56,7 @@ pub const PUBLIC_ROUTES: [&str; 8] = [
     "/v1/projects/{project}/recommendations/session",
     "/v1/projects/{project}/experiences/decide",
     "/v1/projects/{project}/experiences/{id}/exposures",
+    "/v1/projects/{project}/identify",
 ];
 
 /// The middleware of the public routes (see the module); any other route it is put on passes through.

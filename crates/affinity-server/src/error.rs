@@ -21,7 +21,7 @@ pub fn status(code: Code) -> StatusCode {
         Code::NotFound => S::NOT_FOUND,
         Code::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
         Code::ProjectExists | Code::InteractionExists | Code::InteractionInUse => S::CONFLICT,
-        Code::AudienceExists | Code::AudienceInUse | Code::ExperienceExists => S::CONFLICT,
+        Code::AudienceExists | Code::AudienceInUse | Code::ExperienceExists | Code::IdentityConflict => S::CONFLICT,
         Code::PayloadTooLarge | Code::BatchTooLarge => S::PAYLOAD_TOO_LARGE,
         Code::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
         Code::OriginNotAllowed => S::FORBIDDEN,

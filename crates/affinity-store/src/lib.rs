@@ -101,6 +101,8 @@ pub enum ChangeKind {
     Erase,
     /// An experience was added, changed or deleted.
     Experiences,
+    /// An anonymous id became a customer's alias (`key`: the anonymous id).
+    Aliases,
 }
 
 /// A customer was shown a variant of an experience (issue 8).
@@ -111,6 +113,45 @@ pub struct Exposure {
     pub customer: String,
     /// Epoch ms UTC.
     pub at: i64,
+}
+
+/// An anonymous id (a browser's, before login) that stands for a customer (issue 15, `POST …/identify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub anonymous_id: String,
+    pub customer: String,
+    /// Epoch ms UTC.
+    pub created_at: i64,
+}
+
+/// An impression or a click of a recommendation answer (issue 15, `POST …/recommendations/{id}/events`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecommendationEvent {
+    /// The answer's `recommendation_id`.
+    pub recommendation: String,
+    /// `impression` or `click`.
+    pub kind: String,
+    /// The item clicked (or shown); `None` for an impression of the whole widget.
+    pub item: Option<String>,
+    /// Who saw or clicked it, as the browser named them (a customer or an anonymous id).
+    pub customer: Option<String>,
+    /// The answer's placement and model, read from its id.
+    pub placement: Option<String>,
+    pub model: Option<String>,
+    /// When it was received, epoch ms UTC.
+    pub at: i64,
+}
+
+/// How many recommendation answers a placement and model gave on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    /// Days since 1970-01-01, UTC.
+    pub day: i64,
+    /// `""` for answers whose request named no placement.
+    pub placement: String,
+    /// `""` for answers given before the first training.
+    pub model: String,
+    pub requests: u64,
 }
 
 impl ChangeKind {
@@ -125,6 +166,7 @@ impl ChangeKind {
             ChangeKind::Models => "models",
             ChangeKind::Erase => "erase",
             ChangeKind::Experiences => "experiences",
+            ChangeKind::Aliases => "aliases",
         }
     }
 
@@ -139,6 +181,7 @@ impl ChangeKind {
             ChangeKind::Models,
             ChangeKind::Erase,
             ChangeKind::Experiences,
+            ChangeKind::Aliases,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -218,8 +261,9 @@ pub trait Store: Send + Sync + 'static {
     /// The events with these sequence numbers, in the order given; missing ones are left out.
     fn events_by_seq(&self, seqs: &[u64]) -> Result<Vec<LogEntry>>;
     /// Erases `customer` of `project`: deletes the events with these sequence numbers (the customer's, as the
-    /// node's views hold them up to log position `after`), the customer's exposures to experiences, and — on a
-    /// shared store — the customer's events other nodes stored after `after`, in one transaction, which a shared
+    /// node's views hold them up to log position `after`), the customer's exposures to experiences, aliases and
+    /// recommendation events (theirs and their anonymous ids'), and — on a shared store — the customer's events
+    /// (and their anonymous ids') other nodes stored after `after`, in one transaction, which a shared
     /// store also records in its change feed (with the highest sequence number erased). Returns how many events
     /// were deleted.
     fn delete_events(&self, project: &str, customer: &str, seqs: &[u64], after: u64) -> Result<usize>;
@@ -289,4 +333,22 @@ pub trait Store: Send + Sync + 'static {
     fn add_exposures(&self, project: &str, exposures: &[Exposure]) -> Result<()>;
     /// Every exposure to one experience, oldest first.
     fn exposures(&self, project: &str, experience: &str) -> Result<Vec<Exposure>>;
+
+    /// Makes `alias.anonymous_id` stand for `alias.customer`, unless the anonymous id has an alias already, and
+    /// returns the alias the store holds for it afterwards (the earlier one when there was one: the caller
+    /// compares its customer). A new alias joins a shared store's change feed.
+    fn insert_alias(&self, project: &str, alias: &Alias) -> Result<Alias>;
+    /// A project's aliases, oldest first.
+    fn aliases(&self, project: &str) -> Result<Vec<Alias>>;
+    /// The alias of one anonymous id, if any.
+    fn alias(&self, project: &str, anonymous_id: &str) -> Result<Option<Alias>>;
+
+    /// Records impressions and clicks of recommendations, in one transaction.
+    fn add_recommendation_events(&self, project: &str, events: &[RecommendationEvent]) -> Result<()>;
+    /// A project's recommendation events received at or after `since` (epoch ms), oldest first.
+    fn recommendation_events(&self, project: &str, since: i64) -> Result<Vec<RecommendationEvent>>;
+    /// Adds these counts to the stored ones (each node adds what it served since its last call).
+    fn add_recommendation_requests(&self, project: &str, counts: &[RequestCount]) -> Result<()>;
+    /// A project's request counts of day `since_day` and later, by day.
+    fn recommendation_requests(&self, project: &str, since_day: i64) -> Result<Vec<RequestCount>>;
 }

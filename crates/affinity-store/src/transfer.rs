@@ -2,7 +2,8 @@
 //!
 //! The format is JSON Lines, one record per line, each with a `kind`: first a `header` (format version and the
 //! project), then the project's active `key`s (hashes only: secrets are never stored), custom interaction `type`s,
-//! catalog `item`s, `settings`, `audience`s, `experience`s and their `exposure`s, and `event`s (in log order), and
+//! catalog `item`s, `settings`, `audience`s, `experience`s and their `exposure`s, `alias`es (anonymous ids that stand for
+//! customers), and `event`s (in log order), and
 //! last a `footer` with the count of each
 //! kind and the SHA-256 of every byte before the footer line. Trained models and import history are not moved: the
 //! target retrains (a project with events and no model trains on its own).
@@ -19,10 +20,11 @@ use affinity_core::{ApiKey, Audience, Event, Experience, InteractionType, Item, 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Exposure, Store, StoreError};
+use crate::{Alias, Exposure, Store, StoreError};
 
-/// The export format's version (the header's `version`); version 1 (before experiences) is still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// The export format's version (the header's `version`); versions 1 (before experiences) and 2 (before aliases)
+/// are still read.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Events read from the store, and written to it, per call.
 const PAGE: usize = 20_000;
@@ -39,6 +41,7 @@ enum Line {
     Audience { audience: Audience },
     Experience { experience: Experience },
     Exposure { experience: String, variant: String, customer: String, at: i64 },
+    Alias { anonymous_id: String, customer: String, created_at: i64 },
     Event(EventLine),
     Footer { counts: BTreeMap<String, u64>, sha256: String },
 }
@@ -159,6 +162,10 @@ pub fn export(store: &dyn Store, project: &str, out: impl Write) -> Result<Summa
             w.line("exposure", &line)?;
         }
     }
+    for a in store.aliases(project)? {
+        let line = Line::Alias { anonymous_id: a.anonymous_id, customer: a.customer, created_at: a.created_at };
+        w.line("alias", &line)?;
+    }
     let mut after = 0;
     loop {
         let page = store.scan_events(after, PAGE)?;
@@ -243,6 +250,7 @@ pub fn restore(store: &dyn Store, input: impl BufRead, project: Option<&str>) ->
             Line::Audience { .. } => "audience",
             Line::Experience { .. } => "experience",
             Line::Exposure { .. } => "exposure",
+            Line::Alias { .. } => "alias",
             Line::Event(_) => "event",
             Line::Footer { counts: c, sha256 } => {
                 footer = Some((c.clone(), sha256.clone()));
@@ -342,6 +350,9 @@ fn write(store: &dyn Store, lines: Vec<Line>) -> Result<String, TransferError> {
                     store.add_exposures(&id, &exposures)?;
                     exposures.clear();
                 }
+            }
+            Line::Alias { anonymous_id, customer, created_at } => {
+                store.insert_alias(&id, &Alias { anonymous_id, customer, created_at })?;
             }
             Line::Event(e) => {
                 // Items come before events in an export: the catalog is complete before the first event.

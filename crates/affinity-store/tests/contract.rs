@@ -172,7 +172,53 @@ on_both_backends!(
     audiences,
     events_across_months,
     experiences_and_exposures,
+    aliases_and_recommendation_events,
 );
+
+/// Issue 15: one customer per anonymous id (the first alias holds), recommendation events and request counts that
+/// add up across calls, and erasure of a customer taking their aliases, their anonymous ids' events and their
+/// recommendation events.
+fn aliases_and_recommendation_events(s: &dyn Store) {
+    use affinity_store::{Alias, RecommendationEvent, RequestCount};
+    s.create_project(&project("a"), &[]).unwrap();
+    let alias = |anon: &str, c: &str, at| Alias { anonymous_id: anon.into(), customer: c.into(), created_at: at };
+    assert_eq!(s.insert_alias("a", &alias("a-1", "u", 1)).unwrap(), alias("a-1", "u", 1));
+    assert_eq!(s.insert_alias("a", &alias("a-1", "w", 2)).unwrap(), alias("a-1", "u", 1), "the first alias holds");
+    s.insert_alias("a", &alias("a-2", "u", 3)).unwrap();
+    s.insert_alias("a", &alias("a-3", "w", 4)).unwrap();
+    assert_eq!(s.aliases("a").unwrap().len(), 3);
+    assert_eq!(s.alias("a", "a-3").unwrap(), Some(alias("a-3", "w", 4)));
+    assert_eq!(s.alias("a", "a-9").unwrap(), None);
+
+    let rec = |who: &str, kind: &str, at| RecommendationEvent {
+        recommendation: "rec_1.ease.home".into(),
+        kind: kind.into(),
+        item: Some("i".into()),
+        customer: Some(who.into()),
+        placement: Some("home".into()),
+        model: Some("ease".into()),
+        at,
+    };
+    s.add_recommendation_events("a", &[rec("a-1", "impression", 10), rec("a-1", "click", 11), rec("w", "click", 12)])
+        .unwrap();
+    assert_eq!(s.recommendation_events("a", 11).unwrap(), vec![rec("a-1", "click", 11), rec("w", "click", 12)]);
+    let count =
+        |day, placement: &str, n| RequestCount { day, placement: placement.into(), model: "ease".into(), requests: n };
+    s.add_recommendation_requests("a", &[count(100, "home", 2), count(101, "", 1)]).unwrap();
+    s.add_recommendation_requests("a", &[count(100, "home", 3)]).unwrap();
+    assert_eq!(s.recommendation_requests("a", 100).unwrap(), vec![count(100, "home", 5), count(101, "", 1)]);
+
+    let seqs = s.append_events(&[("a", None, &event("a-1", 5)), ("a", None, &event("w", 6))], 1).unwrap();
+    assert_eq!(s.delete_events("a", "u", &seqs[..1], u64::MAX).unwrap(), 1);
+    let left: Vec<String> = s.aliases("a").unwrap().into_iter().map(|a| a.anonymous_id).collect();
+    assert_eq!(left, ["a-3"], "the customer's aliases are gone, another's stay");
+    assert_eq!(
+        s.recommendation_events("a", 0).unwrap(),
+        vec![rec("w", "click", 12)],
+        "and their anonymous id's clicks"
+    );
+    assert_eq!(s.scan_events(0, 10).unwrap().len(), 1);
+}
 
 fn experiences_and_exposures(s: &dyn Store) {
     use affinity_core::Experience;
@@ -230,7 +276,7 @@ fn postgres_second_connection_sees_the_same_data() {
     a.create_project(&project("a"), &[key("key_1", "a", 1)]).unwrap();
     let first = a.append_events(&[("a", None, &event("u", 1))], 1).unwrap();
     let b = PgStore::connect(&url).unwrap();
-    assert_eq!(b.schema_version().unwrap(), 6, "every migration applied once");
+    assert_eq!(b.schema_version().unwrap(), 7, "every migration applied once");
     assert_eq!(b.projects().unwrap(), vec![project("a")]);
     assert_eq!(b.scan_events(0, 10).unwrap().len(), 1);
     let second = b.append_events(&[("a", None, &event("w", 2))], 2).unwrap();

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub use interner::Interner;
-pub use project::{Activity, Detail, Entry, HistoryCursor, ProjectView, Sizes, Stats};
+pub use project::{Activity, AliasRefusal, Detail, Entry, HistoryCursor, ProjectView, Sizes, Stats};
 
 /// All projects' views.
 #[derive(Default)]

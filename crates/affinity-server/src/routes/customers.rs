@@ -44,6 +44,10 @@ pub struct StoredInteraction {
     /// Custom parameters (dates as RFC 3339 UTC), or null.
     #[schema(value_type = Object)]
     pub params: Option<Value>,
+    /// The anonymous id the event was sent under, when it was not the customer's own id (issue 15's aliases);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anonymous_id: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -54,7 +58,7 @@ pub struct InteractionPage {
     pub next_cursor: Option<String>,
 }
 
-/// A customer's interactions, newest first, as stored.
+/// A customer's interactions, newest first, as stored; with those of their anonymous ids (`identify`).
 #[utoipa::path(get, path = "/v1/projects/{project}/customers/{customer}/interactions", tag = "customers",
     params(("project" = String, Path), ("customer" = String, Path), PageQuery),
     responses((status = 200, body = InteractionPage), (status = 400, body = crate::error::ErrorBody),
@@ -73,7 +77,14 @@ pub async fn interactions(
         Some(c) => Some(c.parse::<HistoryCursor>().map_err(|_| invalid())?),
     };
     let (entries, next) = state.interactions(&project, &customer, cursor, limit).await?;
-    let interactions = entries.into_iter().map(StoredInteraction::from).collect();
+    let own = state.engine.identity_of(&project, &customer);
+    let interactions = entries
+        .into_iter()
+        .map(|l| {
+            let sent_as = (l.event.customer != own).then(|| l.event.customer.clone());
+            StoredInteraction { anonymous_id: sent_as, ..StoredInteraction::from(l) }
+        })
+        .collect();
     Ok(Json(InteractionPage { interactions, next_cursor: next.map(|c| c.to_string()) }))
 }
 
@@ -88,6 +99,7 @@ impl From<LogEntry> for StoredInteraction {
             price: l.event.price,
             order_id: l.event.order_id,
             params: l.event.params.and_then(|p| serde_json::from_str(&p).ok()),
+            anonymous_id: None,
         }
     }
 }

@@ -156,7 +156,11 @@ pub async fn decide(
     ProjectPublic(project): ProjectPublic,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Decision>, ApiError> {
-    let body: DecideBody = parse(&body)?;
+    let mut body: DecideBody = parse(&body)?;
+    // An anonymous id with an alias is decided as its customer: the same variants before and after login.
+    if let Some(c) = &body.customer {
+        body.customer = Some(state.engine.identity_of(&project, c));
+    }
     let visit = Visit { customer: body.customer.as_deref(), context: &body.context, n: body.n, now: now_ms() };
     Ok(Json(state.decide(&project, &visit, body.expose).await?))
 }
@@ -183,7 +187,8 @@ pub async fn expose(
 ) -> Result<Json<Exposed>, ApiError> {
     saved_or_404(&*state.project(&project)?, &id)?;
     let body: ExposureBody = parse(&body)?;
-    Ok(Json(state.expose(&project, &id, body.customer, body.variant, now_ms()).await?))
+    let customer = state.engine.identity_of(&project, &body.customer);
+    Ok(Json(state.expose(&project, &id, customer, body.variant, now_ms()).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

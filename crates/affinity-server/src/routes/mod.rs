@@ -6,6 +6,7 @@ pub mod console;
 pub mod customers;
 pub mod experiences;
 pub mod feedback;
+pub mod identity;
 pub mod imports;
 pub mod interactions;
 pub mod items;
@@ -41,6 +42,7 @@ use crate::state::AppState;
         audiences::members_csv, audiences::member, audiences::of_customer, audiences::preview,
         experiences::create, experiences::list, experiences::get, experiences::update, experiences::delete,
         experiences::decide, experiences::expose, experiences::report,
+        identity::identify,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
         affinity_core::settings::RetrainPolicy)),
@@ -76,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/recommendations/session", post(recommendations::for_session).options(options))
         .route("/v1/projects/{project}/experiences/decide", post(experiences::decide).options(options))
         .route("/v1/projects/{project}/experiences/{id}/exposures", post(experiences::expose).options(options))
+        .route("/v1/projects/{project}/identify", post(identity::identify).options(options))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::browser::public));
     Router::new()
         .route("/", get(console::index))

@@ -296,7 +296,8 @@ pub(super) async fn delete(c: &mut Client, project: &str, customer: &str, seqs: 
     let tail = tx
         .query(
             &format!(
-                "SELECT seq FROM events WHERE seq > $1 AND project = $2 AND customer = $3 ORDER BY seq LIMIT {}",
+                "SELECT seq FROM events WHERE seq > $1 AND project = $2 AND (customer = $3 OR customer IN
+                   (SELECT anonymous_id FROM aliases WHERE project = $2 AND customer = $3)) ORDER BY seq LIMIT {}",
                 1_000_000
             ),
             &[&i64::try_from(after).unwrap_or(i64::MAX), &project, &customer],
@@ -304,6 +305,7 @@ pub(super) async fn delete(c: &mut Client, project: &str, customer: &str, seqs: 
         .await?;
     wanted.extend(tail.iter().map(|r| r.get::<_, i64>(0)));
     tx.execute("DELETE FROM exposures WHERE project = $1 AND customer = $2", &[&project, &customer]).await?;
+    super::storefront::erase(&tx, project, customer).await?;
     let deleted = tx.query("DELETE FROM events WHERE seq = ANY($1) RETURNING seq", &[&wanted]).await?;
     let n = deleted.len() as u64;
     let upto = deleted.iter().map(|r| r.get::<_, i64>(0)).max().unwrap_or(0);

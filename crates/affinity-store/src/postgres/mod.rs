@@ -18,6 +18,7 @@ mod events;
 mod experiences;
 mod imports;
 mod items;
+mod storefront;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_experiences.sql"),
     include_str!("../../migrations/postgres/0005_order_id.sql"),
     include_str!("../../migrations/postgres/0006_public_keys.sql"),
+    include_str!("../../migrations/postgres/0007_identity_attribution.sql"),
 ];
 /// Advisory lock namespace of training locks: `pg_advisory_lock(TRAINING_LOCK, hashtext(project))`.
 const TRAINING_LOCK: i32 = 0x6166_6674;
@@ -200,6 +202,27 @@ impl crate::Store for PgStore {
     }
     fn exposures(&self, project: &str, experience: &str) -> Result<Vec<crate::Exposure>> {
         self.run(async |c| experiences::exposures(c, project, experience).await)
+    }
+    fn insert_alias(&self, project: &str, alias: &crate::Alias) -> Result<crate::Alias> {
+        self.run(async |c| storefront::insert_alias(c, project, alias).await)
+    }
+    fn aliases(&self, project: &str) -> Result<Vec<crate::Alias>> {
+        self.run(async |c| storefront::aliases(c, project).await)
+    }
+    fn alias(&self, project: &str, anonymous_id: &str) -> Result<Option<crate::Alias>> {
+        self.run(async |c| storefront::alias(c, project, anonymous_id).await)
+    }
+    fn add_recommendation_events(&self, project: &str, events: &[crate::RecommendationEvent]) -> Result<()> {
+        self.run(async |c| storefront::add_events(c, project, events).await)
+    }
+    fn recommendation_events(&self, project: &str, since: i64) -> Result<Vec<crate::RecommendationEvent>> {
+        self.run(async |c| storefront::events(c, project, since).await)
+    }
+    fn add_recommendation_requests(&self, project: &str, counts: &[crate::RequestCount]) -> Result<()> {
+        self.run(async |c| storefront::add_requests(c, project, counts).await)
+    }
+    fn recommendation_requests(&self, project: &str, since_day: i64) -> Result<Vec<crate::RequestCount>> {
+        self.run(async |c| storefront::requests(c, project, since_day).await)
     }
     fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
         self.run(async |c| audiences::insert(c, project, a).await)

@@ -122,6 +122,7 @@ pub(super) fn delete(s: &SqliteStore, project: &str, customer: &str, seqs: &[u64
     s.write(|c| {
         let tx = c.transaction()?;
         tx.execute("DELETE FROM exposures WHERE project = ?1 AND customer = ?2", params![project, customer])?;
+        super::storefront::erase(&tx, project, customer)?;
         let mut n = 0;
         {
             let mut st = tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?;

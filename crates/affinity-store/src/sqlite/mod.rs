@@ -10,6 +10,7 @@ mod events;
 mod experiences;
 mod imports;
 mod items;
+mod storefront;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_experiences.sql"),
     include_str!("../../migrations/sqlite/0008_order_id.sql"),
     include_str!("../../migrations/sqlite/0009_public_keys.sql"),
+    include_str!("../../migrations/sqlite/0010_identity_attribution.sql"),
 ];
 
 /// Readers kept open for reuse.
@@ -154,6 +156,27 @@ impl crate::Store for SqliteStore {
     }
     fn exposures(&self, project: &str, experience: &str) -> Result<Vec<crate::Exposure>> {
         experiences::exposures(self, project, experience)
+    }
+    fn insert_alias(&self, project: &str, alias: &crate::Alias) -> Result<crate::Alias> {
+        storefront::insert_alias(self, project, alias)
+    }
+    fn aliases(&self, project: &str) -> Result<Vec<crate::Alias>> {
+        storefront::aliases(self, project)
+    }
+    fn alias(&self, project: &str, anonymous_id: &str) -> Result<Option<crate::Alias>> {
+        storefront::alias(self, project, anonymous_id)
+    }
+    fn add_recommendation_events(&self, project: &str, events: &[crate::RecommendationEvent]) -> Result<()> {
+        storefront::add_events(self, project, events)
+    }
+    fn recommendation_events(&self, project: &str, since: i64) -> Result<Vec<crate::RecommendationEvent>> {
+        storefront::events(self, project, since)
+    }
+    fn add_recommendation_requests(&self, project: &str, counts: &[crate::RequestCount]) -> Result<()> {
+        storefront::add_requests(self, project, counts)
+    }
+    fn recommendation_requests(&self, project: &str, since_day: i64) -> Result<Vec<crate::RequestCount>> {
+        storefront::requests(self, project, since_day)
     }
     fn insert_audience(&self, project: &str, a: &affinity_core::Audience) -> Result<()> {
         audiences::insert(self, project, a)

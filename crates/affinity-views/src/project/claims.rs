@@ -70,7 +70,7 @@ impl ProjectView {
 
     /// The seq of a stored event identical to `e` (of the same customer).
     pub fn duplicate_of(&self, e: &Event, fingerprint: u64) -> Option<u64> {
-        self.duplicate_in(self.customers.get(&e.customer)?, e, fingerprint)
+        self.duplicate_in(self.customer_id(&e.customer)?, e, fingerprint)
     }
 
     /// The seq of the stored event with this client event id.

@@ -10,7 +10,7 @@ impl ProjectView {
 
     /// A customer's history, oldest first (empty for an unknown customer).
     pub fn history(&self, customer: &str) -> &[Entry] {
-        match self.customers.get(customer) {
+        match self.customer_id(customer) {
             Some(c) => &self.histories[c as usize],
             None => &[],
         }
@@ -58,10 +58,12 @@ impl ProjectView {
 
     /// Removes a customer's events with sequence numbers up to `upto` (another node's erasure, which deleted what
     /// it saw up to there: events sent after it stay). Returns how many events were removed.
+    /// The customer's aliases go too (the store deleted them with the events).
     pub fn erase_upto(&mut self, customer: &str, upto: u64) -> usize {
-        let Some(c) = self.customers.get(customer) else {
+        let Some(c) = self.customer_id(customer) else {
             return 0;
         };
+        self.forget_aliases(c);
         let history = std::mem::take(&mut self.histories[c as usize]);
         let details = std::mem::take(&mut self.details[c as usize]);
         let had_events = !history.is_empty();

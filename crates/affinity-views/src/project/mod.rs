@@ -3,7 +3,8 @@
 //! - [`history`]: customers' time-sorted histories, their pages, and erasure;
 //! - [`claims`]: duplicate checks and claims of events on their way to the store;
 //! - [`catalog`]: catalog items and which items may be recommended;
-//! - [`stats`]: counters (per type, in flight, sizes).
+//! - [`stats`]: counters (per type, in flight, sizes);
+//! - [`identity`]: anonymous ids that stand for customers (aliases), and the merging of their histories.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,8 +16,10 @@ use crate::Interner;
 mod catalog;
 mod claims;
 mod history;
+mod identity;
 mod stats;
 
+pub use identity::AliasRefusal;
 pub use stats::{Activity, Sizes, Stats};
 
 /// Item id used for events without an item.
@@ -168,6 +171,10 @@ pub struct ProjectView {
     applied: u64,
     active_customers: u64,
     active_items: u64,
+    /// Anonymous ids' slots → the slot of the customer they stand for (see [`identity`]).
+    aliases: HashMap<u32, u32, RandomState>,
+    /// Customers' slots → their anonymous ids' slots.
+    devices: HashMap<u32, Vec<u32>, RandomState>,
 }
 
 impl ProjectView {
@@ -179,7 +186,14 @@ impl ProjectView {
 
     /// The dense id of `customer`, assigning one (with an empty history) if the customer is new. Lets the ingest
     /// writer look a customer up once for both the duplicate check and [`ProjectView::apply_to`].
+    /// An anonymous id with an alias is the slot of its customer.
     pub fn customer_slot(&mut self, customer: &str) -> u32 {
+        let c = self.raw_slot(customer);
+        self.resolve(c)
+    }
+
+    /// The slot interned for `customer` itself, alias or not.
+    fn raw_slot(&mut self, customer: &str) -> u32 {
         let c = self.customers.intern(customer);
         if c as usize == self.histories.len() {
             self.histories.push(Vec::new());
@@ -191,6 +205,8 @@ impl ProjectView {
     /// Adds a committed event of customer slot `c` (from [`ProjectView::customer_slot`]) whose
     /// [`Event::fingerprint`] is `fingerprint`.
     pub fn apply_to(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
+        // The slot may have become an alias since it was looked up (an identify between claim and apply).
+        let c = self.resolve(c);
         let item = match &e.item {
             Some(i) => {
                 let id = self.item_slot(i);
@@ -287,9 +303,9 @@ impl ProjectView {
         self.histories.len()
     }
 
-    /// The dense id of `customer`, if the project knows them.
+    /// The dense id of `customer`, if the project knows them; for an anonymous id with an alias, its customer's.
     pub fn customer_id(&self, customer: &str) -> Option<u32> {
-        self.customers.get(customer)
+        self.customers.get(customer).map(|c| self.resolve(c))
     }
 
     /// The id of dense customer `c`.

@@ -11,15 +11,6 @@ use reqwest::StatusCode;
 
 const SHOP: &str = "https://shop.example";
 
-async fn public_key(s: &Server, k: &Keys) -> String {
-    let (status, created) = s.post("/v1/projects/shop-1/keys", &k.admin, json!({"scope":"public"})).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["scope"], "public");
-    let key = str_of(&created["key"]);
-    assert!(key.starts_with("afy_pk_"), "a public key says what it is: {key}");
-    key
-}
-
 async fn allow(s: &Server, k: &Keys, settings: Value) {
     let (status, body) = s.put("/v1/projects/shop-1/settings", &k.admin, settings).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -63,6 +54,7 @@ async fn a_public_key_sends_events_and_reads_recommendations_and_gets_401_everyw
         "/v1/projects/{project}/recommendations/session",
         "/v1/projects/{project}/experiences/decide",
         "/v1/projects/{project}/experiences/{id}/exposures",
+        "/v1/projects/{project}/identify",
     ];
     let mut checked = 0;
     for (path, methods) in doc["paths"].as_object().unwrap() {

@@ -291,6 +291,22 @@ pub async fn shop() -> (Server, Keys) {
     (s, k)
 }
 
+/// A new public key (issue 15) of project `shop-1`.
+pub async fn public_key(s: &Server, k: &Keys) -> String {
+    let (status, created) = s.post("/v1/projects/shop-1/keys", &k.admin, json!({"scope":"public"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["scope"], "public");
+    let key = str_of(&created["key"]);
+    assert!(key.starts_with("afy_pk_"), "a public key says what it is: {key}");
+    key
+}
+
+/// Epoch ms `days_ago` days before now.
+pub fn days_ago(days: i64) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    now - days * 86_400_000
+}
+
 pub struct Keys {
     pub ingest: String,
     pub admin: String,

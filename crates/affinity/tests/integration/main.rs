@@ -12,6 +12,7 @@ mod cli;
 mod durability;
 mod experiences;
 mod feedback;
+mod identity;
 mod imports;
 mod projects;
 mod readback;

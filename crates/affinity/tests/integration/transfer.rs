@@ -30,7 +30,8 @@ fn affinity(args: &[&str], stdin: Option<&[u8]>) -> (bool, Vec<u8>, String) {
 /// Everything a project holds, as the API shows it.
 async fn snapshot(s: &Server, k: &Keys) -> serde_json::Value {
     let mut customers = Vec::new();
-    for c in ["u1", "u2", "u3"] {
+    // `a-1` is an anonymous id of u3: its read-back is u3's only while the alias is carried.
+    for c in ["u1", "u2", "u3", "a-1"] {
         customers.push(s.get(&format!("/v1/projects/shop-1/customers/{c}/interactions?limit=100"), &k.admin).await.1);
     }
     let mut report = s.get("/v1/projects/shop-1/experiences/banner/report", &k.admin).await.1;
@@ -87,7 +88,10 @@ async fn a_project_moves_from_postgres_to_sqlite_and_back_with_nothing_lost() {
     let (status, _) =
         s.post("/v1/projects/shop-1/experiences/banner/exposures", &k.ingest, json!({"customer":"u1"})).await;
     assert_eq!(status, StatusCode::OK);
+    let alias = json!({"anonymous_id":"a-1","customer":"u3"});
+    assert_eq!(s.post("/v1/projects/shop-1/identify", &k.ingest, alias).await.0, StatusCode::OK);
     let before = snapshot(&s, &k).await;
+    assert_eq!(before["customers"][3], before["customers"][2], "{before}");
     let pg_url = database_for(&s.dir).expect("the PostgreSQL suite");
     s.stop();
 
@@ -95,7 +99,11 @@ async fn a_project_moves_from_postgres_to_sqlite_and_back_with_nothing_lost() {
     let (ok, from_pg, err) = affinity(&["export", "--project", "shop-1", "--database-url", &pg_url], None);
     assert!(ok, "{err}");
     assert!(
-        err.contains("4 event") && err.contains("2 item") && err.contains("1 experience") && err.contains("1 exposure"),
+        err.contains("4 event")
+            && err.contains("2 item")
+            && err.contains("1 experience")
+            && err.contains("1 exposure")
+            && err.contains("1 alias"),
         "{err}"
     );
 

@@ -1,0 +1,71 @@
+//! Identity (issue 15): `POST …/identify`, a browser's anonymous id becomes a customer's alias.
+
+use affinity_core::date::format_ms;
+use affinity_core::{Problem, ProblemKind};
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::ProjectPublic;
+use crate::body::{JsonBytes, parse};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST …/identify`'s body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct IdentifyBody {
+    /// The browser's anonymous id (the tracker's cookie `affinity_aid`).
+    pub anonymous_id: String,
+    /// The customer the visitor is.
+    pub customer: String,
+}
+
+/// What `identify` stored.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Identified {
+    pub anonymous_id: String,
+    pub customer: String,
+    /// `false` when the anonymous id already stood for this customer (the same identify again).
+    pub created: bool,
+    /// When the alias was made, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// A text field of the body. Errors: `missing_field` or `invalid_field`, naming it.
+fn text(body: &Value, field: &str) -> Result<String, Problem> {
+    match body.get(field) {
+        None | Some(Value::Null) => Err(Problem::missing(field, field)),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(Problem::new(ProblemKind::InvalidField, field, format!("Invalid {field}: must be a string"))),
+    }
+}
+
+/// The visitor of `anonymous_id` is `customer` from now on: the anonymous id's events, past and future, are the
+/// customer's for read-back, recommendations, audiences, targeting and erasure, on every node. A customer may have
+/// many anonymous ids (devices); an anonymous id belongs to one customer (`409 identity_conflict` for another, and
+/// for an alias that would chain). The same identify again answers 200 with `created: false`.
+#[utoipa::path(post, path = "/v1/projects/{project}/identify", tag = "storefront",
+    params(("project" = String, Path)), request_body = IdentifyBody,
+    responses((status = 200, body = Identified), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("x-api-key" = [])))]
+pub async fn identify(
+    State(state): State<AppState>,
+    ProjectPublic(project): ProjectPublic,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<Identified>, ApiError> {
+    let body: Value = parse(&body)?;
+    if !body.is_object() {
+        return Err(Problem::new(ProblemKind::InvalidField, "body", "The body must be a JSON object").into());
+    }
+    let (anonymous_id, customer) = (text(&body, "anonymous_id")?, text(&body, "customer")?);
+    let done = state.engine.identify(&project, anonymous_id, customer).await?;
+    Ok(Json(Identified {
+        anonymous_id: done.alias.anonymous_id,
+        customer: done.alias.customer,
+        created: done.created,
+        created_at: format_ms(done.alias.created_at),
+    }))
+}
