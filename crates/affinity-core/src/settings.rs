@@ -107,6 +107,17 @@ pub struct Settings {
     /// Requests one public key may send from one client address at once (the bucket's size), >= 1.
     #[serde(default = "default_rate_limit_burst")]
     pub rate_limit_burst: u32,
+    /// A purchase of an item clicked in a recommendation, by the customer who clicked, within this many days of
+    /// the click is attributed to that recommendation (`GET …/recommendations/report`), 1 to 90.
+    #[serde(default = "default_attribution_window_days")]
+    pub attribution_window_days: u32,
+}
+
+/// Longest `attribution_window_days`.
+pub const MAX_ATTRIBUTION_WINDOW_DAYS: u32 = 90;
+
+fn default_attribution_window_days() -> u32 {
+    7
 }
 
 fn default_rate_limit() -> f64 {
@@ -272,6 +283,7 @@ impl Default for Settings {
             allowed_origins: Vec::new(),
             rate_limit_per_second: default_rate_limit(),
             rate_limit_burst: default_rate_limit_burst(),
+            attribution_window_days: default_attribution_window_days(),
         }
     }
 }
@@ -375,6 +387,11 @@ impl Settings {
         }
         if self.rate_limit_burst == 0 {
             return invalid("rate_limit_burst".into(), "Invalid rate_limit_burst: 0 (a whole number >= 1)".into());
+        }
+        let w = self.attribution_window_days;
+        if !(1..=MAX_ATTRIBUTION_WINDOW_DAYS).contains(&w) {
+            let message = format!("Invalid attribution_window_days: {w} (a whole number from 1 to 90)");
+            return invalid("attribution_window_days".into(), message);
         }
         if self.retrain.after_events == Some(0) {
             return invalid("retrain.after_events".into(), "Invalid retrain.after_events: 0 (at least 1)".into());

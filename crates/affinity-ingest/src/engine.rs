@@ -33,6 +33,8 @@ pub struct Engine {
     pub models: Arc<Models>,
     /// The imports running on this node.
     pub imports: Arc<Imports>,
+    /// The recommendation answers this node gave since it last stored their counts.
+    pub served: Arc<crate::attribution::Served>,
     pipeline: Ingest,
 }
 
@@ -59,7 +61,8 @@ impl Engine {
         let views = Arc::new(views);
         let pipeline = Ingest::start(store.clone(), views.clone(), last_seq);
         let (models, imports) = (Arc::default(), Arc::default());
-        let engine = Engine { store, views, catalog, keys, models, imports, pipeline };
+        let served = Arc::default();
+        let engine = Engine { store, views, catalog, keys, models, imports, served, pipeline };
         let models = engine.load_models()?;
         Ok((engine, Opened { events, changes_from, models }))
     }

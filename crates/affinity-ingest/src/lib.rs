@@ -12,6 +12,7 @@
 //!   the import records, the row work (validation, submission through the pipeline, the failed rows' CSV) and
 //!   the imports running on this node.
 //! - [`identity`]: anonymous ids that become customers' aliases (`identify`).
+//! - [`attribution`]: what recommendations earn: answers counted, impressions and clicks, attributed purchases.
 //! - [`audiences`]: who is in an audience now.
 //! - [`keys`]: API keys, hashed, and who a presented key belongs to (read through to the store when unknown).
 //! - [`training`]: training on demand and by policy, storing models and loading other nodes' models.
@@ -20,6 +21,7 @@
 //!
 //! The HTTP server holds an [`Engine`] and calls it; nothing here knows about HTTP.
 
+pub mod attribution;
 pub mod audiences;
 pub mod catalog;
 pub mod engine;

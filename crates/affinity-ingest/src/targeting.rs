@@ -62,6 +62,11 @@ impl Engine {
             }
             Ok::<_, RulesError>(decision)
         })??;
+        for d in &decision.experiences {
+            if let Some(id) = d.payload.pointer("/recommendations/recommendation_id").and_then(|v| v.as_str()) {
+                self.served.count_id(project, id, visit.now);
+            }
+        }
         if let Some(visitor) = visit.visitor().filter(|_| expose && !decision.experiences.is_empty()) {
             let at = visit.now;
             let rows = decision.experiences.iter().map(|d| Exposure {

@@ -179,47 +179,53 @@ pages.recommendations = async () => {
     h("section", { class: "card" }, h("h2", {}, "Popular"), recoTable(popular)));
 };
 
-pages.activity = async () => {
-  const { data } = await api("GET", "/activity?days=30");
-  const colors = ["#2457c5", "#e07b00", "#1e7b34", "#b3261e", "#7a3fb0", "#00838f", "#6d4c41"];
-  const kinds = Object.keys(data.series);
-  const W = 900, H = 260, P = 30;
-  const totals = data.days.map((_, d) => kinds.reduce((s, k) => s + data.series[k][d], 0));
+const chartColors = ["#2457c5", "#e07b00", "#1e7b34", "#b3261e", "#7a3fb0", "#00838f", "#6d4c41"];
+
+/** A stacked bar chart (SVG) of `series` ({name: [value per day]}) over `days` (YYYY-MM-DD), with its legend;
+ * `unit` formats a value for the tooltips and the axis. */
+function barChart(days, series, label, unit = String) {
+  const names = Object.keys(series);
+  const W = 900, H = 260, P = 40;
+  const totals = days.map((_, d) => names.reduce((s, k) => s + series[k][d], 0));
   const max = Math.max(1, ...totals);
-  const bw = (W - 2 * P) / Math.max(1, data.days.length);
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("class", "chart");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `Events per day and interaction type, last ${data.days.length} days`);
-  data.days.forEach((day, d) => {
+  const bw = (W - 2 * P) / Math.max(1, days.length);
+  const svgEl = (tag, attrs) => {
+    const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    Object.entries(attrs).forEach(([a, b]) => el.setAttribute(a, b));
+    return el;
+  };
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": label });
+  days.forEach((day, d) => {
     let y = H - P;
-    kinds.forEach((k, i) => {
-      const v = data.series[k][d];
+    names.forEach((k, i) => {
+      const v = series[k][d];
       const hgt = ((H - 2 * P) * v) / max;
-      const r = document.createElementNS("http://www.w3.org/2000/svg", "rect");
-      Object.entries({ x: P + d * bw + 1, y: y - hgt, width: Math.max(1, bw - 2), height: hgt, fill: colors[i % colors.length] }).forEach(([a, b]) => r.setAttribute(a, b));
-      const t = document.createElementNS("http://www.w3.org/2000/svg", "title");
-      t.textContent = `${day} ${k}: ${v}`;
+      const r = svgEl("rect", { x: P + d * bw + 1, y: y - hgt, width: Math.max(1, bw - 2), height: hgt, fill: chartColors[i % chartColors.length] });
+      const t = svgEl("title", {});
+      t.textContent = `${day} ${k}: ${unit(v)}`;
       r.append(t);
       svg.append(r);
       y -= hgt;
     });
   });
-  // Axes: the highest day's total at the top, a dashed baseline, dates under the first, middle and last bars.
+  // Axes: the highest day's total at the top, a baseline, dates under the first, middle and last bars.
   const text = (x, y, anchor, content) => {
-    const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
-    Object.entries({ x, y, "text-anchor": anchor, "font-size": 12, fill: "#5b6475" }).forEach(([a, b]) => t.setAttribute(a, b));
+    const t = svgEl("text", { x, y, "text-anchor": anchor, "font-size": 12, fill: "#5b6475" });
     t.textContent = content;
     svg.append(t);
   };
-  text(P - 4, P + 4, "end", String(max));
+  text(P - 4, P + 4, "end", unit(max));
   text(P - 4, H - P, "end", "0");
-  const n = data.days.length;
-  for (const d of [0, Math.floor(n / 2), n - 1]) text(P + d * bw + bw / 2, H - P + 16, "middle", data.days[d].slice(5));
-  const base = document.createElementNS("http://www.w3.org/2000/svg", "line");
-  Object.entries({ x1: P, x2: W - P, y1: H - P, y2: H - P, stroke: "#d7dce5" }).forEach(([a, b]) => base.setAttribute(a, b));
-  svg.append(base);
+  const n = days.length;
+  for (const d of [0, Math.floor(n / 2), n - 1]) if (n) text(P + d * bw + bw / 2, H - P + 16, "middle", days[d].slice(5));
+  svg.append(svgEl("line", { x1: P, x2: W - P, y1: H - P, y2: H - P, stroke: "#d7dce5" }));
+  const legend = h("p", { class: "legend" }, names.map((k, i) => h("span", {}, h("i", { style: `background:${chartColors[i % chartColors.length]}` }), k)));
+  return { svg, legend, total: totals.reduce((a, b) => a + b, 0) };
+}
+
+pages.activity = async () => {
+  const { data } = await api("GET", "/activity?days=30");
+  const chart = barChart(data.days, data.series, `Events per day and interaction type, last ${data.days.length} days`);
   const live = h("b", { class: "live" }, "…");
   const tick = async () => {
     if (!document.body.contains(live)) return;
@@ -229,8 +235,35 @@ pages.activity = async () => {
   };
   setTimeout(tick, 0);
   return h("div", {}, h("h1", {}, "Activity"), h("div", { class: "tiles" }, h("div", { class: "tile" }, live, "events stored (live)")),
-    svg, h("p", { class: "legend" }, kinds.map((k, i) => h("span", {}, h("i", { style: `background:${colors[i % colors.length]}` }), k))),
-    h("p", { class: "muted" }, `${data.days[0]} – ${data.days[data.days.length - 1]} (UTC days), ${totals.reduce((a, b) => a + b, 0)} events`));
+    chart.svg, chart.legend,
+    h("p", { class: "muted" }, `${data.days[0]} – ${data.days[data.days.length - 1]} (UTC days), ${chart.total} events`));
+};
+
+/** What recommendations earn: GET /recommendations/report, per placement and model. */
+pages.earnings = async () => {
+  const days = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("days")) || 30;
+  const { status, data } = await api("GET", `/recommendations/report?days=${days}`);
+  if (status !== 200) return h("p", { class: "error" }, problem(data));
+  const money = (v) => (Math.round(v * 100) / 100).toLocaleString("en", { maximumFractionDigits: 2 });
+  const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
+  const name = (p) => `${p.placement || "(no placement)"} · ${p.model || "untrained"}`;
+  const dates = data.placements.length ? data.placements[0].days.map((d) => d.date) : [];
+  const series = Object.fromEntries(data.placements.map((p) => [name(p), p.days.map((d) => d.revenue)]));
+  const chart = barChart(dates, series, `Attributed revenue per day and placement, last ${data.days} days`, money);
+  const t = data.totals;
+  const tile = (value, label) => h("div", { class: "tile" }, h("b", {}, value), label);
+  const pick = h("select", { name: "days", onchange: (e) => { location.hash = `#/earnings?days=${e.target.value}`; } },
+    [7, 30, 90, 365].map((n) => h("option", { value: n, selected: n === days }, `last ${n} days`)));
+  return h("div", {}, h("h1", {}, "What recommendations earn"),
+    h("div", { class: "row" }, field("Period", pick).wrap),
+    h("div", { class: "tiles" }, tile(t.requests, "answers given"), tile(t.impressions, "widgets shown"), tile(t.clicks, "clicks"),
+      tile(pct(t.ctr), "CTR"), tile(t.attributed_purchases, "attributed purchases"), tile(money(t.revenue), "attributed revenue")),
+    dates.length ? [chart.svg, chart.legend] : h("p", { class: "muted" }, "No recommendation answers in this period yet."),
+    h("div", { class: "table-wrap" }, h("table", { class: "report" },
+      h("thead", {}, h("tr", {}, ["Placement · model", "Answers", "Shown", "Clicks", "CTR", "Purchases", "Revenue"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, data.placements.map((p) => h("tr", {}, h("td", {}, name(p)), h("td", {}, p.requests), h("td", {}, p.impressions),
+        h("td", {}, p.clicks), h("td", {}, pct(p.ctr)), h("td", {}, p.attributed_purchases), h("td", {}, money(p.revenue))))))),
+    h("p", { class: "muted" }, `${data.from} – ${data.to} (UTC days). A purchase counts for the latest click on its item by the same customer within ${data.attribution_window_days} days.`));
 };
 
 pages.experiences = async () => {

@@ -63,3 +63,37 @@ pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiErr
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(Code::Problem(ProblemKind::InvalidJson), format!("Invalid JSON: {e}")))
 }
+
+/// A JSON object body, read for its fields one by one (so that each error names its field). Errors:
+/// `invalid_json`, or `invalid_field` (field `body`) for a body that is not an object.
+pub fn object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match parse(bytes)? {
+        serde_json::Value::Object(o) => Ok(o),
+        _ => Err(ApiError::field(Code::Problem(ProblemKind::InvalidField), "body", "The body must be a JSON object")),
+    }
+}
+
+/// An optional text field of an [`object`] body: `None` when absent or null. Errors: `invalid_field` naming it
+/// when it is not a string.
+pub fn text_field(
+    body: &serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Result<Option<String>, affinity_core::Problem> {
+    match body.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(affinity_core::Problem::new(
+            ProblemKind::InvalidField,
+            field,
+            format!("Invalid {field}: must be a string"),
+        )),
+    }
+}
+
+/// A required text field of an [`object`] body. Errors: `missing_field` or `invalid_field`, naming it.
+pub fn required_text(
+    body: &serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Result<String, affinity_core::Problem> {
+    text_field(body, field)?.ok_or_else(|| affinity_core::Problem::missing(field, field))
+}

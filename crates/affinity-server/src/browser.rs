@@ -47,7 +47,7 @@ pub fn foreign_origin(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The routes a public key may call, as the router names them.
-pub const PUBLIC_ROUTES: [&str; 9] = [
+pub const PUBLIC_ROUTES: [&str; 10] = [
     "/feedback",
     "/v1/projects/{project}/feedback",
     "/v1/projects/{project}/recommendations/users/{customer}",
@@ -57,6 +57,7 @@ pub const PUBLIC_ROUTES: [&str; 9] = [
     "/v1/projects/{project}/experiences/decide",
     "/v1/projects/{project}/experiences/{id}/exposures",
     "/v1/projects/{project}/identify",
+    "/v1/projects/{project}/recommendations/{id}/events",
 ];
 
 /// The middleware of the public routes (see the module); any other route it is put on passes through.

@@ -78,6 +78,8 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!(events = opened.events, models = opened.models, ms, "views rebuilt from the event log");
     engine.start_policy();
     affinity_ingest::follow::start(engine.clone(), opened.changes_from);
+    engine.start_flushing_served();
+    let last = engine.clone();
     let state = state::AppState {
         engine,
         limits: config.limits,
@@ -95,7 +97,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     println!("data directory: {}", config.data_dir.display());
     println!("affinity listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    serve::serve(listener, app, config.timeouts, shutdown()).await.map_err(io("serving"))
+    serve::serve(listener, app, config.timeouts, shutdown()).await.map_err(io("serving"))?;
+    // The answers counted since the last flush, before the process ends.
+    match tokio::task::spawn_blocking(move || last.flush_served()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "storing the last recommendation counts failed"),
+        Err(e) => tracing::warn!(error = %e, "storing the last recommendation counts did not finish"),
+    }
+    Ok(())
 }
 
 async fn shutdown() {

@@ -206,8 +206,7 @@
     identify: function (customerId) {
       var anonymous = anonymousId();
       store(CUSTOMER, String(customerId));
-      // Events queued so far go out under the anonymous id, which the server maps to the customer (issue 15, §3:
-      // the route is not in this version yet, so the promise rejects).
+      // Events queued so far go out under the anonymous id, which the server maps to the customer.
       return call("POST", projectPath("/identify"), {anonymous_id: anonymous, customer: String(customerId)});
     },
 
@@ -226,7 +225,7 @@
         var items = (answer.items || []).map(function (i) { i.recommendation_id = id; return i; });
         if (id && items.length) {
           call("POST", projectPath("/recommendations/" + encodeURIComponent(id) + "/events"),
-               {type: "impression"}).catch(function () {});
+               {type: "impression", customer: customer()}).catch(function () {});
         }
         return items;
       });
@@ -240,7 +239,7 @@
     /** Records a click on `item` of recommendation `recommendationId`. */
     click: function (recommendationId, item) {
       return call("POST", projectPath("/recommendations/" + encodeURIComponent(recommendationId) + "/events"),
-                  {type: "click", item: item});
+                  {type: "click", item: String(item), customer: customer()});
     },
 
     /** Sends what waits now. */

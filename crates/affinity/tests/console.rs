@@ -285,7 +285,7 @@ async fn a_merchant_uses_every_page_of_the_console() {
     text_when(c, "table", |t| t.contains("admin") && t.contains("ingest")).await;
     screenshot(c, "keys").await;
     c.set_window_size(390, 844).await.unwrap();
-    for page in ["interactions", "uploads", "audiences", "recommendations", "experiences"] {
+    for page in ["interactions", "uploads", "audiences", "recommendations", "earnings", "experiences"] {
         click(c, &format!("a[href='#/{page}']")).await;
         text_when(c, "h1", |t| !t.is_empty() && t != "Loading…").await;
         let overflow =
@@ -315,8 +315,12 @@ fn storefront(html: String) -> String {
     origin
 }
 
+/// Issue 15, §5: a storefront page on another origin loads `/tracker.js`, tracks as an anonymous visitor,
+/// identifies, renders a widget from `recommend` (its impression), has an item of it clicked, and is left (the
+/// beacon flush). The server then holds the visitor's events under the customer, and the widget's impression and
+/// click; after a purchase of the clicked item the report, and the console's page, show the attributed revenue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_storefront_on_another_origin_tracks_with_tracker_js_and_flushes_by_beacon() {
+async fn a_storefront_on_another_origin_tracks_identifies_and_earns_with_tracker_js() {
     let s = Server::start();
     let k = s.project("shop-1").await;
     let (status, created) = s.post("/v1/projects/shop-1/keys", &k.admin, json!({"scope":"public"})).await;
@@ -335,8 +339,15 @@ async fn a_storefront_on_another_origin_tracks_with_tracker_js_and_flushes_by_be
 affinity.init({{url: "{url}", project: "shop-1", key: "{pk}"}});
 affinity.track("view", {{item: "naan"}});
 affinity.track("cart", {{item: "naan", quantity: 2, price: 3.5}});
-affinity.recommend({{for: "popular", n: 3}}).then(function (items) {{
-  document.getElementById("widget").textContent = items.map(function (i) {{ return i.item; }}).join(",");
+affinity.recommend({{for: "popular", n: 3, placement: "home_top"}}).then(function (items) {{
+  var widget = document.getElementById("widget");
+  items.forEach(function (i) {{
+    var b = document.createElement("button");
+    b.className = "rec";
+    b.textContent = i.item;
+    b.onclick = function () {{ affinity.click(i.recommendation_id, i.item); }};
+    widget.appendChild(b);
+  }});
 }});
 </script></body></html>"#,
         url = s.url
@@ -350,26 +361,45 @@ affinity.recommend({{for: "popular", n: 3}}).then(function (items) {{
     let c = &b.client;
     c.goto(&format!("{shop}/product")).await.unwrap();
     let widget = text_when(c, "#widget", |t| !t.is_empty()).await;
-    assert_eq!(widget.split(',').count(), 3, "the widget shows popular items through CORS: {widget}");
+    assert_eq!(
+        c.find_all(Locator::Css("#widget .rec")).await.unwrap().len(),
+        3,
+        "popular items through CORS: {widget}"
+    );
     let anonymous = c.execute("return affinity.anonymousId()", vec![]).await.unwrap();
     let anonymous = anonymous.as_str().unwrap().to_string();
     assert!(anonymous.starts_with("a-"), "{anonymous}");
     let cookie = c.execute("return document.cookie", vec![]).await.unwrap();
     assert!(cookie.as_str().unwrap().contains(&anonymous), "the anonymous id lives in a first-party cookie");
-    // A last event, then the page is left at once: only the beacon can carry it (the 5-s timer dies with the page).
+    // The visitor logs in.
+    let identified = c
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             affinity.identify('u-42').then(function (r) { done(r.customer); }, function (e) { done(String(e)); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(identified, "u-42");
+    // An item of the widget is clicked; a last event, then the page is left at once: only the beacon can carry it.
+    let first = c.find(Locator::Css("#widget .rec")).await.unwrap();
+    let clicked = first.text().await.unwrap();
+    first.click().await.unwrap();
     c.execute("affinity.track('like', {item: 'rice'})", vec![]).await.unwrap();
     c.goto("about:blank").await.unwrap();
 
-    let path = format!("/v1/projects/shop-1/customers/{anonymous}/interactions");
+    // The visitor's events are the customer's: those before login were sent under the anonymous id.
+    let path = "/v1/projects/shop-1/customers/u-42/interactions";
     let (events, _) = within(Duration::from_secs(10), "the beacon's events", || {
-        let (s, path, admin) = (&s, &path, &k.admin);
+        let admin = &k.admin;
+        let s = &s;
         async move {
             let (_, page) = s.get(path, admin).await;
-            let kinds: Vec<String> = page["interactions"]
+            let kinds: Vec<(String, String)> = page["interactions"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|e| e["event"].as_str().unwrap_or("").to_string())
+                .map(|e| (e["event"].as_str().unwrap_or("").into(), e["anonymous_id"].as_str().unwrap_or("").into()))
                 .collect();
             (kinds.len() == 3).then_some(kinds)
         }
@@ -377,5 +407,40 @@ affinity.recommend({{for: "popular", n: 3}}).then(function (items) {{
     .await;
     let mut kinds = events;
     kinds.sort();
-    assert_eq!(kinds, ["cart", "like", "view"], "every tracked event is stored once, under the anonymous id");
+    let under = |kind: &str, sent_as: &str| (kind.to_string(), sent_as.to_string());
+    let expected = [under("cart", &anonymous), under("like", ""), under("view", &anonymous)];
+    assert_eq!(
+        kinds, expected,
+        "every tracked event once under the customer: the anonymous id's, and the last as u-42"
+    );
+
+    // The widget's impression and click, then a purchase of the clicked item, attributed.
+    async fn report(s: &Server, admin: &str) -> serde_json::Value {
+        s.get("/v1/projects/shop-1/recommendations/report?days=7", admin).await.1
+    }
+    within(Duration::from_secs(10), "the impression and the click", || async {
+        let r = report(&s, &k.admin).await;
+        (r["totals"]["impressions"] == 1 && r["totals"]["clicks"] == 1).then_some(())
+    })
+    .await;
+    let bought = json!({"event":"purchase","customer":"u-42","item":clicked,"price":12.5,"quantity":2,
+                        "date":affinity_core::date::now_ms()});
+    assert_eq!(s.event("shop-1", &k.ingest, bought).await.0, StatusCode::OK);
+    let r = report(&s, &k.admin).await;
+    let home = &r["placements"][0];
+    assert_eq!((home["placement"].as_str(), home["requests"].as_u64()), (Some("home_top"), Some(1)), "{r}");
+    assert_eq!((home["attributed_purchases"].as_u64(), home["revenue"].as_f64()), (Some(1), Some(25.0)), "{r}");
+
+    // The console shows it, with a chart.
+    c.goto(&format!("{}/", s.url)).await.unwrap();
+    fill(c, "input[name=project]", "shop-1").await;
+    fill(c, "input[name=key]", &k.admin).await;
+    click_text(c, "Sign in").await;
+    text_when(c, "h1", |t| t == "Interactions").await;
+    click(c, "a[href='#/earnings']").await;
+    text_when(c, ".tiles", |t| t.contains("25") && t.contains("attributed revenue")).await;
+    assert!(c.find(Locator::Css("svg.chart rect")).await.is_ok(), "a bar of attributed revenue");
+    text_when(c, "table.report", |t| t.contains("home_top") && t.contains("100.0 %")).await;
+    screenshot(c, "earnings").await;
+    b.client.clone().close().await.unwrap();
 }

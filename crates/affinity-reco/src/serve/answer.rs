@@ -45,10 +45,49 @@ pub struct Recommendations {
     pub trained_at: Option<String>,
     /// `popular` when the request had no usable history and popular items were given instead.
     pub fallback: Option<String>,
-    /// This answer's id (`rec_` and 96 random bits in hex), to report its widget's impressions and clicks by.
+    /// This answer's id, to report its widget's impressions and clicks by: `rec_`, 96 random bits in hex, `.`
+    /// and the model (`none` before the first training), then `.` and the placement when the request named one
+    /// (`rec_3f…a9.ease_ials.home_top`). It carries what the report groups by, so no node stores answers.
     pub recommendation_id: Option<String>,
     /// Where the answer is shown, as the request named it (`home_top`, `pdp_similar`); null when it did not.
     pub placement: Option<String>,
+}
+
+/// The model part of a [`Recommendations::recommendation_id`] for an answer given before the first training.
+const NO_MODEL: &str = "none";
+
+/// What a [`Recommendations::recommendation_id`] says about its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecommendationId {
+    /// `None` before the first training.
+    pub model: Option<String>,
+    pub placement: Option<String>,
+}
+
+/// Reads a recommendation id made by [`stamp`]; `None` for anything else (a forged or mangled id).
+pub fn parse_recommendation_id(id: &str) -> Option<RecommendationId> {
+    let rest = id.strip_prefix("rec_")?;
+    let (random, rest) = rest.split_once('.')?;
+    if random.len() != 24 || !random.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let (model, placement) = match rest.split_once('.') {
+        Some((m, p)) => (m, Some(p)),
+        None => (rest, None),
+    };
+    let model_ok = (1..=32).contains(&model.len()) && model.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !model_ok || placement.is_some_and(|p| !is_placement(p)) {
+        return None;
+    }
+    let model = (model != NO_MODEL).then(|| model.to_string());
+    Some(RecommendationId { model, placement: placement.map(str::to_string) })
+}
+
+/// Whether `p` is a valid placement: 1–64 letters, digits, `_`, `-` or `.`.
+fn is_placement(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= MAX_PLACEMENT_BYTES
+        && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Longest `placement`, in bytes.
@@ -57,18 +96,20 @@ pub const MAX_PLACEMENT_BYTES: usize = 64;
 /// Gives an answer its [`Recommendations::recommendation_id`] and the query's placement. Errors:
 /// [`RecoError::Placement`] for a placement that is not 1–64 letters, digits, `_`, `-` or `.`.
 pub fn stamp(mut answer: Recommendations, placement: Option<&str>) -> Result<Recommendations, RecoError> {
-    if let Some(p) = placement {
-        let ok = !p.is_empty()
-            && p.len() <= MAX_PLACEMENT_BYTES
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !ok {
-            return Err(RecoError::Placement(p.to_string()));
-        }
+    if let Some(p) = placement
+        && !is_placement(p)
+    {
+        return Err(RecoError::Placement(p.to_string()));
     }
     let mut bytes = [0u8; 12];
     // The OS random source failing is not something a server can run without.
     getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    answer.recommendation_id = Some(format!("rec_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let model = answer.model.as_deref().unwrap_or(NO_MODEL);
+    answer.recommendation_id = Some(match placement {
+        Some(p) => format!("rec_{random}.{model}.{p}"),
+        None => format!("rec_{random}.{model}"),
+    });
     answer.placement = placement.map(str::to_string);
     Ok(answer)
 }

@@ -1,14 +1,12 @@
 //! Identity (issue 15): `POST …/identify`, a browser's anonymous id becomes a customer's alias.
 
 use affinity_core::date::format_ms;
-use affinity_core::{Problem, ProblemKind};
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::ProjectPublic;
-use crate::body::{JsonBytes, parse};
+use crate::body::{JsonBytes, object, required_text};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,15 +31,6 @@ pub struct Identified {
     pub created_at: String,
 }
 
-/// A text field of the body. Errors: `missing_field` or `invalid_field`, naming it.
-fn text(body: &Value, field: &str) -> Result<String, Problem> {
-    match body.get(field) {
-        None | Some(Value::Null) => Err(Problem::missing(field, field)),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(Problem::new(ProblemKind::InvalidField, field, format!("Invalid {field}: must be a string"))),
-    }
-}
-
 /// The visitor of `anonymous_id` is `customer` from now on: the anonymous id's events, past and future, are the
 /// customer's for read-back, recommendations, audiences, targeting and erasure, on every node. A customer may have
 /// many anonymous ids (devices); an anonymous id belongs to one customer (`409 identity_conflict` for another, and
@@ -56,11 +45,8 @@ pub async fn identify(
     ProjectPublic(project): ProjectPublic,
     JsonBytes(body): JsonBytes,
 ) -> Result<Json<Identified>, ApiError> {
-    let body: Value = parse(&body)?;
-    if !body.is_object() {
-        return Err(Problem::new(ProblemKind::InvalidField, "body", "The body must be a JSON object").into());
-    }
-    let (anonymous_id, customer) = (text(&body, "anonymous_id")?, text(&body, "customer")?);
+    let body = object(&body)?;
+    let (anonymous_id, customer) = (required_text(&body, "anonymous_id")?, required_text(&body, "customer")?);
     let done = state.engine.identify(&project, anonymous_id, customer).await?;
     Ok(Json(Identified {
         anonymous_id: done.alias.anonymous_id,

@@ -1,6 +1,7 @@
 //! The HTTP routes, one file per resource, and the OpenAPI document that lists them.
 //! Handlers are thin: they extract, check the caller, call the domain and map the result.
 
+pub mod attribution;
 pub mod audiences;
 pub mod console;
 pub mod customers;
@@ -42,7 +43,7 @@ use crate::state::AppState;
         audiences::members_csv, audiences::member, audiences::of_customer, audiences::preview,
         experiences::create, experiences::list, experiences::get, experiences::update, experiences::delete,
         experiences::decide, experiences::expose, experiences::report,
-        identity::identify,
+        identity::identify, attribution::record, attribution::report,
     ),
     components(schemas(affinity_core::Report, affinity_core::FailedItem, affinity_core::Item, affinity_core::Settings,
         affinity_core::settings::RetrainPolicy)),
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/projects/{project}/experiences/decide", post(experiences::decide).options(options))
         .route("/v1/projects/{project}/experiences/{id}/exposures", post(experiences::expose).options(options))
         .route("/v1/projects/{project}/identify", post(identity::identify).options(options))
+        .route("/v1/projects/{project}/recommendations/{id}/events", post(attribution::record).options(options))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::browser::public));
     Router::new()
         .route("/", get(console::index))
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/projects/{project}/items/{id}", get(items::get).delete(items::delete))
         .route("/v1/projects/{project}/settings", get(items::get_settings).put(items::put_settings))
+        .route("/v1/projects/{project}/recommendations/report", get(attribution::report))
         .route("/v1/projects/{project}/models/train", post(models::train_now))
         .route("/v1/projects/{project}/models", get(models::models))
         .route(

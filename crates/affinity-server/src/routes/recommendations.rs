@@ -24,7 +24,7 @@ pub async fn for_user(
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
     let answer = state.with_view(&project, |v, m, s| serve::for_customer(v, m, s, &customer, &q))??;
-    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
+    Ok(Json(served(&state, &project, serve::stamp(answer, q.placement.as_deref())?)))
 }
 
 /// Items like one item: `kind=similar` (customers who interacted with it also …) or `kind=bought_together`.
@@ -40,7 +40,7 @@ pub async fn for_item(
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
     let answer = state.with_view(&project, |v, m, _| serve::for_item(v, m, &item, &q))??;
-    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
+    Ok(Json(served(&state, &project, serve::stamp(answer, q.placement.as_deref())?)))
 }
 
 /// The most popular items, weighted by interaction type and decayed, optionally over a window.
@@ -55,7 +55,7 @@ pub async fn popular(
     Query(q): Query<RecommendQuery>,
 ) -> Result<Json<Recommendations>, ApiError> {
     let answer = state.with_view(&project, |v, m, _| serve::popular(v, m, &q))??;
-    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
+    Ok(Json(served(&state, &project, serve::stamp(answer, q.placement.as_deref())?)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -85,5 +85,12 @@ pub async fn for_session(
     let req: SessionRequest = parse(&body)?;
     let q = RecommendQuery { n: req.n, category: req.category, placement: req.placement, ..RecommendQuery::default() };
     let answer = state.with_view(&project, |v, m, _| serve::for_session(v, m, &req.items, &q))??;
-    Ok(Json(serve::stamp(answer, q.placement.as_deref())?))
+    Ok(Json(served(&state, &project, serve::stamp(answer, q.placement.as_deref())?)))
+}
+
+/// Counts an answer for the recommendations report (per placement, model and day) and hands it back.
+fn served(state: &AppState, project: &str, answer: Recommendations) -> Recommendations {
+    let now = affinity_core::date::now_ms();
+    state.engine.served.count(project, answer.placement.as_deref(), answer.model.as_deref(), now);
+    answer
 }

@@ -55,6 +55,7 @@ async fn a_public_key_sends_events_and_reads_recommendations_and_gets_401_everyw
         "/v1/projects/{project}/experiences/decide",
         "/v1/projects/{project}/experiences/{id}/exposures",
         "/v1/projects/{project}/identify",
+        "/v1/projects/{project}/recommendations/{id}/events",
     ];
     let mut checked = 0;
     for (path, methods) in doc["paths"].as_object().unwrap() {
@@ -226,9 +227,15 @@ async fn every_recommendation_answer_has_its_own_id_and_the_placement_it_asked_f
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let is_id = |v: &Value| {
+    // `rec_`, 24 hex digits, the model, and the placement when one was asked for.
+    let is_id = |v: &Value, placement: Option<&str>| {
         v.as_str().is_some_and(|id| {
-            id.len() == 28 && id.starts_with("rec_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit())
+            let parts: Vec<&str> = id.splitn(3, '.').collect();
+            parts[0].len() == 28
+                && parts[0].starts_with("rec_")
+                && parts[0][4..].bytes().all(|b| b.is_ascii_hexdigit())
+                && parts.get(1).is_some_and(|m| !m.is_empty())
+                && parts.get(2).copied() == placement
         })
     };
     let mut ids = Vec::new();
@@ -240,14 +247,14 @@ async fn every_recommendation_answer_has_its_own_id_and_the_placement_it_asked_f
     ] {
         let (status, answer) = s.get(path, &pk).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
-        assert!(is_id(&answer["recommendation_id"]), "{answer}");
         let asked = path.split("placement=").nth(1);
+        assert!(is_id(&answer["recommendation_id"], asked), "{answer}");
         assert_eq!(answer["placement"].as_str(), asked, "{answer}");
         ids.push(answer["recommendation_id"].clone());
     }
     let (_, session) =
         s.post("/v1/projects/shop-1/recommendations/session", &pk, json!({"items":["i1"],"placement":"cart"})).await;
-    assert!(is_id(&session["recommendation_id"]) && session["placement"] == "cart", "{session}");
+    assert!(is_id(&session["recommendation_id"], Some("cart")) && session["placement"] == "cart", "{session}");
     ids.push(session["recommendation_id"].clone());
     ids.sort_by_key(|v| v.to_string());
     ids.dedup();

@@ -3,6 +3,7 @@
 
 pub mod common;
 
+mod attribution;
 mod audiences;
 mod auth;
 mod browser;
