@@ -141,3 +141,29 @@ fn the_policy_trains_a_new_project_then_waits_for_its_pause_and_new_events() {
     assert!(!due(&settings, &models, 33, later), "9 new events of the 10 asked");
     assert!(due(&settings, &models, 34, later), "10 new events after the pause");
 }
+
+#[test]
+fn recommendation_ids_carry_their_model_and_placement_and_forged_ones_do_not_read() {
+    let mut v = ProjectView::default();
+    v.apply(1, &event("purchase", "u", "i", 1));
+    let answer = popular(&v, None, &query(3)).unwrap();
+    let placed = stamp(answer.clone(), Some("home.top-1")).unwrap();
+    let id = placed.recommendation_id.clone().unwrap();
+    let read = parse_recommendation_id(&id).unwrap();
+    assert_eq!((read.model.as_deref(), read.placement.as_deref()), (answer.model.as_deref(), Some("home.top-1")));
+    let bare = stamp(answer, None).unwrap().recommendation_id.unwrap();
+    assert_eq!(parse_recommendation_id(&bare).unwrap().placement, None);
+    assert_ne!(bare.split('.').next(), id.split('.').next(), "random per answer");
+    for forged in [
+        "",
+        "rec_",
+        "rec_12.ease",
+        "rec_zzzzzzzzzzzzzzzzzzzzzzzz.ease",
+        "rec_0123456789abcdef01234567.Ease",
+        "rec_0123456789abcdef01234567.ease.bad placement",
+        "rec_0123456789abcdef01234567é.ease",
+    ] {
+        assert_eq!(parse_recommendation_id(forged), None, "{forged}");
+    }
+    assert!(parse_recommendation_id("rec_0123456789abcdef01234567.none").is_some_and(|r| r.model.is_none()));
+}
