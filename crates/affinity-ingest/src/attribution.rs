@@ -34,6 +34,14 @@ pub const MAX_REPORT_DAYS: i64 = 365;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Most (placement, model) rows a report holds: the most active ones (answers, impressions and clicks together);
+/// the report says how many it left out. Placements are free text a web page may invent.
+pub const MAX_REPORT_ROWS: usize = 100;
+
+/// How long before a click a purchase may be dated and still follow it: clicks are dated by the server, purchases
+/// by whoever sent them, and clocks differ.
+pub const CLOCK_SKEW_MS: i64 = 60_000;
+
 /// The answers this node gave since its last flush, per (project, day, placement, model).
 #[derive(Default)]
 pub struct Served {
@@ -177,8 +185,10 @@ pub struct Report {
     pub attribution_window_days: u32,
     /// Every placement and model together.
     pub totals: Figures,
-    /// By placement, then model.
+    /// By placement, then model: the [`MAX_REPORT_ROWS`] most active.
     pub placements: Vec<Placement>,
+    /// How many less active (placement, model) rows were left out (their figures are in `totals` all the same).
+    pub placements_left_out: usize,
 }
 
 fn date(day: i64) -> String {
@@ -307,13 +317,14 @@ fn attributed(view: &affinity_views::ProjectView, events: &[RecommendationEvent]
         let (Some(customer), Some(item)) = (&e.customer, &e.item) else { continue };
         let (Some(c), Some(i)) = (view.customer_id(customer), view.item_id(item)) else { continue };
         let (history, details) = (view.history_of(c), view.details_of(c));
-        let from = history.partition_point(|x| x.ts < e.at);
+        let from = history.partition_point(|x| x.ts < e.at - CLOCK_SKEW_MS);
         for (j, x) in history.iter().enumerate().skip(from).take_while(|(_, x)| x.ts <= e.at + window) {
             if x.kind() != purchase || x.item() != Some(i) {
                 continue;
             }
             let value = details.get(j).and_then(|d| d.value()).unwrap_or(0.0);
             let slot = best.entry(x.seq()).or_insert((k, e.at, x.ts, value));
+            // The latest click wins, but never one made (per the clocks) well after the purchase.
             if e.at >= slot.1 {
                 *slot = (k, e.at, x.ts, value);
             }
@@ -333,18 +344,48 @@ struct ReportInput<'a> {
 
 type Key = (Option<String>, Option<String>);
 
+/// `""` (as stored for none) as `None`.
+fn blank(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
 /// Groups everything by (placement, model) and day.
 fn report(input: ReportInput<'_>) -> Report {
     let ReportInput { from_day, today, window, requests, events, purchases } = input;
     let n = (today - from_day + 1) as usize;
-    let mut rows: BTreeMap<Key, Vec<Figures>> = BTreeMap::new();
-    fn at(rows: &mut BTreeMap<Key, Vec<Figures>>, n: usize, from_day: i64, key: Key, day: i64) -> Option<&mut Figures> {
-        let d = usize::try_from(day - from_day).ok().filter(|&d| d < n)?;
-        Some(&mut rows.entry(key).or_insert_with(|| vec![Figures::default(); n])[d])
+    let in_range = |day: i64| (from_day..=today).contains(&day);
+    // The most active rows only (a web page may invent placements); the totals count everything.
+    let mut activity: HashMap<Key, u64> = HashMap::new();
+    let mut totals = Figures::default();
+    for r in requests.iter().filter(|r| in_range(r.day)) {
+        *activity.entry((blank(r.placement.clone()), blank(r.model.clone()))).or_default() += r.requests;
     }
-    let blank = |s: String| (!s.is_empty()).then_some(s);
-    for r in requests {
-        if let Some(f) = at(&mut rows, n, from_day, (blank(r.placement), blank(r.model)), r.day) {
+    for e in events.iter().filter(|e| in_range(e.at.div_euclid(DAY_MS))) {
+        *activity.entry((e.placement.clone(), e.model.clone())).or_default() += 1;
+    }
+    let mut ranked: Vec<(Key, u64)> = activity.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let placements_left_out = ranked.len().saturating_sub(MAX_REPORT_ROWS);
+    let mut rows: BTreeMap<Key, Vec<Figures>> =
+        ranked.into_iter().take(MAX_REPORT_ROWS).map(|(k, _)| (k, vec![Figures::default(); n])).collect();
+    let mut others = Figures::default();
+    /// The figures of `key` on `day`: its row's, or `others` for a row left out; `None` outside the report.
+    fn at<'a>(
+        rows: &'a mut BTreeMap<Key, Vec<Figures>>,
+        others: &'a mut Figures,
+        n: usize,
+        from_day: i64,
+        key: Key,
+        day: i64,
+    ) -> Option<&'a mut Figures> {
+        let d = usize::try_from(day - from_day).ok().filter(|&d| d < n)?;
+        match rows.get_mut(&key) {
+            Some(row) => Some(&mut row[d]),
+            None => Some(others),
+        }
+    }
+    for r in requests.iter().cloned() {
+        if let Some(f) = at(&mut rows, &mut others, n, from_day, (blank(r.placement), blank(r.model)), r.day) {
             f.requests += r.requests;
         }
     }
@@ -357,7 +398,9 @@ fn report(input: ReportInput<'_>) -> Report {
         if !first {
             continue;
         }
-        if let Some(f) = at(&mut rows, n, from_day, (e.placement.clone(), e.model.clone()), e.at.div_euclid(DAY_MS)) {
+        if let Some(f) =
+            at(&mut rows, &mut others, n, from_day, (e.placement.clone(), e.model.clone()), e.at.div_euclid(DAY_MS))
+        {
             if e.kind == "impression" {
                 f.impressions += 1;
             } else {
@@ -367,12 +410,12 @@ fn report(input: ReportInput<'_>) -> Report {
     }
     for (k, day, value) in purchases {
         let e = &events[k];
-        if let Some(f) = at(&mut rows, n, from_day, (e.placement.clone(), e.model.clone()), day) {
+        if let Some(f) = at(&mut rows, &mut others, n, from_day, (e.placement.clone(), e.model.clone()), day) {
             f.attributed_purchases += 1;
             f.revenue += value;
         }
     }
-    let mut totals = Figures::default();
+    totals.add(&others);
     let placements = rows
         .into_iter()
         .map(|((placement, model), days)| {
@@ -399,6 +442,7 @@ fn report(input: ReportInput<'_>) -> Report {
         attribution_window_days: window,
         totals,
         placements,
+        placements_left_out,
     }
 }
 
@@ -437,7 +481,7 @@ mod tests {
         let events = [
             click("early", "u", "x", NOW - 3 * DAY_MS),
             click("later", "u", "x", NOW - DAY_MS),
-            click("after", "u", "x", NOW + 1),
+            click("after", "u", "x", NOW + 2 * CLOCK_SKEW_MS),
             click("old", "late", "x", NOW - 8 * DAY_MS),
             click("device", "w", "z", NOW - 1),
         ];
@@ -477,5 +521,17 @@ mod tests {
         assert_eq!(p.days[29].figures, *t, "all of it today");
         assert_eq!(p.days[0].figures.ctr, None, "no impressions, no CTR");
         assert_eq!(r.totals, *t);
+    }
+
+    #[test]
+    fn invented_placements_past_the_limit_count_in_the_totals_only() {
+        let today = NOW.div_euclid(DAY_MS);
+        let requests: Vec<RequestCount> = (0..=MAX_REPORT_ROWS as u64)
+            .map(|p| RequestCount { day: today, placement: format!("p{p}"), model: "ease".into(), requests: p + 1 })
+            .collect();
+        let r = report(ReportInput { from_day: today, today, window: 7, requests, events: &[], purchases: vec![] });
+        assert_eq!((r.placements.len(), r.placements_left_out), (MAX_REPORT_ROWS, 1));
+        assert!(r.placements.iter().all(|p| p.placement.as_deref() != Some("p0")), "the least active is left out");
+        assert_eq!(r.totals.requests, (1..=MAX_REPORT_ROWS as u64 + 1).sum::<u64>());
     }
 }

@@ -236,6 +236,9 @@ pub struct ProjectEntry {
     edit: tokio::sync::Mutex<()>,
     /// Held while catalog items are written to the store and then to the view, so both see writes in one order.
     pub items_edit: tokio::sync::Mutex<()>,
+    /// Held by an `identify` from its checks to the view, so that two of this node's cannot both pass the checks
+    /// and then chain ([`crate::identity`]).
+    pub identity_edit: tokio::sync::Mutex<()>,
 }
 
 impl ProjectEntry {
@@ -245,6 +248,7 @@ impl ProjectEntry {
             now: RwLock::new(Arc::default()),
             edit: tokio::sync::Mutex::new(()),
             items_edit: tokio::sync::Mutex::new(()),
+            identity_edit: tokio::sync::Mutex::new(()),
         }
     }
 

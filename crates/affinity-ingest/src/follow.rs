@@ -64,6 +64,12 @@ fn apply(engine: &Engine, changes: &[Change]) -> Result<(), StoreError> {
                 if let Some(customer) = key.as_ref().and_then(|k| k["customer"].as_str()) {
                     let upto = key.as_ref().and_then(|k| k["upto"].as_u64()).unwrap_or(u64::MAX);
                     engine.pipeline().followed_erase(project.into(), customer.to_string(), upto);
+                    // The customer's anonymous ids, erased with them, whether this node had followed their alias
+                    // or not (the customer's erasure above forgets the aliases this node knew).
+                    let aliases = key.as_ref().and_then(|k| k["aliases"].as_array()).into_iter().flatten();
+                    for anonymous_id in aliases.filter_map(|a| a.as_str()) {
+                        engine.pipeline().followed_erase(project.into(), anonymous_id.to_string(), upto);
+                    }
                 }
             }
             ChangeKind::Items => items(engine, project, c.key.as_deref())?,

@@ -3,7 +3,7 @@
 //! follow it through the change feed ([`crate::follow`]) and every node loads the aliases before the events at
 //! start ([`crate::engine::rebuild`]).
 
-use affinity_core::{Code, ErrorCode, Problem};
+use affinity_core::{Code, ErrorCode, Problem, Scope};
 use affinity_store::{Alias, StoreError};
 use affinity_views::AliasRefusal;
 
@@ -41,7 +41,9 @@ impl ErrorCode for IdentityError {
     fn error_field(&self) -> Option<String> {
         match self {
             IdentityError::Problem(p) => p.error_field(),
-            IdentityError::Conflict(AliasRefusal::Taken { .. }) => Some("anonymous_id".into()),
+            IdentityError::Conflict(AliasRefusal::Taken { .. } | AliasRefusal::HasAliases(_)) => {
+                Some("anonymous_id".into())
+            }
             IdentityError::Conflict(_) => Some("customer".into()),
             IdentityError::Catalog(e) => e.error_field(),
             _ => None,
@@ -62,15 +64,29 @@ impl Engine {
     /// Idempotent. Errors: `invalid_id` (field `anonymous_id` or `customer`); `identity_conflict` when the
     /// anonymous id belongs to another customer (field `anonymous_id`) or the alias would chain (field
     /// `customer`); `not_found` for an unknown project.
+    ///
+    /// With a `public` key (a web page's, which anyone may read), the anonymous id must be one the tracker makes
+    /// (`a-` and 24 lowercase hex digits, 96 random bits): else a page could make any customer id an alias of
+    /// another and read their history through it. Secret keys may alias any id.
     pub async fn identify(
         &self,
         project: &str,
         anonymous_id: String,
         customer: String,
+        scope: Scope,
     ) -> Result<Identified, IdentityError> {
-        self.project(project)?;
+        let entry = self.project(project)?;
         affinity_core::ids::check_opaque_id(&anonymous_id, "anonymous_id")?;
         affinity_core::ids::check_opaque_id(&customer, "customer")?;
+        if scope == Scope::Public && !is_tracker_anonymous_id(&anonymous_id) {
+            let message = format!(
+                "Invalid anonymous_id {anonymous_id:?}: a public key may only identify the tracker's anonymous ids \
+                 (a- and 24 hex digits); use an ingest key for others"
+            );
+            return Err(Problem::new(affinity_core::ProblemKind::InvalidId, "anonymous_id", message).into());
+        }
+        // This node's identifies of the project one at a time: the checks still hold when the view takes it.
+        let _one_at_a_time = entry.identity_edit.lock().await;
         let view = self.views.project(project);
         let new = view.read().unwrap_or_else(|p| p.into_inner()).check_alias(&anonymous_id, &customer);
         match new {
@@ -119,6 +135,12 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Whether `id` is an anonymous id as the tracker makes them: `a-` and 24 lowercase hex digits.
+pub fn is_tracker_anonymous_id(id: &str) -> bool {
+    id.strip_prefix("a-")
+        .is_some_and(|hex| hex.len() == 24 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// Applies a stored alias to `project`'s view.

@@ -426,11 +426,20 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
 /// and the aliases.
 fn erase(store: &dyn Store, views: &Views, project: &str, customer: &str) -> Result<usize, StoreError> {
     let view = views.project(project);
-    let (customer, seqs) = {
-        let v = view.read().unwrap_or_else(|e| e.into_inner());
-        (v.alias_of(customer).unwrap_or(customer).to_string(), v.customer_seqs(customer))
-    };
+    let customer = view.read().unwrap_or_else(|e| e.into_inner()).alias_of(customer).unwrap_or(customer).to_string();
     let customer = customer.as_str();
+    // Aliases another node made that this one has not followed yet: applied first, so that the seqs below hold
+    // the anonymous ids' events too.
+    let aliases = store.customer_aliases(project, customer)?;
+    let seqs = {
+        let mut v = view.write().unwrap_or_else(|e| e.into_inner());
+        for a in &aliases {
+            if let Err(refusal) = v.alias(&a.anonymous_id, &a.customer) {
+                tracing::warn!(project, anonymous_id = %a.anonymous_id, %refusal, "a stored alias was left out");
+            }
+        }
+        v.customer_seqs(customer)
+    };
     // Also when the view has none: the customer's exposures, and other nodes' newest events, go too.
     let deleted = store.delete_events(project, customer, &seqs, views.applied_seq())?;
     view.write().unwrap_or_else(|e| e.into_inner()).erase(customer);

@@ -78,7 +78,8 @@ pub struct Change {
     pub seq: u64,
     pub project: String,
     pub kind: ChangeKind,
-    /// What changed within the kind: for an erasure, `{"customer":…,"upto":seq}` (the highest seq erased); for
+    /// What changed within the kind: for an erasure, `{"customer":…,"upto":seq,"aliases":[…]}` (the highest seq
+    /// erased, and the customer's anonymous ids, whose events were erased too); for
     /// items, a JSON array of the item ids (`None`: any item of the project may have changed).
     pub key: Option<String>,
 }
@@ -342,6 +343,8 @@ pub trait Store: Send + Sync + 'static {
     fn aliases(&self, project: &str) -> Result<Vec<Alias>>;
     /// The alias of one anonymous id, if any.
     fn alias(&self, project: &str, anonymous_id: &str) -> Result<Option<Alias>>;
+    /// The aliases of one customer (their anonymous ids), oldest first.
+    fn customer_aliases(&self, project: &str, customer: &str) -> Result<Vec<Alias>>;
 
     /// Records impressions and clicks of recommendations, in one transaction.
     fn add_recommendation_events(&self, project: &str, events: &[RecommendationEvent]) -> Result<()>;

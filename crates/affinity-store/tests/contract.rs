@@ -428,7 +428,7 @@ fn postgres_change_feed_and_training_lock() {
         [
             (ChangeKind::Project, None),
             (ChangeKind::Settings, None),
-            (ChangeKind::Erase, Some(format!(r#"{{"customer":"u","upto":{}}}"#, seqs[0]).as_str())),
+            (ChangeKind::Erase, Some(format!(r#"{{"aliases":[],"customer":"u","upto":{}}}"#, seqs[0]).as_str())),
             (ChangeKind::Keys, None)
         ]
     );

@@ -56,6 +56,10 @@ pub struct Recommendations {
 /// The model part of a [`Recommendations::recommendation_id`] for an answer given before the first training.
 const NO_MODEL: &str = "none";
 
+/// Every [`Recommendations::model`] an answer may name.
+pub const MODELS: [&str; 8] =
+    ["ease_ials", "ease", "ials", "item_knn", "buy_again", "similar", "bought_together", "popular"];
+
 /// What a [`Recommendations::recommendation_id`] says about its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecommendationId {
@@ -75,8 +79,7 @@ pub fn parse_recommendation_id(id: &str) -> Option<RecommendationId> {
         Some((m, p)) => (m, Some(p)),
         None => (rest, None),
     };
-    let model_ok = (1..=32).contains(&model.len()) && model.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    if !model_ok || placement.is_some_and(|p| !is_placement(p)) {
+    if !(MODELS.contains(&model) || model == NO_MODEL) || placement.is_some_and(|p| !is_placement(p)) {
         return None;
     }
     let model = (model != NO_MODEL).then(|| model.to_string());

@@ -28,7 +28,7 @@ use crate::model::Trained;
 use crate::protocol::EvaluationSummary;
 
 pub use answer::{
-    DEFAULT_N, MAX_N, RecommendQuery, RecommendationId, Recommendations, Recommended, for_customer, for_item,
+    DEFAULT_N, MAX_N, MODELS, RecommendQuery, RecommendationId, Recommendations, Recommended, for_customer, for_item,
     for_session, parse_recommendation_id, popular, stamp,
 };
 pub use live::{LiveHistory, live_history};

@@ -160,10 +160,14 @@ fn recommendation_ids_carry_their_model_and_placement_and_forged_ones_do_not_rea
         "rec_12.ease",
         "rec_zzzzzzzzzzzzzzzzzzzzzzzz.ease",
         "rec_0123456789abcdef01234567.Ease",
+        "rec_0123456789abcdef01234567.made_up",
         "rec_0123456789abcdef01234567.ease.bad placement",
         "rec_0123456789abcdef01234567é.ease",
     ] {
         assert_eq!(parse_recommendation_id(forged), None, "{forged}");
     }
     assert!(parse_recommendation_id("rec_0123456789abcdef01234567.none").is_some_and(|r| r.model.is_none()));
+    for model in MODELS {
+        assert!(parse_recommendation_id(&format!("rec_0123456789abcdef01234567.{model}.p")).is_some(), "{model}");
+    }
 }

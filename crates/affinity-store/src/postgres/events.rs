@@ -305,11 +305,16 @@ pub(super) async fn delete(c: &mut Client, project: &str, customer: &str, seqs: 
         .await?;
     wanted.extend(tail.iter().map(|r| r.get::<_, i64>(0)));
     tx.execute("DELETE FROM exposures WHERE project = $1 AND customer = $2", &[&project, &customer]).await?;
+    let aliases: Vec<String> = super::storefront::customer_aliases(&tx, project, customer)
+        .await?
+        .into_iter()
+        .map(|a| a.anonymous_id)
+        .collect();
     super::storefront::erase(&tx, project, customer).await?;
     let deleted = tx.query("DELETE FROM events WHERE seq = ANY($1) RETURNING seq", &[&wanted]).await?;
     let n = deleted.len() as u64;
     let upto = deleted.iter().map(|r| r.get::<_, i64>(0)).max().unwrap_or(0);
-    let key = serde_json::json!({"customer": customer, "upto": upto}).to_string();
+    let key = serde_json::json!({"customer": customer, "upto": upto, "aliases": aliases}).to_string();
     changes::record(&tx, project, ChangeKind::Erase, Some(&key)).await?;
     tx.commit().await?;
     usize::try_from(n).map_err(|_| StoreError::Corrupt("deleted count".into()))

@@ -212,6 +212,9 @@ impl crate::Store for PgStore {
     fn alias(&self, project: &str, anonymous_id: &str) -> Result<Option<crate::Alias>> {
         self.run(async |c| storefront::alias(c, project, anonymous_id).await)
     }
+    fn customer_aliases(&self, project: &str, customer: &str) -> Result<Vec<crate::Alias>> {
+        self.run(async |c| storefront::customer_aliases(c, project, customer).await)
+    }
     fn add_recommendation_events(&self, project: &str, events: &[crate::RecommendationEvent]) -> Result<()> {
         self.run(async |c| storefront::add_events(c, project, events).await)
     }

@@ -53,6 +53,17 @@ pub(super) async fn alias(c: &mut Client, project: &str, anonymous_id: &str) -> 
     Ok(row.as_ref().map(alias_row))
 }
 
+pub(super) async fn customer_aliases(c: &impl GenericClient, project: &str, customer: &str) -> Result<Vec<Alias>> {
+    let rows = c
+        .query(
+            "SELECT anonymous_id, customer, created_at FROM aliases WHERE project = $1 AND customer = $2
+             ORDER BY created_at, anonymous_id COLLATE \"C\"",
+            &[&project, &customer],
+        )
+        .await?;
+    Ok(rows.iter().map(alias_row).collect())
+}
+
 /// Deletes, in the erasure's transaction, the exposures and recommendation events of the customer's anonymous
 /// ids, the customer's own recommendation events, and the customer's aliases.
 pub(super) async fn erase(tx: &impl GenericClient, project: &str, customer: &str) -> Result<()> {

@@ -166,6 +166,9 @@ impl crate::Store for SqliteStore {
     fn alias(&self, project: &str, anonymous_id: &str) -> Result<Option<crate::Alias>> {
         storefront::alias(self, project, anonymous_id)
     }
+    fn customer_aliases(&self, project: &str, customer: &str) -> Result<Vec<crate::Alias>> {
+        storefront::customer_aliases(self, project, customer)
+    }
     fn add_recommendation_events(&self, project: &str, events: &[crate::RecommendationEvent]) -> Result<()> {
         storefront::add_events(self, project, events)
     }

@@ -50,6 +50,17 @@ pub(super) fn alias(s: &SqliteStore, project: &str, anonymous_id: &str) -> Resul
     })
 }
 
+pub(super) fn customer_aliases(s: &SqliteStore, project: &str, customer: &str) -> Result<Vec<Alias>> {
+    s.read(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT anonymous_id, customer, created_at FROM aliases WHERE project = ?1 AND customer = ?2
+             ORDER BY created_at, anonymous_id",
+        )?;
+        let rows = st.query_map(params![project, customer], row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+}
+
 /// Deletes, in the erasure's transaction, the aliases of `customer`, the exposures of their anonymous ids, and
 /// every recommendation event of the customer or of their anonymous ids.
 pub(super) fn erase(tx: &rusqlite::Transaction<'_>, project: &str, customer: &str) -> Result<()> {

@@ -10,23 +10,28 @@ impl ProjectView {
     /// an event with the same client id, or an identical event of the same customer. Returns the customer slot of
     /// a claimed event, `None` for a duplicate. A claim ends with [`ProjectView::apply_claimed`] (stored) or
     /// [`ProjectView::release`] (not stored).
+    ///
+    /// The slot is the one of the event's own customer id, alias or not, so that a claim keeps its key when an
+    /// `identify` or an erasure changes what the id stands for meanwhile; the event is applied to what it stands
+    /// for when it is committed ([`ProjectView::apply_to`]).
     pub fn claim(&mut self, e: &Event, fingerprint: u64) -> Option<u32> {
-        let c = self.customer_slot(&e.customer);
+        let raw = self.raw_slot(&e.customer);
+        let c = self.resolve(raw);
         let id_taken =
             e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id) || self.claimed_ids.contains(id));
         if id_taken
             || self.duplicate_in(c, e, fingerprint).is_some()
-            || self.claimed_events.contains(&(c, e.ts, fingerprint))
+            || self.claimed_events.contains(&(raw, e.ts, fingerprint))
         {
             return None;
         }
         if let Some(id) = &e.client_id {
             self.claimed_ids.insert(id.as_str().into());
         }
-        self.claimed_events.insert((c, e.ts, fingerprint));
+        self.claimed_events.insert((raw, e.ts, fingerprint));
         let kind = self.kinds.intern(&e.event);
         *slot_of(&mut self.claimed_kinds, kind) += 1;
-        Some(c)
+        Some(raw)
     }
 
     /// Whether an event with `e`'s client id, or one identical to `e`, is stored (applied).

@@ -12,10 +12,12 @@ pub enum AliasRefusal {
     /// The anonymous id already stands for another customer.
     #[error("anonymous id {anonymous_id} already belongs to customer {customer}")]
     Taken { anonymous_id: String, customer: String },
-    /// The customer is itself an anonymous id of someone else, or the anonymous id is a customer with anonymous
-    /// ids of their own: aliases do not chain.
+    /// The customer is itself an anonymous id of someone else: aliases do not chain.
     #[error("{0}")]
-    Chain(String),
+    CustomerIsAlias(String),
+    /// The anonymous id is a customer with anonymous ids of their own: aliases do not chain.
+    #[error("{0}")]
+    HasAliases(String),
     /// The anonymous id and the customer are the same id.
     #[error("anonymous_id and customer are the same id")]
     Same,
@@ -56,13 +58,13 @@ impl ProjectView {
         if let Some(c) = c
             && let Some(&other) = self.aliases.get(&c)
         {
-            return Err(AliasRefusal::Chain(format!(
+            return Err(AliasRefusal::CustomerIsAlias(format!(
                 "customer {customer} is an anonymous id of customer {}; identify with that customer",
                 self.customers.name(other)
             )));
         }
         if a.is_some_and(|a| self.devices.contains_key(&a)) {
-            return Err(AliasRefusal::Chain(format!(
+            return Err(AliasRefusal::HasAliases(format!(
                 "{anonymous_id} is a customer with anonymous ids of their own, not an anonymous id"
             )));
         }
@@ -163,8 +165,8 @@ mod tests {
         v.alias("a-1", "u-1").unwrap();
         v.alias("a-2", "u-1").unwrap();
         assert!(matches!(v.alias("a-1", "u-2"), Err(AliasRefusal::Taken { customer, .. }) if customer == "u-1"));
-        assert!(matches!(v.alias("a-3", "a-1"), Err(AliasRefusal::Chain(_))));
-        assert!(matches!(v.alias("u-1", "u-9"), Err(AliasRefusal::Chain(_))));
+        assert!(matches!(v.alias("a-3", "a-1"), Err(AliasRefusal::CustomerIsAlias(_))));
+        assert!(matches!(v.alias("u-1", "u-9"), Err(AliasRefusal::HasAliases(_))));
         assert_eq!(v.alias("u-5", "u-5"), Err(AliasRefusal::Same));
         assert_eq!(v.aliases_len(), 2);
     }

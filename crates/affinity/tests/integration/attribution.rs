@@ -55,7 +55,7 @@ async fn clicked_recommendations_earn_the_purchases_that_follow_and_the_report_s
     }
     let (status, clicked) = rec_event(&s, &pk, &home_id, json!({"type":"click","item":"sku-1","customer":"a-1"})).await;
     assert_eq!(status, StatusCode::OK, "{clicked}");
-    let ok = s.post(&format!("{P}/identify"), &pk, json!({"anonymous_id":"a-1","customer":"u-42"})).await;
+    let ok = s.post(&format!("{P}/identify"), &k.ingest, json!({"anonymous_id":"a-1","customer":"u-42"})).await;
     assert_eq!(ok.0, StatusCode::OK);
     send(
         &s,

@@ -327,8 +327,8 @@ async fn keys_created_on_one_node_work_on_the_other_at_once() {
     assert_error(&got, StatusCode::UNAUTHORIZED, "unauthorized", None);
 }
 
-async fn identify(s: &Server, pk: &str, anonymous: &str, customer: &str) -> (StatusCode, Value) {
-    s.post("/v1/projects/shop-1/identify", pk, json!({"anonymous_id":anonymous,"customer":customer})).await
+async fn identify(s: &Server, key: &str, anonymous: &str, customer: &str) -> (StatusCode, Value) {
+    s.post("/v1/projects/shop-1/identify", key, json!({"anonymous_id":anonymous,"customer":customer})).await
 }
 
 /// Issue 15, §3: an alias made on one node is followed by the other (its change feed), in both directions; the
@@ -339,16 +339,15 @@ async fn each_node_sees_an_alias_made_on_the_other() {
     let a = Server::start();
     let b = a.another_node();
     let k = a.project("shop-1").await;
-    let pk = public_key(&a, &k).await;
     for (node, anonymous, item) in [(&a, "a-1", "i1"), (&b, "a-2", "i2")] {
         let view = json!({"event":"view","customer":anonymous,"item":item,"date":days_ago(1)});
         assert_eq!(node.event("shop-1", &k.ingest, view).await.0, StatusCode::OK);
     }
-    assert_eq!(identify(&a, &pk, "a-1", "u-1").await.0, StatusCode::OK);
-    assert_eq!(identify(&b, &pk, "a-2", "u-2").await.0, StatusCode::OK);
+    assert_eq!(identify(&a, &k.ingest, "a-1", "u-1").await.0, StatusCode::OK);
+    assert_eq!(identify(&b, &k.ingest, "a-2", "u-2").await.0, StatusCode::OK);
     within(TWO_SECONDS, "B reads A's alias", || async { (history(&b, &k, "u-1").await == ["i1"]).then_some(()) }).await;
     within(TWO_SECONDS, "A reads B's alias", || async { (history(&a, &k, "u-2").await == ["i2"]).then_some(()) }).await;
-    let taken = identify(&b, &pk, "a-1", "u-9").await;
+    let taken = identify(&b, &k.ingest, "a-1", "u-9").await;
     assert_error(&taken, StatusCode::CONFLICT, "identity_conflict", Some("anonymous_id"));
     // A later event of the anonymous id, sent to the other node, is the customer's there and here.
     let view = json!({"event":"view","customer":"a-1","item":"i3","date":days_ago(0)});
@@ -358,4 +357,18 @@ async fn each_node_sees_an_alias_made_on_the_other() {
         (history(&a, &k, "u-1").await == ["i3", "i1"]).then_some(())
     })
     .await;
+
+    // Erasing a customer on one node a moment after the other made their alias: the anonymous id's events go too,
+    // on both nodes.
+    let view = json!({"event":"view","customer":"a-3","item":"i4","date":days_ago(0)});
+    assert_eq!(a.event("shop-1", &k.ingest, view).await.0, StatusCode::OK);
+    assert_eq!(identify(&b, &k.ingest, "a-3", "u-3").await.0, StatusCode::OK);
+    let (status, erased) = a.delete("/v1/projects/shop-1/customers/u-3", &k.admin).await;
+    assert_eq!((status, erased["deleted"].as_u64()), (StatusCode::OK, Some(1)), "{erased}");
+    for (name, node) in [("A", &a), ("B", &b)] {
+        within(TWO_SECONDS, &format!("{name} shows nothing of a-3"), || async {
+            history(node, &k, "a-3").await.is_empty().then_some(())
+        })
+        .await;
+    }
 }
