@@ -317,16 +317,16 @@ fn attributed(view: &affinity_views::ProjectView, events: &[RecommendationEvent]
         let (Some(customer), Some(item)) = (&e.customer, &e.item) else { continue };
         let (Some(c), Some(i)) = (view.customer_id(customer), view.item_id(item)) else { continue };
         let (history, details) = (view.history_of(c), view.details_of(c));
-        let from = history.partition_point(|x| x.ts < e.at - CLOCK_SKEW_MS);
-        for (j, x) in history.iter().enumerate().skip(from).take_while(|(_, x)| x.ts <= e.at + window) {
+        let from = history.partition_point(|x| x.ts() < e.at - CLOCK_SKEW_MS);
+        for (j, x) in history.iter().enumerate().skip(from).take_while(|(_, x)| x.ts() <= e.at + window) {
             if x.kind() != purchase || x.item() != Some(i) {
                 continue;
             }
             let value = details.get(j).and_then(|d| d.value()).unwrap_or(0.0);
-            let slot = best.entry(x.seq()).or_insert((k, e.at, x.ts, value));
+            let slot = best.entry(x.seq()).or_insert((k, e.at, x.ts(), value));
             // The latest click wins, but never one made (per the clocks) well after the purchase.
             if e.at >= slot.1 {
-                *slot = (k, e.at, x.ts, value);
+                *slot = (k, e.at, x.ts(), value);
             }
         }
     }

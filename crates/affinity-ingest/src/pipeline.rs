@@ -206,7 +206,7 @@ impl Ingest {
                 let key = hasher.hash_one((&e.customer, fp));
                 let id = e.client_id.as_ref().map(|id| hasher.hash_one(id));
                 let duplicate =
-                    v.is_stored(e, fp) || id.is_some_and(|id| seen.ids.contains(&id)) || seen.events.contains(&key);
+                    v.is_stored(e) || id.is_some_and(|id| seen.ids.contains(&id)) || seen.events.contains(&key);
                 if !duplicate {
                     seen.ids.extend(id);
                     seen.events.insert(key);
@@ -385,7 +385,7 @@ fn apply(store: &dyn Store, views: &Views, rx: mpsc::Receiver<Applied>) {
                         for ((e, &fp), claim) in c.events.iter().zip(&c.fingerprints).zip(&c.claims) {
                             let Some(slot) = claim else {
                                 // What it duplicates came earlier in the queue: it must be stored by now.
-                                lost |= !v.is_stored(e, fp);
+                                lost |= !v.is_stored(e);
                                 outcomes.push(Outcome::Duplicate);
                                 continue;
                             };

@@ -103,7 +103,7 @@ pub fn split_at(
     keep: impl Fn(u32) -> bool,
 ) -> NextBasket {
     let cutoff = &holdout.cutoff;
-    let (data, _) = extract_customers(view, settings, half_life, keep, |c, e| e.ts >= cutoff[c as usize]);
+    let (data, _) = extract_customers(view, settings, half_life, keep, |c, e| e.ts() >= cutoff[c as usize]);
     let cases = holdout
         .baskets
         .iter()

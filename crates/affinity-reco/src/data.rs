@@ -83,10 +83,10 @@ pub fn extract_split(view: &ProjectView, settings: &Settings, split: Split) -> (
         }
         Split::Time { fraction } => {
             let mut dates: Vec<i64> =
-                (0..view.customers_len() as u32).flat_map(|c| view.history_of(c).iter().map(|e| e.ts)).collect();
+                (0..view.customers_len() as u32).flat_map(|c| view.history_of(c).iter().map(|e| e.ts())).collect();
             let keep = ((1.0 - fraction.clamp(0.0, 1.0)) * dates.len() as f64) as usize;
             let cutoff = if keep >= dates.len() { i64::MAX } else { *dates.select_nth_unstable(keep).1 };
-            extract_with(view, settings, |_, e| e.ts >= cutoff)
+            extract_with(view, settings, |_, e| e.ts() >= cutoff)
         }
     };
     let mut held: Vec<(u32, u32)> =
@@ -121,7 +121,7 @@ pub(crate) fn extract_customers(
     let max_weight = kinds.iter().copied().fold(0.0, f64::max);
     // Ages count back from the newest event kept for training (a held-out event must not shift them).
     let newest = (0..view.customers_len() as u32)
-        .filter_map(|c| view.history_of(c).iter().rev().find(|e| !hold_out(c, e)).map(|e| e.ts))
+        .filter_map(|c| view.history_of(c).iter().rev().find(|e| !hold_out(c, e)).map(|e| e.ts()))
         .max()
         .unwrap_or(0);
     let mut triples = Vec::with_capacity(view.events() as usize);
@@ -134,7 +134,7 @@ pub(crate) fn extract_customers(
         let details = view.details_of(c);
         // A customer's cells decay from their own newest event kept (as serving does with a live history), so a
         // customer who was away keeps their tastes; popularity decays from the project's newest event.
-        let own_newest = view.history_of(c).iter().rev().find(|e| !hold_out(c, e)).map_or(newest, |e| e.ts);
+        let own_newest = view.history_of(c).iter().rev().find(|e| !hold_out(c, e)).map_or(newest, |e| e.ts());
         for (at, e) in view.history_of(c).iter().enumerate() {
             events += 1;
             let Some(item) = e.item() else { continue };
@@ -146,9 +146,9 @@ pub(crate) fn extract_customers(
                 held.push((c, item));
                 continue;
             }
-            let cell = w * decay(own_newest - e.ts, half_life);
+            let cell = w * decay(own_newest - e.ts(), half_life);
             triples.push((c, item, (cell / max_weight) as f32));
-            let age = newest - e.ts;
+            let age = newest - e.ts();
             let value = w * decay(age, popularity_half_life);
             for (p, (_, length)) in popularity.iter_mut().zip(WINDOWS) {
                 if age <= length {
@@ -157,7 +157,7 @@ pub(crate) fn extract_customers(
             }
             if Some(e.kind()) == purchase {
                 let order = details.get(at).and_then(|d| d.order());
-                purchases.push((c, item, e.ts, basket_key(e.ts, order)));
+                purchases.push((c, item, e.ts(), basket_key(e.ts(), order)));
             }
         }
     }

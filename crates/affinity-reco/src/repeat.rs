@@ -126,8 +126,8 @@ pub(crate) fn purchase_lines(view: &ProjectView, customer: u32, before: i64) -> 
     view.history_of(customer)
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.kind() == purchase && e.ts < before)
-        .filter_map(|(at, e)| Some((e.item()?, basket_key(e.ts, details.get(at).and_then(|d| d.order())), e.ts)))
+        .filter(|(_, e)| e.kind() == purchase && e.ts() < before)
+        .filter_map(|(at, e)| Some((e.item()?, basket_key(e.ts(), details.get(at).and_then(|d| d.order())), e.ts())))
         .collect()
 }
 

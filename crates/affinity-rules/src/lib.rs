@@ -17,7 +17,7 @@ pub use report::{ExperimentReport, VariantReport, report, two_proportion_p};
 /// A day in ms (UTC days).
 const DAY_MS: i64 = 86_400_000;
 use affinity_core::rule::{ItemAttr, ItemCond, Leaf, Measure, ParamCond, Quantity, Rule, ValueTest, Window};
-use affinity_views::{Detail, Entry, ProjectView};
+use affinity_views::{Detail, Details, Entry, ProjectView};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
@@ -212,16 +212,16 @@ impl<'a> Evaluator<'a> {
     fn session_start(&self, c: u32) -> Option<i64> {
         let gap = self.request?.session_gap_ms;
         let history = if c == ANONYMOUS { &[][..] } else { self.view.history_of(c) };
-        let newest = history.iter().rev().find(|e| e.ts <= self.now)?;
-        if self.now - newest.ts > gap {
+        let newest = history.iter().rev().find(|e| e.ts() <= self.now)?;
+        if self.now - newest.ts() > gap {
             return None;
         }
-        let mut start = newest.ts;
-        for e in history.iter().rev().filter(|e| e.ts <= newest.ts) {
-            if start - e.ts > gap {
+        let mut start = newest.ts();
+        for e in history.iter().rev().filter(|e| e.ts() <= newest.ts()) {
+            if start - e.ts() > gap {
                 break;
             }
-            start = e.ts;
+            start = e.ts();
         }
         Some(start)
     }
@@ -229,7 +229,7 @@ impl<'a> Evaluator<'a> {
     fn leaf(&self, leaf: &Leaf, c: u32, window: Window) -> bool {
         let kind = (0..self.view.kinds_len() as u32).find(|&k| self.view.kind_name(k) == leaf.interaction);
         let (history, details) =
-            if c == ANONYMOUS { (&[][..], &[][..]) } else { (self.view.history_of(c), self.view.details_of(c)) };
+            if c == ANONYMOUS { (&[][..], Details::EMPTY) } else { (self.view.history_of(c), self.view.details_of(c)) };
         let mut acc = Acc::default();
         // Price and quantity are top-level fields of cart and purchase events; other types carry `params`.
         let priced = affinity_core::catalog::takes_quantity_and_price(&leaf.interaction);
@@ -239,10 +239,10 @@ impl<'a> Evaluator<'a> {
                 | Measure::Min(Quantity::Param(p)) | Measure::Max(Quantity::Param(p)) if custom(p));
         if let Some(kind) = kind {
             for (at, e) in history.iter().enumerate() {
-                if e.kind() != kind || !self.in_window(window, e.ts) {
+                if e.kind() != kind || !self.in_window(window, e.ts()) {
                     continue;
                 }
-                let detail = details.get(at).copied();
+                let detail = details.get(at);
                 let params = needs_params
                     .then(|| detail.and_then(|d| self.view.params_of(&d)))
                     .flatten()
@@ -384,9 +384,9 @@ impl Acc {
         self.count += 1;
         match m {
             Measure::DistinctItems => self.items.extend(e.item()),
-            Measure::DistinctDays => self.days.push(e.ts.div_euclid(DAY_MS)),
-            Measure::FirstAt => self.first = Some(self.first.map_or(e.ts, |f| f.min(e.ts))),
-            Measure::LastAt => self.last = Some(self.last.map_or(e.ts, |l| l.max(e.ts))),
+            Measure::DistinctDays => self.days.push(e.ts().div_euclid(DAY_MS)),
+            Measure::FirstAt => self.first = Some(self.first.map_or(e.ts(), |f| f.min(e.ts()))),
+            Measure::LastAt => self.last = Some(self.last.map_or(e.ts(), |l| l.max(e.ts()))),
             Measure::Sum(q) | Measure::Avg(q) | Measure::Min(q) | Measure::Max(q) => {
                 let x = match q {
                     Quantity::Value => detail.and_then(|d| d.value()),

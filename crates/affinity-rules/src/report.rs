@@ -71,7 +71,7 @@ pub fn report<'x>(
         let (history, details) = (view.history_of(c), view.details_of(c));
         let mut bought = false;
         for (k, e) in history.iter().enumerate() {
-            if Some(e.kind()) == purchase && *at <= e.ts && e.ts <= at + window {
+            if Some(e.kind()) == purchase && *at <= e.ts() && e.ts() <= at + window {
                 bought = true;
                 row.2 += details.get(k).and_then(|d| d.value()).unwrap_or(0.0);
             }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub use interner::Interner;
-pub use project::{Activity, AliasRefusal, Detail, Entry, HistoryCursor, ProjectView, Sizes, Stats};
+pub use project::{Activity, AliasRefusal, Detail, Details, Entry, HistoryCursor, ProjectView, Sizes, Stats};
 
 /// All projects' views.
 #[derive(Default)]
@@ -47,6 +47,16 @@ impl Views {
         }
         if let Some(last) = entries.last() {
             self.note_applied(last.seq);
+        }
+    }
+
+    /// Gives back what every view's histories hold beyond their events ([`ProjectView::shrink_to_fit`]): after a
+    /// rebuild.
+    pub fn shrink_to_fit(&self) {
+        let views: Vec<Arc<RwLock<ProjectView>>> =
+            self.projects.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for v in views {
+            v.write().unwrap_or_else(|p| p.into_inner()).shrink_to_fit();
         }
     }
 

@@ -46,7 +46,7 @@ pub fn live_history(
     let mut cells: Vec<(u32, f32, f64, u32)> = Vec::new();
     let mut excluded = Vec::new();
     let history = view.history(customer);
-    let newest = history.last().map_or(0, |e| e.ts);
+    let newest = history.last().map_or(0, |e| e.ts());
     let half_life = model.half_life(settings);
     for e in history {
         let Some(col) = e.item().and_then(|i| model.column_of(i)) else { continue };
@@ -57,7 +57,7 @@ pub fn live_history(
         if w <= 0.0 {
             continue;
         }
-        let decay = crate::data::decay(newest - e.ts, half_life);
+        let decay = crate::data::decay(newest - e.ts(), half_life);
         cells.push((col, (w * decay / max_weight) as f32, w, e.kind()));
     }
     excluded.sort_unstable();

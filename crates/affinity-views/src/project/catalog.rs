@@ -59,11 +59,11 @@ mod tests {
         let mut cart = ev("u", "i", 5, None);
         cart.event = "cart".into();
         v.apply(1, &ev("u", "i", 1, None));
-        v.apply((1 << 47) + 3, &cart);
+        v.apply((1 << 36) + 3, &cart);
         let h = v.history("u");
         assert_eq!(
             h.iter().map(|e| (e.seq(), v.kind_name(e.kind()))).collect::<Vec<_>>(),
-            [(1, "view"), ((1 << 47) + 3, "cart")]
+            [(1, "view"), ((1 << 36) + 3, "cart")]
         );
         let i = v.item_id("i").unwrap();
         assert!(v.recommendable(i), "without a catalog, every item events name");

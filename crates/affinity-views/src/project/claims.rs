@@ -3,7 +3,7 @@
 
 use affinity_core::Event;
 
-use super::{NO_ITEM, ProjectView, short, slot_of};
+use super::{NO_ITEM, ProjectView, slot_of};
 
 impl ProjectView {
     /// Claims `e` (whose fingerprint is `fingerprint`) for storing, unless it duplicates a stored or claimed event:
@@ -19,10 +19,7 @@ impl ProjectView {
         let c = self.resolve(raw);
         let id_taken =
             e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id) || self.claimed_ids.contains(id));
-        if id_taken
-            || self.duplicate_in(c, e, fingerprint).is_some()
-            || self.claimed_events.contains(&(raw, e.ts, fingerprint))
-        {
+        if id_taken || self.duplicate_in(c, e).is_some() || self.claimed_events.contains(&(raw, e.ts, fingerprint)) {
             return None;
         }
         if let Some(id) = &e.client_id {
@@ -35,9 +32,8 @@ impl ProjectView {
     }
 
     /// Whether an event with `e`'s client id, or one identical to `e`, is stored (applied).
-    pub fn is_stored(&self, e: &Event, fingerprint: u64) -> bool {
-        e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id))
-            || self.duplicate_of(e, fingerprint).is_some()
+    pub fn is_stored(&self, e: &Event) -> bool {
+        e.client_id.as_deref().is_some_and(|id| self.client_ids.contains_key(id)) || self.duplicate_of(e).is_some()
     }
 
     /// Ends the claim on an event that was not stored.
@@ -54,28 +50,28 @@ impl ProjectView {
     /// Adds a claimed event once it is committed with sequence number `seq`, ending its claim.
     pub fn apply_claimed(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
         self.release(c, e, fingerprint);
-        self.apply_to(c, seq, e, fingerprint);
+        self.apply_to(c, seq, e);
     }
 
-    /// The seq of a stored event of customer slot `c` identical to `e` (same date, same item, same
-    /// fingerprint).
-    pub fn duplicate_in(&self, c: u32, e: &Event, fingerprint: u64) -> Option<u64> {
+    /// The seq of a stored event of customer slot `c` identical to `e`: same date, type and item, and the same
+    /// quantity, price, parameters and order (compared exactly, from the view's details).
+    pub fn duplicate_in(&self, c: u32, e: &Event) -> Option<u64> {
         let h = self.histories.get(c as usize)?;
-        let from = h.partition_point(|x| x.ts < e.ts);
-        let fp = short(fingerprint);
-        let mut same = h[from..].iter().take_while(|x| x.ts == e.ts).filter(|x| x.fingerprint == fp).peekable();
+        let from = h.partition_point(|x| x.ts() < e.ts);
+        let mut same = h[from..].iter().take_while(|x| x.ts() == e.ts).peekable();
         same.peek()?;
-        // Only now, with a candidate, look the item up (an item never seen cannot be in a stored event).
+        // Only now, with a candidate, look the type and item up (one never seen cannot be in a stored event).
+        let kind = self.kinds.get(&e.event)?;
         let item = match &e.item {
             None => NO_ITEM,
             Some(i) => self.items.get(i)?,
         };
-        same.find(|x| x.item == item).map(|x| x.seq())
+        same.find(|x| x.kind() == kind && x.item_raw() == item && self.same_detail(c, x, e)).map(|x| x.seq())
     }
 
     /// The seq of a stored event identical to `e` (of the same customer).
-    pub fn duplicate_of(&self, e: &Event, fingerprint: u64) -> Option<u64> {
-        self.duplicate_in(self.customer_id(&e.customer)?, e, fingerprint)
+    pub fn duplicate_of(&self, e: &Event) -> Option<u64> {
+        self.duplicate_in(self.customer_id(&e.customer)?, e)
     }
 
     /// The seq of the stored event with this client event id.
@@ -94,12 +90,21 @@ mod tests {
         let mut v = ProjectView::default();
         let e = ev("u", "i", 10, Some("c1"));
         v.apply(7, &e);
-        assert_eq!(v.duplicate_of(&e, e.fingerprint()), Some(7));
-        assert_eq!(v.duplicate_of(&ev("u", "i", 11, None), e.fingerprint()), None, "another time");
-        assert_eq!(v.duplicate_of(&ev("other", "i", 10, None), e.fingerprint()), None, "another customer");
-        let j = ev("u", "j", 10, None);
-        assert_eq!(v.duplicate_of(&j, j.fingerprint()), None, "another item");
-        assert_eq!(v.duplicate_of(&j, e.fingerprint()), None, "another item, even if fingerprints collided");
+        assert_eq!(v.duplicate_of(&e), Some(7));
+        assert_eq!(v.duplicate_of(&ev("u", "i", 11, None)), None, "another time");
+        assert_eq!(v.duplicate_of(&ev("other", "i", 10, None)), None, "another customer");
+        assert_eq!(v.duplicate_of(&ev("u", "j", 10, None)), None, "another item");
+        let cart = Event { event: "cart".into(), ..ev("u", "i", 10, None) };
+        assert_eq!(v.duplicate_of(&cart), None, "another type");
+        let mut bought =
+            Event { event: "purchase".into(), price: Some(2.5), quantity: Some(1.1), ..ev("u", "i", 10, None) };
+        v.apply(8, &bought);
+        assert_eq!(v.duplicate_of(&bought), Some(8), "the same price and quantity, exactly");
+        bought.quantity = Some(1.2);
+        assert_eq!(v.duplicate_of(&bought), None, "another quantity");
+        bought.quantity = Some(1.1);
+        bought.order_id = Some("o-1".into());
+        assert_eq!(v.duplicate_of(&bought), None, "another order");
         assert_eq!(v.client_id("c1"), Some(7));
     }
 
@@ -117,12 +122,12 @@ mod tests {
         assert_eq!(v.claim(&ev("w", "k", 1, Some("c1")), 0), None, "same client id");
         v.release(cc, &c, c.fingerprint());
         assert!(v.claim(&c, c.fingerprint()).is_some(), "released claims free the event");
-        assert!(!v.is_stored(&a, fa));
+        assert!(!v.is_stored(&a));
         assert_eq!((v.pending_of_type("view"), v.events_of_type("view")), (2, 0), "a and c are in flight");
         v.apply_claimed(ca, 1, &a, fa);
         assert_eq!((v.pending_of_type("view"), v.events_of_type("view")), (1, 1));
         assert_eq!(v.claim(&a, fa), None, "stored now");
-        assert!(v.is_stored(&a, fa));
-        assert_eq!(v.duplicate_of(&a, fa), Some(1));
+        assert!(v.is_stored(&a));
+        assert_eq!(v.duplicate_of(&a), Some(1));
     }
 }

@@ -1,6 +1,6 @@
 //! Customers' histories: sorted by (time, sequence number), read oldest first or paged newest first, and erased.
 
-use super::{Detail, Entry, HistoryCursor, NO_ITEM, ProjectView};
+use super::{Entry, HistoryCursor, ProjectView};
 
 impl ProjectView {
     /// The seqs of a customer's events, oldest first.
@@ -26,28 +26,18 @@ impl ProjectView {
     ) -> (Vec<u64>, Option<HistoryCursor>) {
         let h = self.history(customer);
         let end = match before {
-            Some(c) => h.partition_point(|x| (x.ts, x.seq()) < (c.ts, c.seq)),
+            Some(c) => h.partition_point(|x| (x.ts(), x.seq()) < (c.ts, c.seq)),
             None => h.len(),
         };
         let start = end.saturating_sub(limit);
         let page: Vec<u64> = h[start..end].iter().rev().map(Entry::seq).collect();
-        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts, seq: h[start].seq() });
+        let next = (start > 0).then(|| HistoryCursor { ts: h[start].ts(), seq: h[start].seq() });
         (page, next)
     }
 
     /// The history of dense customer `c`, oldest first.
     pub fn history_of(&self, c: u32) -> &[Entry] {
         self.histories.get(c as usize).map_or(&[], Vec::as_slice)
-    }
-
-    /// The details of customer `c`'s events (empty, or aligned with [`ProjectView::history_of`]).
-    pub fn details_of(&self, c: u32) -> &[Detail] {
-        self.details.get(c as usize).map_or(&[], Vec::as_slice)
-    }
-
-    /// The canonical parameters JSON of an event's [`Detail`], if it has parameters.
-    pub fn params_of(&self, d: &Detail) -> Option<&str> {
-        self.params.get(d.params as usize).map(|p| &**p)
     }
 
     /// Removes all of a customer's events after they were deleted from the store (by this node or another).
@@ -67,23 +57,13 @@ impl ProjectView {
         let history = std::mem::take(&mut self.histories[c as usize]);
         let details = std::mem::take(&mut self.details[c as usize]);
         let had_events = !history.is_empty();
-        let (mut kept, mut kept_details, mut removed) = (Vec::new(), Vec::new(), Vec::new());
-        for (k, e) in history.into_iter().enumerate() {
-            if e.seq() <= upto {
-                removed.push(e);
-            } else {
-                kept.push(e);
-                if let Some(d) = details.get(k) {
-                    kept_details.push(*d);
-                }
-            }
-        }
+        let (kept, removed): (Vec<Entry>, Vec<Entry>) = history.into_iter().partition(|e| e.seq() > upto);
         for e in &removed {
             if let Some(n) = self.kind_counts.get_mut(e.kind() as usize) {
                 *n = n.saturating_sub(1);
             }
-            if e.item != NO_ITEM {
-                let n = &mut self.item_counts[e.item as usize];
+            if let Some(i) = e.item() {
+                let n = &mut self.item_counts[i as usize];
                 *n -= 1;
                 if *n == 0 {
                     self.active_items -= 1;
@@ -97,12 +77,9 @@ impl ProjectView {
         if had_events && kept.is_empty() {
             self.active_customers -= 1;
         }
-        // Their parameters stay in the arena (erasure is rare); nothing points to them any more.
-        if kept_details.len() != kept.len() {
-            kept_details.clear();
-        }
+        // Their amounts, parameters and orders stay in the pools (erasure is rare); nothing points to them any more.
+        self.details[c as usize] = details.into_iter().filter(|d| d.seq() > upto).collect();
         self.histories[c as usize] = kept;
-        self.details[c as usize] = kept_details;
         self.events -= removed.len() as u64;
         removed.len()
     }
@@ -134,6 +111,7 @@ mod tests {
         let mut v = ProjectView::default();
         v.apply(1, &ev("u", "i", 20, None));
         assert!(v.details_of(0).is_empty(), "no details until an event has some");
+        assert_eq!(std::mem::size_of::<super::super::details::Stored>(), 20);
         let mut bought = ev("u", "j", 10, None);
         bought.event = "purchase".into();
         bought.price = Some(2.5);
@@ -145,9 +123,11 @@ mod tests {
         let c = v.customer_id("u").unwrap();
         let (h, d) = (v.history_of(c), v.details_of(c));
         assert_eq!(h.iter().map(Entry::seq).collect::<Vec<_>>(), [2, 1, 3]);
-        assert_eq!(d.len(), 3);
-        assert_eq!((d[0].value(), d[1].value(), d[2].value()), (Some(5.0), None, None));
-        assert_eq!((v.params_of(&d[1]), v.params_of(&d[2])), (None, Some(r#"{"amount":5000}"#)));
+        assert_eq!(d.get(0).and_then(|d| d.value()), Some(5.0));
+        assert_eq!(d.get(1), None, "a view has no detail");
+        let loan = d.get(2).unwrap();
+        assert_eq!((loan.value(), v.params_of(&loan)), (None, Some(r#"{"amount":5000}"#)));
+        assert_eq!(d.get(3), None);
         v.erase("u");
         assert!(v.details_of(c).is_empty());
     }

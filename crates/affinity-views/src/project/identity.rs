@@ -4,7 +4,7 @@
 //! as it was sent; the views apply the aliases, which the store holds and every node loads before the events
 //! (merging is order-independent, so an alias followed after its events gives the same view).
 
-use super::{Detail, ProjectView};
+use super::ProjectView;
 
 /// Why an alias cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,32 +101,17 @@ impl ProjectView {
         }
         let moved_details = std::mem::take(&mut self.details[from as usize]);
         let kept = std::mem::take(&mut self.histories[to as usize]);
-        let kept_details = std::mem::take(&mut self.details[to as usize]);
         if !kept.is_empty() {
             self.active_customers -= 1;
         }
-        let with_details = !moved_details.is_empty() || !kept_details.is_empty();
-        let detail = |d: &[Detail], k: usize| d.get(k).copied().unwrap_or(Detail::NONE);
-        let (mut history, mut details) = (Vec::with_capacity(kept.len() + moved.len()), Vec::new());
-        let (mut i, mut j) = (0, 0);
-        while i < kept.len() || j < moved.len() {
-            let take_kept = j == moved.len() || (i < kept.len() && kept[i].key() <= moved[j].key());
-            if take_kept {
-                history.push(kept[i]);
-                if with_details {
-                    details.push(detail(&kept_details, i));
-                }
-                i += 1;
-            } else {
-                history.push(moved[j]);
-                if with_details {
-                    details.push(detail(&moved_details, j));
-                }
-                j += 1;
-            }
-        }
+        let mut history = Vec::with_capacity(kept.len() + moved.len());
+        history.extend(kept);
+        history.extend(moved);
+        history.sort_by_key(|e| e.key());
         self.histories[to as usize] = history;
-        self.details[to as usize] = details;
+        let details = &mut self.details[to as usize];
+        details.extend(moved_details);
+        details.sort_by_key(|d| d.seq());
     }
 }
 
@@ -150,11 +135,12 @@ mod tests {
         assert_eq!(v.customer_seqs("a-1"), [1, 2, 3], "the anonymous id reads as its customer");
         assert_eq!(v.stats().customers, 1);
         let c = v.customer_id("u-42").unwrap();
-        assert_eq!(v.details_of(c).iter().map(|d| d.value()).collect::<Vec<_>>(), [None, None, Some(4.0)]);
+        let details = v.details_of(c);
+        assert_eq!((0..3).map(|k| details.get(k).and_then(|d| d.value())).collect::<Vec<_>>(), [None, None, Some(4.0)]);
         v.apply(4, &ev("a-1", "m", 5, None));
         assert_eq!(v.customer_seqs("u-42"), [4, 1, 2, 3]);
         assert_eq!(v.customer_name(v.customer_id("a-1").unwrap()), "u-42");
-        assert!(v.is_stored(&ev("a-1", "m", 5, None), ev("a-1", "m", 5, None).fingerprint()));
+        assert!(v.is_stored(&ev("a-1", "m", 5, None)));
         assert_eq!(v.alias("a-1", "u-42"), Ok(()), "idempotent");
         assert_eq!(v.alias_of("a-1"), Some("u-42"));
     }

@@ -4,7 +4,9 @@
 //! - [`claims`]: duplicate checks and claims of events on their way to the store;
 //! - [`catalog`]: catalog items and which items may be recommended;
 //! - [`stats`]: counters (per type, in flight, sizes);
-//! - [`identity`]: anonymous ids that stand for customers (aliases), and the merging of their histories.
+//! - [`identity`]: anonymous ids that stand for customers (aliases), and the merging of their histories;
+//! - [`entry`] and [`details`]: an event as a history keeps it (16 bytes), and its quantity, price, parameters and
+//!   order beside it, only where present.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,93 +17,20 @@ use crate::Interner;
 
 mod catalog;
 mod claims;
+mod details;
+mod entry;
 mod history;
 mod identity;
 mod stats;
 
+pub use details::{Detail, Details};
+pub use entry::Entry;
+use entry::NO_ITEM;
 pub use identity::AliasRefusal;
 pub use stats::{Activity, Sizes, Stats};
 
-/// Item id used for events without an item.
-const NO_ITEM: u32 = u32::MAX;
-
-/// One event in a customer's history: 24 bytes. The full event is read from the store by `seq` when needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
-    /// The sequence number (upper 48 bits) and the interned interaction type (lower 16 bits), so that the entry
-    /// stays at 24 bytes; ordering by this field orders by sequence number.
-    seq_kind: u64,
-    /// When it happened, epoch ms UTC.
-    pub ts: i64,
-    /// Interned item id, `u32::MAX` when the event has no item.
-    pub item: u32,
-    /// The upper 32 bits of [`Event::fingerprint`] (which covers the interaction type, quantity, price and
-    /// parameters). Duplicates must also match customer, date and item, so two different events collide only
-    /// when they share all three, with probability 2^-32.
-    pub fingerprint: u32,
-}
-
-/// What audience rules and basket models read of an event besides its [`Entry`]: quantity, price, custom
-/// parameters and the order. Kept only for customers with such events, aligned with their history: 24 bytes an
-/// event. Quantity and price are kept as
-/// the f64 they were stored as, so that `quantity eq 1.1` compares what the merchant sent.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Detail {
-    /// NaN when the event has none.
-    pub price: f64,
-    /// NaN when the event has none.
-    pub quantity: f64,
-    /// Index of the event's canonical parameters JSON in the view's parameter arena; `u32::MAX` for none.
-    params: u32,
-    /// The interned order id (`u32::MAX` for none): the lines of one order share it.
-    order: u32,
-}
-
-impl Detail {
-    const NONE: Detail = Detail { price: f64::NAN, quantity: f64::NAN, params: u32::MAX, order: u32::MAX };
-
-    /// The event's interned order id, if it was sent with one (ids are dense per project, in order of first sight).
-    pub fn order(&self) -> Option<u32> {
-        (self.order != u32::MAX).then_some(self.order)
-    }
-
-    /// Price × quantity (quantity 1 when absent); `None` without a price.
-    pub fn value(&self) -> Option<f64> {
-        if self.price.is_nan() {
-            return None;
-        }
-        Some(self.price * if self.quantity.is_nan() { 1.0 } else { self.quantity })
-    }
-}
-
-/// Sequence numbers must stay below 2^48 (281 trillion events) to share a word with the interaction type.
-const SEQ_BITS: u32 = 48;
-
-impl Entry {
-    fn new(seq: u64, kind: u32, ts: i64, item: u32, fingerprint: u32) -> Entry {
-        debug_assert!(seq < 1 << SEQ_BITS && kind <= u32::from(u16::MAX));
-        Entry { seq_kind: (seq << (64 - SEQ_BITS)) | u64::from(kind as u16), ts, item, fingerprint }
-    }
-
-    /// The event's sequence number in the log.
-    pub fn seq(&self) -> u64 {
-        self.seq_kind >> (64 - SEQ_BITS)
-    }
-
-    /// The interned interaction type (see [`ProjectView::kind_name`]).
-    pub fn kind(&self) -> u32 {
-        u32::from(self.seq_kind as u16)
-    }
-
-    /// The item's dense id, `None` for an event without an item.
-    pub fn item(&self) -> Option<u32> {
-        (self.item != NO_ITEM).then_some(self.item)
-    }
-
-    fn key(&self) -> (i64, u64) {
-        (self.ts, self.seq_kind)
-    }
-}
+/// The ids a claim and its duplicate check use: the full 64-bit [`Event::fingerprint`] of an event in flight.
+type Claim = (u32, i64, u64);
 
 /// The counter of `kind` in `counts`, growing it as needed (kinds are interned by claims and by applies).
 fn slot_of(counts: &mut Vec<u64>, kind: u32) -> &mut u64 {
@@ -110,10 +39,6 @@ fn slot_of(counts: &mut Vec<u64>, kind: u32) -> &mut u64 {
         counts.resize(i + 1, 0);
     }
     &mut counts[i]
-}
-
-fn short(fingerprint: u64) -> u32 {
-    (fingerprint >> 32) as u32
 }
 
 /// A position in a customer's history, newest first: the page after it holds the events strictly older than
@@ -148,16 +73,19 @@ pub struct ProjectView {
     kinds: Interner,
     /// Per customer, sorted by (ts, seq).
     histories: Vec<Vec<Entry>>,
-    /// Per customer, empty or aligned with `histories`: see [`Detail`].
-    details: Vec<Vec<Detail>>,
-    /// Canonical parameters JSON of the events that have parameters.
-    params: Vec<Box<str>>,
+    /// Per customer, the details of the events that have any, sorted by seq (see [`details`]).
+    details: Vec<Vec<details::Stored>>,
+    /// The distinct (price, quantity) pairs of details (NaN for absent), and their ids by bit pattern.
+    amounts: Vec<(f64, f64)>,
+    amount_ids: HashMap<(u64, u64), u32, RandomState>,
+    /// The distinct canonical parameter JSONs of events.
+    params: Interner,
     /// Order ids of the events sent with one.
     orders: Interner,
     client_ids: HashMap<Box<str>, u64, RandomState>,
     /// Claims of events being committed: they count as stored in duplicate checks until applied or released.
     claimed_ids: HashSet<Box<str>, RandomState>,
-    claimed_events: HashSet<(u32, i64, u64), RandomState>,
+    claimed_events: HashSet<Claim, RandomState>,
     /// Stored events per interned interaction type (may be shorter than `kinds`: read with `.get`).
     kind_counts: Vec<u64>,
     /// Claimed (in-flight) events per interned interaction type (the same).
@@ -181,7 +109,7 @@ impl ProjectView {
     /// Adds a committed event. Events of one customer may arrive in any time order.
     pub fn apply(&mut self, seq: u64, e: &Event) {
         let c = self.customer_slot(&e.customer);
-        self.apply_to(c, seq, e, e.fingerprint());
+        self.apply_to(c, seq, e);
     }
 
     /// The dense id of `customer`, assigning one (with an empty history) if the customer is new. Lets the ingest
@@ -202,9 +130,8 @@ impl ProjectView {
         c
     }
 
-    /// Adds a committed event of customer slot `c` (from [`ProjectView::customer_slot`]) whose
-    /// [`Event::fingerprint`] is `fingerprint`.
-    pub fn apply_to(&mut self, c: u32, seq: u64, e: &Event, fingerprint: u64) {
+    /// Adds a committed event of customer slot `c` (from [`ProjectView::customer_slot`] or a claim).
+    pub fn apply_to(&mut self, c: u32, seq: u64, e: &Event) {
         // The slot may have become an alias since it was looked up (an identify between claim and apply).
         let c = self.resolve(c);
         let item = match &e.item {
@@ -220,7 +147,8 @@ impl ProjectView {
         };
         let kind = self.kinds.intern(&e.event);
         *slot_of(&mut self.kind_counts, kind) += 1;
-        let entry = Entry::new(seq, kind, e.ts, item, short(fingerprint));
+        let detail = details::has_detail(e);
+        let entry = Entry::new(seq, kind, e.ts, item, detail);
         let h = &mut self.histories[c as usize];
         if h.is_empty() {
             self.active_customers += 1;
@@ -229,31 +157,26 @@ impl ProjectView {
             Some(last) if last.key() > entry.key() => h.partition_point(|x| x.key() < entry.key()),
             _ => h.len(),
         };
+        details::grow(h);
         h.insert(at, entry);
-        let detail = if e.price.is_some() || e.quantity.is_some() || e.params.is_some() || e.order_id.is_some() {
-            let params = match &e.params {
-                Some(p) => {
-                    self.params.push(p.as_str().into());
-                    (self.params.len() - 1) as u32
-                }
-                None => u32::MAX,
-            };
-            let order = e.order_id.as_deref().map_or(u32::MAX, |o| self.orders.intern(o));
-            let (price, quantity) = (e.price.unwrap_or(f64::NAN), e.quantity.unwrap_or(f64::NAN));
-            Some(Detail { price, quantity, params, order })
-        } else {
-            None
-        };
-        let d = &mut self.details[c as usize];
-        if !d.is_empty() || detail.is_some() {
-            d.resize(h.len() - 1, Detail::NONE);
-            d.insert(at, detail.unwrap_or(Detail::NONE));
+        if detail {
+            self.keep_detail(c, seq, e);
         }
         if let Some(id) = &e.client_id {
             self.client_ids.insert(id.as_str().into(), seq);
         }
         self.events += 1;
         self.applied += 1;
+    }
+
+    /// Gives back the memory histories hold beyond their events (after a rebuild: the growth of appends).
+    pub fn shrink_to_fit(&mut self) {
+        for h in &mut self.histories {
+            h.shrink_to_fit();
+        }
+        for d in &mut self.details {
+            d.shrink_to_fit();
+        }
     }
 
     /// The dense id of item `id`, assigning one if it is new.

@@ -71,7 +71,7 @@ impl ProjectView {
         let mut counts: Vec<Vec<u64>> = vec![vec![0; days as usize]; self.kinds.len()];
         for history in &self.histories {
             for e in history {
-                let d = e.ts.div_euclid(DAY_MS) - first;
+                let d = e.ts().div_euclid(DAY_MS) - first;
                 if (0..days).contains(&d)
                     && let Some(row) = counts.get_mut(e.kind() as usize)
                 {
