@@ -12,7 +12,8 @@ use super::ProjectModels;
 pub const MIN_RETRAIN_PAUSE_MS: i64 = 30_000;
 
 /// Whether `settings`' policy asks `models` to train now (`events`: the view's event count, `now`: epoch ms):
-/// never while a training runs or without events; at once without a model; otherwise after the pause (see
+/// never while a training runs or without events; at once without a model (unless both `retrain` triggers are
+/// null: then only on demand); otherwise after the pause (see
 /// [`MIN_RETRAIN_PAUSE_MS`]), when `retrain.after_events` new events arrived or `retrain.every_minutes` passed
 /// since the last training with at least one new event.
 pub fn due(settings: &Settings, models: &ProjectModels, events: u64, now: i64) -> bool {
@@ -20,8 +21,10 @@ pub fn due(settings: &Settings, models: &ProjectModels, events: u64, now: i64) -
         return false;
     }
     let trained_on = models.events_at_training.load(Ordering::Relaxed);
+    let by_policy = settings.retrain.after_events.is_some() || settings.retrain.every_minutes.is_some();
     let Some(current) = models.current() else {
-        return true;
+        // A first model at once, unless both triggers are off: then the project trains only when asked.
+        return by_policy;
     };
     let last = models.last_training.load(Ordering::Relaxed);
     let pause = MIN_RETRAIN_PAUSE_MS.max(i64::try_from(current.info.fit_ms).unwrap_or(i64::MAX).saturating_mul(10));

@@ -130,6 +130,9 @@ fn the_policy_trains_a_new_project_then_waits_for_its_pause_and_new_events() {
     settings.retrain.every_minutes = None;
     assert!(!due(&settings, &models, 0, 1_000), "no events, no training");
     assert!(due(&settings, &models, 5, 1_000), "events and no model");
+    let mut off = settings.clone();
+    off.retrain.after_events = None;
+    assert!(!due(&off, &models, 5, 1_000), "both triggers off: only on demand, even without a model");
     models.start_training(1_000);
     assert!(!due(&settings, &models, 5, 1_000) && models.is_training(), "one training at a time");
     let serving = Serving::new(Trained::train(extract(&v, &settings), &settings, 1_000), &v);
