@@ -65,10 +65,16 @@ ms = [(p.get(k) or 0) * 1000 for k in ("p50", "p99", "p99.9")]
 print("%.0f %.3f %.3f %.3f" % (rps, ms[0], ms[1], ms[2]))'
 }
 health="$url/health"
-reco=(-H "x-api-key: $ml_key" --rand-regex-url "$url/v1/projects/ml/recommendations/users/([1-5][0-9]{3}|[1-9][0-9]{0,2})\\?n=10")
+reco=(-H "x-api-key: $ml_key" --rand-regex-url "$url/v1/projects/ml/recommendations/users/u1m_([1-5][0-9]{3}|[1-9][0-9]{0,2})\\?n=10")
 members=(-H "x-api-key: $bench_key" --rand-regex-url "$url/v1/projects/bench/audiences/loan_2m/members/u-[1-9][0-9]{0,5}")
 decide=(-H "x-api-key: $bench_key" -H 'content-type: application/json' -m POST
   -d '{"customer":"u-7","context":{"page":"product"},"n":3}' "$url/v1/projects/bench/experiences/decide")
+# A real history's answer, not the popular fallback an unknown customer gets.
+curl -sf "$url/v1/projects/ml/recommendations/users/u1m_42?n=10" -H "x-api-key: $ml_key" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+assert a["fallback"] is None and len(a["items"]) == 10, a
+print("personalized answers by", a["model"])'
 taskset -c 1 oha --no-tui -n 2000 -c 32 "${reco[@]}" > /dev/null 2>&1   # warm the model's pages
 
 echo "== closed loop, 32 connections, ${secs}s each: requests/s per core (p50 / p99 / p99.9 ms)"
