@@ -126,7 +126,7 @@ fn split_before(view: &ProjectView, settings: &Settings, before: Option<&[i64]>)
 /// The discovery model's best `n` for a case, purchased items left out (as the default answer does).
 pub(crate) fn discover(model: &Trained, c: &BasketCase, n: usize) -> Vec<(u32, f32)> {
     let purchased = |j: u32| c.bought.binary_search_by_key(&j, |b| b.col).is_ok();
-    model.recommend(&c.history, n, |j| !purchased(j)).into_iter().map(|r| (r.0, r.1)).collect()
+    model.recommend(&c.history, n, |j| !purchased(j))
 }
 
 pub(crate) fn repeat_list(repeat: &Repeat, c: &BasketCase, half_life: Option<f64>) -> Vec<(u32, f32)> {

@@ -14,6 +14,7 @@ pub mod ease;
 pub mod error;
 pub mod evaluate;
 pub mod ials;
+pub mod kernels;
 pub mod matrix;
 pub mod metrics;
 pub mod model;
@@ -27,4 +28,4 @@ pub mod tuning;
 
 pub use data::{TrainingData, extract};
 pub use error::RecoError;
-pub use model::{Info, Personal, Scored, Trained};
+pub use model::{Info, Personal, Trained};

@@ -19,6 +19,7 @@ use affinity_core::Settings;
 use crate::data::{TrainingData, WINDOWS};
 use crate::ease::{Ease, MAX_ITEMS};
 use crate::ials::Ials;
+use crate::kernels;
 use crate::neighbors::{NEIGHBORS, Neighbors, bought_together, similar, top_k};
 use crate::repeat::Repeat;
 
@@ -78,9 +79,6 @@ pub struct Trained {
 /// (never its test file): 0.5 gave Recall@20 0.2957 on it, against 0.2930 for 0.3, EASE alone 0.2867 and iALS
 /// alone 0.2929 (see BENCHMARKS.md).
 pub const IALS_SHARE: f32 = 0.5;
-
-/// One recommended item: column, score, and the history column that contributed most (the reason).
-pub type Scored = (u32, f32, Option<u32>);
 
 impl Trained {
     /// Trains every model on `data`. `trained_at` is epoch ms.
@@ -206,13 +204,14 @@ impl Trained {
         self.popular.get(w).map(Vec::as_slice)
     }
 
-    /// The best `n` items for a history of `(column, weight)` pairs, among columns `accept` allows, best first.
-    pub fn recommend(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<Scored> {
+    /// The best `n` items for a history of `(column, weight)` pairs, among columns `accept` allows, best first, as
+    /// `(column, score)`; [`Trained::reason`] says why for the ones shown.
+    pub fn recommend(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
         self.recommend_with(&self.personal, history, n, accept)
     }
 
     /// The same with item-kNN over the similar-item lists, whatever the personalized model (for comparisons).
-    pub fn recommend_knn(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<Scored> {
+    pub fn recommend_knn(&self, history: &[(u32, f32)], n: usize, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
         self.recommend_with(&Personal::ItemKnn, history, n, accept)
     }
 
@@ -222,87 +221,101 @@ impl Trained {
         history: &[(u32, f32)],
         n: usize,
         accept: impl Fn(u32) -> bool,
-    ) -> Vec<Scored> {
+    ) -> Vec<(u32, f32)> {
         let cols = self.items.len();
         let mut scores = vec![0f32; cols];
-        if let Personal::Ials(m) = personal {
-            let w = m.fold_in(history);
-            m.score_into(&w, &mut scores[..m.n.min(cols)]);
-            // iALS reconstructs the history itself (EASE's zero diagonal does not): its candidates are the items
-            // not in it.
-            let seen = |j: u32| history.binary_search_by_key(&j, |p| p.0).is_ok();
-            let scored = scores.iter().enumerate().map(|(j, &s)| (j as u32, s));
-            let best = top_k(scored.filter(|&(j, _)| !seen(j) && accept(j)), n);
-            // The reason: the history item whose factors agree most with the answer's, times its weight.
-            return best
-                .into_iter()
-                .map(|(j, s)| {
-                    let reason = history
-                        .iter()
-                        .filter(|p| (p.0 as usize) < m.n && (j as usize) < m.n)
-                        .map(|&(i, w)| (i, w * m.item(i).iter().zip(m.item(j)).map(|(a, b)| a * b).sum::<f32>()))
-                        .max_by(|a, b| a.1.total_cmp(&b.1))
-                        .filter(|r| r.1 > 0.0)
-                        .map(|r| r.0);
-                    (j, s, reason)
-                })
-                .collect();
-        }
-        for &(i, w) in history {
-            self.each_in_row(personal, i, |j, b| scores[j as usize] += w * b);
+        match personal {
+            Personal::Ials(m) => {
+                m.score_into(&m.fold_in(history), &mut scores[..m.n.min(cols)]);
+                // iALS reconstructs the history itself (EASE's zero diagonal does not): its candidates are the
+                // items not in it, and a score of 0 is no candidate.
+                zero_history(&mut scores, history);
+            }
+            Personal::Ease(e) | Personal::EaseIals(e, _) => {
+                let (indptr, cols, vals) = (&e.indptr, &e.cols, &e.vals);
+                kernels::wide(kernels::ScatterRows { history, indptr, cols, vals, scores: &mut scores });
+            }
+            Personal::ItemKnn => {
+                for &(i, w) in history {
+                    for &(j, b) in self.similar.of(i) {
+                        if let Some(s) = scores.get_mut(j as usize) {
+                            *s += w * b;
+                        }
+                    }
+                }
+            }
         }
         if let Personal::EaseIals(_, m) = personal {
             // Each list divided by its best, then averaged; the history's own items get no iALS part (iALS
             // reconstructs them, where EASE's zero diagonal scores them from the other items only).
             let mut factors = vec![0f32; cols];
             m.score_into(&m.fold_in(history), &mut factors[..m.n.min(cols)]);
-            for &(i, _) in history {
-                if let Some(f) = factors.get_mut(i as usize) {
-                    *f = 0.0;
-                }
-            }
+            zero_history(&mut factors, history);
             let best = |v: &[f32]| v.iter().fold(f32::MIN_POSITIVE, |a, &b| a.max(b));
             let (be, bi) = (best(&scores), best(&factors));
             for (s, f) in scores.iter_mut().zip(&factors) {
                 *s = (1.0 - IALS_SHARE) * *s / be + IALS_SHARE * f / bi;
             }
         }
-        let best = top_k(scores.iter().enumerate().map(|(j, &s)| (j as u32, s)).filter(|&(j, _)| accept(j)), n);
-        // The reason of each answer: the history item that adds most to its score, found in one more pass over the
-        // same rows, looking only at the answers (a mask), which keeps the scoring loop free of branches.
-        let mut slot = vec![u16::MAX; cols];
-        for (at, &(j, _)) in best.iter().enumerate().take(u16::MAX as usize) {
-            slot[j as usize] = at as u16;
-        }
-        let mut reasons = vec![(0f32, None); best.len()];
-        for &(i, w) in history {
-            self.each_in_row(personal, i, |j, b| {
-                let at = slot[j as usize];
-                if at != u16::MAX && w * b > reasons[at as usize].0 {
-                    reasons[at as usize] = (w * b, Some(i));
-                }
-            });
-        }
-        best.into_iter().zip(reasons).map(|((j, s), (_, reason))| (j, s, reason)).collect()
+        top_accepted(&scores, n, accept)
     }
 
-    /// Calls `f(column, weight)` for each entry of history item `i`'s row in `personal`.
-    #[inline]
-    fn each_in_row(&self, personal: &Personal, i: u32, mut f: impl FnMut(u32, f32)) {
-        match personal {
-            Personal::Ease(e) | Personal::EaseIals(e, _) => {
-                let (cols, vals) = e.row(i);
-                for (&j, &b) in cols.iter().zip(vals) {
-                    f(j, b);
-                }
+    /// Why column `col` was recommended for `history`: the history item that adds most to its score (for iALS, whose
+    /// factors agree most with the answer's, times its weight); `None` when none adds anything. Costs about one
+    /// binary search per history item, so it is asked only of the items shown.
+    pub fn reason(&self, history: &[(u32, f32)], col: u32) -> Option<u32> {
+        let part = |i: u32| -> f32 {
+            match &self.personal {
+                Personal::Ease(e) | Personal::EaseIals(e, _) => e.weight(i, col),
+                Personal::Ials(m) if (i as usize) < m.n && (col as usize) < m.n => kernels::dot(m.item(i), m.item(col)),
+                Personal::Ials(_) => 0.0,
+                Personal::ItemKnn => self.similar.of(i).iter().find(|p| p.0 == col).map_or(0.0, |p| p.1),
             }
-            Personal::ItemKnn | Personal::Ials(_) => {
-                for &(j, b) in self.similar.of(i) {
-                    f(j, b);
-                }
+        };
+        let mut best = (0f32, None);
+        for &(i, w) in history {
+            let v = w * part(i);
+            if v > best.0 {
+                best = (v, Some(i));
             }
         }
+        best.1
     }
+}
+
+/// Sets the scores of the history's columns to 0 (no candidate).
+fn zero_history(scores: &mut [f32], history: &[(u32, f32)]) {
+    for &(i, _) in history {
+        if let Some(s) = scores.get_mut(i as usize) {
+            *s = 0.0;
+        }
+    }
+}
+
+/// The `n` best columns of `scores` (score > 0) that `accept` allows, best first, ties to the smaller column.
+/// `accept` reads the catalog, so it is asked of the best columns first, a few more than `n` at a time, instead of
+/// every column: the best `m` are selected (`O(len)`), sorted and filtered; only if too few pass is the next block,
+/// four times larger, taken from the rest.
+pub fn top_accepted(scores: &[f32], n: usize, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    let mut v: Vec<(u32, f32)> =
+        scores.iter().enumerate().filter(|p| *p.1 > 0.0).map(|(j, &s)| (j as u32, s)).collect();
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(n.min(v.len()));
+    let mut rest = &mut v[..];
+    let mut block = n + 32;
+    while out.len() < n && !rest.is_empty() {
+        let take = block.min(rest.len());
+        if take < rest.len() {
+            rest.select_nth_unstable_by(take, order);
+        }
+        let (head, tail) = rest.split_at_mut(take);
+        head.sort_unstable_by(order);
+        let missing = n - out.len();
+        out.extend(head.iter().copied().filter(|&(j, _)| accept(j)).take(missing));
+        rest = tail;
+        block = block.saturating_mul(4);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -330,10 +343,21 @@ mod tests {
         let names: Vec<&str> = recs.iter().map(|r| t.items[r.0 as usize].as_str()).collect();
         assert_eq!(names.len(), 3);
         assert!(names.iter().all(|n| n.starts_with('a')), "{names:?}");
-        assert!(recs.iter().all(|r| r.2 == Some(a0)), "the reason is the one history item");
+        assert!(recs.iter().all(|r| t.reason(&[(a0, 1.0)], r.0) == Some(a0)), "the reason is the one history item");
         let similar: Vec<&str> = t.similar.of(a0).iter().map(|p| t.items[p.0 as usize].as_str()).collect();
         assert_eq!(similar.len(), 3, "only the items of its own cluster: {similar:?}");
         assert!(similar.iter().all(|n| n.starts_with('a')));
+    }
+
+    #[test]
+    fn top_accepted_equals_filtering_every_column_first() {
+        let scores: Vec<f32> = (0..500u32).map(|j| ((j * 7919) % 211) as f32 - 20.0).collect();
+        for (n, keep) in [(10, 1), (10, 3), (5, 97), (50, 499), (3, 1000)] {
+            let accept = |j: u32| j.is_multiple_of(keep);
+            let slow = top_k(scores.iter().enumerate().map(|(j, &s)| (j as u32, s)).filter(|p| accept(p.0)), n);
+            assert_eq!(top_accepted(&scores, n, accept), slow, "n {n}, every {keep}th column");
+        }
+        assert!(top_accepted(&[0.0, -1.0], 3, |_| true).is_empty(), "no positive score, no candidate");
     }
 
     #[test]

@@ -318,8 +318,8 @@ pub fn for_customer(
         model.recommend(&live.weighted, candidates, |j| acceptable(view, model, category, &skip, j))
     };
     let fallback = recs.is_empty() && repeats.is_empty();
-    let reason_of = |r: Option<u32>| {
-        r.map(|r| {
+    let reason_of = |j: u32| {
+        model.reason(&live.weighted, j).map(|r| {
             let kind = live.strongest_kind(r).map_or(VIEW, |k| view.kind_name(k));
             because(kind, &model.items[r as usize])
         })
@@ -327,18 +327,17 @@ pub fn for_customer(
     let mut items: Vec<Recommended> = if repeats.is_empty() {
         recs.into_iter()
             .take(n)
-            .map(|(j, score, r)| Recommended { item: model.items[j as usize].clone(), score, reason: reason_of(r) })
+            .map(|(j, score)| Recommended { item: model.items[j as usize].clone(), score, reason: reason_of(j) })
             .collect()
     } else {
-        let discovery: Vec<(u32, f32)> = recs.iter().map(|r| (r.0, r.1)).collect();
         let repeat: Vec<(u32, f32)> = repeats.iter().map(|r| (r.0, r.1)).collect();
-        crate::repeat::blend(&repeat, &discovery, weight, n)
+        crate::repeat::blend(&repeat, &recs, weight, n)
             .into_iter()
             .map(|(j, score, from_repeat)| {
                 let reason = if from_repeat {
                     repeats.iter().find(|r| r.0 == j).map(|r| cycle_reason(r.2))
                 } else {
-                    recs.iter().find(|r| r.0 == j).and_then(|r| reason_of(r.2))
+                    reason_of(j)
                 };
                 Recommended { item: model.items[j as usize].clone(), score, reason }
             })
@@ -452,10 +451,10 @@ pub fn for_session(
     let fallback = recs.is_empty();
     let mut out: Vec<Recommended> = recs
         .into_iter()
-        .map(|(j, score, reason)| Recommended {
+        .map(|(j, score)| Recommended {
             item: model.items[j as usize].clone(),
             score,
-            reason: reason.map(|r| format!("because {} is in the session", model.items[r as usize])),
+            reason: model.reason(&history, j).map(|r| format!("because {} is in the session", model.items[r as usize])),
         })
         .collect();
     top_up(&mut out, view, model, "all", category, &skip, n);
