@@ -21,16 +21,12 @@ load_audience_data "$work" "$rows"
 H=(-H "x-api-key: $admin" -H 'content-type: application/json')
 
 day=86400
-declare -A RULE SQL
-RULE[loan_2m]='{"interaction":"loan_application","window":{"last":{"n":2,"unit":"month"}},"where":[{"param":"amount","op":"gte","value":5000},{"param":"approved","op":"is_true"}]}'
+declare -A SQL
+. bench/audience_rules.sh
 SQL[loan_2m]="SELECT count(DISTINCT customer) FROM events WHERE project='bench' AND event='loan_application' AND ts >= (NOW_MS - 60 * 86400000) AND json_extract(params,'\$.amount') >= 5000 AND json_extract(params,'\$.approved') = 1"
-RULE[nike_2]='{"interaction":"view","item":[{"attr":"brand","op":"eq","value":"Nike"}],"window":{"last":{"n":30,"unit":"day"}},"cmp":{"op":"gte","value":2}}'
 SQL[nike_2]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='view' AND e.ts >= (NOW_MS - 30 * 86400000) AND json_extract(i.properties,'\$.brand') = 'Nike' GROUP BY e.customer HAVING count(*) >= 2)"
-RULE[shoes_2]='{"interaction":"cart","item":[{"attr":"category","op":"in","value":["shoes"]}],"window":{"last":{"n":30,"unit":"day"}},"measure":{"agg":"distinct_items"},"cmp":{"op":"gte","value":2}}'
 SQL[shoes_2]="SELECT count(*) FROM (SELECT e.customer FROM events e JOIN items i ON i.project = e.project AND i.id = e.item WHERE e.project='bench' AND e.event='cart' AND e.ts >= (NOW_MS - 30 * 86400000) AND EXISTS (SELECT 1 FROM json_each(i.categories) WHERE value = 'shoes') GROUP BY e.customer HAVING count(DISTINCT e.item) >= 2)"
-RULE[value_500]='{"interaction":"purchase","window":{"last":{"n":90,"unit":"day"}},"measure":{"agg":"sum","param":"value"},"cmp":{"op":"gte","value":500}}'
 SQL[value_500]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND event='purchase' AND ts >= (NOW_MS - 90 * 86400000) GROUP BY customer HAVING sum(price * coalesce(quantity, 1)) >= 500)"
-RULE[no_purchase]='{"all":[{"interaction":"cart","window":{"last":{"n":1,"unit":"week"}}},{"interaction":"purchase","window":{"last":{"n":1,"unit":"week"}},"cmp":{"op":"eq","value":0}}]}'
 SQL[no_purchase]="SELECT count(*) FROM (SELECT customer FROM events WHERE project='bench' AND ts >= (NOW_MS - 7 * 86400000) GROUP BY customer HAVING sum(event='cart') >= 1 AND sum(event='purchase') = 0)"
 printf "%-12s %10s %12s %12s %14s %12s\n" rule size "size time" "SQL time" "member req/s" "member p99"
 for id in loan_2m nike_2 shoes_2 value_500 no_purchase; do

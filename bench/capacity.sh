@@ -13,8 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
 secs=${2:-10}
-command -v oha >/dev/null || cargo install --locked --quiet oha
-command -v taskset >/dev/null || { SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo; $SUDO apt-get install -y -qq util-linux >/dev/null; }
+. bench/oha.sh
 cargo build --release --quiet
 work=$(mktemp -d)
 pid=
@@ -51,18 +50,6 @@ pid=$!
 until grep -q "listening on" "$work/pinned.log" 2>/dev/null; do sleep 0.1; done
 url=$(sed -n 's/^affinity listening on //p' "$work/pinned.log")
 
-# oha ARGS… → "requests/s p50 p99 p99.9" (latencies in ms), from its JSON summary.
-run() {
-  taskset -c 1 oha --no-tui --output-format json "$@" 2>/dev/null | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-p = r["latencyPercentiles"]
-codes = r.get("statusCodeDistribution", {})
-assert set(codes) <= {"200"}, codes
-rps = r["summary"]["requestsPerSec"]
-ms = [(p.get(k) or 0) * 1000 for k in ("p50", "p99", "p99.9")]
-print("%.0f %.3f %.3f %.3f" % (rps, ms[0], ms[1], ms[2]))'
-}
 health="$url/health"
 reco=(-H "x-api-key: $ml_key" --rand-regex-url "$url/v1/projects/ml/recommendations/users/u1m_([1-5][0-9]{3}|[1-9][0-9]{0,2})\\?n=10")
 members=(-H "x-api-key: $bench_key" --rand-regex-url "$url/v1/projects/bench/audiences/loan_2m/members/u-[1-9][0-9]{0,5}")
@@ -82,7 +69,7 @@ for name in health reco members decide; do
   case $name in
     health) args=("$health") ;; reco) args=("${reco[@]}") ;; members) args=("${members[@]}") ;; decide) args=("${decide[@]}") ;;
   esac
-  read -r rps p50 p99 p999 < <(run -z "${secs}s" -c 32 "${args[@]}")
+  read -r rps p50 p99 p999 < <(oha_summary -z "${secs}s" -c 32 "${args[@]}")
   cap[$name]=$rps
   printf '%-8s %8s req/s   %s / %s / %s\n' "$name" "$rps" "$p50" "$p99" "$p999"
 done
@@ -93,8 +80,8 @@ for name in reco members decide; do
   case $name in
     reco) args=("${reco[@]}") ;; members) args=("${members[@]}") ;; decide) args=("${decide[@]}") ;;
   esac
-  read -r _ p50 p99 p999 < <(run -z "${secs}s" -c 32 -q "$rate" --latency-correction "${args[@]}")
-  read -r _ h50 h99 h999 < <(run -z "${secs}s" -c 32 -q "$rate" --latency-correction "$health")
+  read -r _ p50 p99 p999 < <(oha_summary -z "${secs}s" -c 32 -q "$rate" --latency-correction "${args[@]}")
+  read -r _ h50 h99 h999 < <(oha_summary -z "${secs}s" -c 32 -q "$rate" --latency-correction "$health")
   printf '%-8s at %6s req/s: p50 %s  p99 %s  p99.9 %s ms   | /health: p50 %s  p99 %s  p99.9 %s ms   (p99 ratio %s)\n' \
     "$name" "$rate" "$p50" "$p99" "$p999" "$h50" "$h99" "$h999" "$(python3 -c "print(round($p99 / max($h99, 1e-9), 2))")"
 done
