@@ -8,7 +8,8 @@
 #    POST …/experiences/decide;
 # 2. open loop at 50 % of each endpoint's capacity (oha -q RATE --latency-correction): p50, p99 and p99.9 of the
 #    endpoint, and of GET /health at the same rate, in the same run.
-# oha is installed with `cargo install oha` when missing. Usage: bench/capacity.sh [ROWS, default 1000000] [SECS, 10]
+# oha is installed with `cargo install oha` when missing. SERVE_BINS="A B" serves the pinned part with each binary in
+# turn (the data is made by target/release/affinity). Usage: bench/capacity.sh [ROWS, default 1000000] [SECS, 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -42,9 +43,11 @@ ml_key=$(echo "$ml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["k
 target/release/affinity import --url "$url" --key "$ml_admin" --project ml --interaction purchase "$work/train.csv" >/dev/null
 curl -sf -X POST "$url/v1/projects/ml/models/train?wait=true" -H "x-api-key: $ml_admin" >/dev/null
 
-# The same data, served by one pinned request thread.
+# The same data, served by one pinned request thread, by each binary in turn (an A/B in one run).
+for serve_bin in ${SERVE_BINS:-target/release/affinity}; do
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-AFFINITY_MASTER_KEY=bench-master AFFINITY_WORKERS=1 RUST_LOG=warn taskset -c 0 target/release/affinity serve \
+echo "=== served by $serve_bin"
+AFFINITY_MASTER_KEY=bench-master AFFINITY_WORKERS=1 RUST_LOG=warn taskset -c 0 "$serve_bin" serve \
   --addr 127.0.0.1:0 --data-dir "$work/data" > "$work/pinned.log" 2>&1 &
 pid=$!
 until grep -q "listening on" "$work/pinned.log" 2>/dev/null; do sleep 0.1; done
@@ -84,4 +87,5 @@ for name in reco members decide; do
   read -r _ h50 h99 h999 < <(oha_summary -z "${secs}s" -c 32 -q "$rate" --latency-correction "$health")
   printf '%-8s at %6s req/s: p50 %s  p99 %s  p99.9 %s ms   | /health: p50 %s  p99 %s  p99.9 %s ms   (p99 ratio %s)\n' \
     "$name" "$rate" "$p50" "$p99" "$p999" "$h50" "$h99" "$h999" "$(python3 -c "print(round($p99 / max($h99, 1e-9), 2))")"
+done
 done

@@ -204,6 +204,28 @@ fn arb_cell() -> impl Strategy<Value = String> {
 // `imports::property_counts_add_up_and_match_the_store`.
 proptest! {
     #[test]
+    fn the_row_guard_skipping_plain_chunks_agrees_with_stepping_every_byte(
+        text in prop::collection::vec(prop_oneof![Just(b'a'), Just(b','), Just(b';'), Just(b'"'), Just(b'\n'),
+            Just(b'\t'), Just(b'\r')], 0..200),
+        cuts in prop::collection::vec(0usize..200, 0..6),
+        csv in any::<bool>(),
+    ) {
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(text.len())).collect();
+        cuts.sort_unstable();
+        let (mut fast, mut slow) = (RowGuard::new((), csv), RowGuard::new((), csv));
+        let mut at = 0;
+        for end in cuts.into_iter().chain([text.len()]) {
+            fast.advance(&text[at..end]);
+            for &b in &text[at..end] {
+                if slow.step(b) { slow.since_row = 0 } else { slow.since_row += 1 }
+            }
+            at = end;
+            prop_assert_eq!(fast.since_row, slow.since_row);
+            prop_assert!(fast.state == slow.state || !csv);
+        }
+    }
+
+    #[test]
     fn csv_never_panics_and_counts_add_up(
         header in prop::collection::vec(prop_oneof![Just("user_id"), Just("item_id"), Just("quantity"), Just("price"),
             Just("event"), Just("amount"), Just("timestamp"), Just("x")], 0..6),
