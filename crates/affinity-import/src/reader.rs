@@ -44,11 +44,7 @@ impl<R> RowGuard<R> {
         if !self.csv {
             return b == b'\n';
         }
-        let outside = |b: u8| match b {
-            b'\n' => (Quote::Out(true), true),
-            b',' | b';' | b'\t' => (Quote::Out(true), false),
-            _ => (Quote::Out(false), false),
-        };
+        let outside = |b: u8| (Quote::Out(starts_field_after(b)), b == b'\n');
         let (next, ends) = match (self.state, b) {
             (Quote::Out(true), b'"') => (Quote::In, false),
             (Quote::Out(_), b) => outside(b),
@@ -68,23 +64,32 @@ impl<R> RowGuard<R> {
     fn advance(&mut self, bytes: &[u8]) {
         let plain = !self.csv || (matches!(self.state, Quote::Out(_)) && memchr::memchr(b'"', bytes).is_none());
         if !plain {
-            for &b in bytes {
-                if self.step(b) {
-                    self.since_row = 0;
-                } else {
-                    self.since_row += 1;
-                }
-            }
-            return;
+            return self.step_each(bytes);
         }
         match memchr::memrchr(b'\n', bytes) {
             Some(at) => self.since_row = bytes.len() - at - 1,
             None => self.since_row += bytes.len(),
         }
         if let (true, Some(&last)) = (self.csv, bytes.last()) {
-            self.state = Quote::Out(matches!(last, b'\n' | b',' | b';' | b'\t'));
+            self.state = Quote::Out(starts_field_after(last));
         }
     }
+
+    /// Advances over `bytes` one at a time.
+    fn step_each(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.step(b) {
+                self.since_row = 0;
+            } else {
+                self.since_row += 1;
+            }
+        }
+    }
+}
+
+/// Whether a field starts after byte `b` outside quotes: after a newline or a separator (`,` `;` or tab).
+fn starts_field_after(b: u8) -> bool {
+    matches!(b, b'\n' | b',' | b';' | b'\t')
 }
 
 impl<R: Read> Read for RowGuard<R> {

@@ -216,9 +216,7 @@ proptest! {
         let mut at = 0;
         for end in cuts.into_iter().chain([text.len()]) {
             fast.advance(&text[at..end]);
-            for &b in &text[at..end] {
-                if slow.step(b) { slow.since_row = 0 } else { slow.since_row += 1 }
-            }
+            slow.step_each(&text[at..end]);
             at = end;
             prop_assert_eq!(fast.since_row, slow.since_row);
             prop_assert!(fast.state == slow.state || !csv);

@@ -90,32 +90,9 @@ fn init(len: usize, seed: u64, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-/// `out = (α₀ G + Σ_i c_i h_i h_iᵀ + reg I) v`, the matrix [`solve_row`] solves with.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn apply_row(
-    v: &[f32],
-    out: &mut [f32],
-    others: &[f32],
-    gram: &[f32],
-    d: usize,
-    cols: &[u32],
-    vals: &[f32],
-    unobserved: f32,
-    reg: f32,
-) {
-    for (a, o) in out.iter_mut().enumerate() {
-        *o = unobserved * dot(&gram[a * d..(a + 1) * d], v) + reg * v[a];
-    }
-    for (&j, &c) in cols.iter().zip(vals) {
-        let h = &others[j as usize * d..(j as usize + 1) * d];
-        axpy(c * dot(h, v), h, out);
-    }
-}
-
-/// [`solve_row`]'s arguments, as an operation for [`wide`].
-struct SolveRow<'a> {
-    x: &'a mut [f32],
+/// One row's least-squares system, `(α₀ G + Σ_i c_i h_i h_iᵀ + reg I) x = Σ_i c_i h_i`: `others` holds the fixed
+/// side's factors (`d` per row), `gram` their Gramian `G`, `cols`/`vals` the row's observed cells `i` and `c_i`.
+struct RowSystem<'a> {
     others: &'a [f32],
     gram: &'a [f32],
     d: usize,
@@ -123,61 +100,74 @@ struct SolveRow<'a> {
     vals: &'a [f32],
     unobserved: f32,
     reg: f32,
+}
+
+impl RowSystem<'_> {
+    /// `out = (α₀ G + Σ_i c_i h_i h_iᵀ + reg I) v`.
+    #[inline(always)]
+    fn apply(&self, v: &[f32], out: &mut [f32]) {
+        let d = self.d;
+        for (a, o) in out.iter_mut().enumerate() {
+            *o = self.unobserved * dot(&self.gram[a * d..(a + 1) * d], v) + self.reg * v[a];
+        }
+        for (&j, &c) in self.cols.iter().zip(self.vals) {
+            let h = self.factors(j);
+            axpy(c * dot(h, v), h, out);
+        }
+    }
+
+    #[inline(always)]
+    fn factors(&self, j: u32) -> &[f32] {
+        &self.others[j as usize * self.d..(j as usize + 1) * self.d]
+    }
+
+    /// Improves `x` by `steps` conjugate-gradient iterations. Inlined, so that it runs as compiled for the [`wide`]
+    /// caller.
+    #[inline(always)]
+    fn solve(&self, x: &mut [f32], steps: usize) {
+        let d = self.d;
+        let mut b = vec![0f32; d];
+        for (&j, &c) in self.cols.iter().zip(self.vals) {
+            axpy(c, self.factors(j), &mut b);
+        }
+        let mut ax = vec![0f32; d];
+        self.apply(x, &mut ax);
+        let mut r: Vec<f32> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
+        let mut p = r.clone();
+        let mut rr = dot(&r, &r);
+        let mut ap = vec![0f32; d];
+        for _ in 0..steps {
+            if rr < 1e-20 {
+                break;
+            }
+            self.apply(&p, &mut ap);
+            let pap = dot(&p, &ap);
+            if pap <= 0.0 {
+                break;
+            }
+            let alpha = rr / pap;
+            axpy(alpha, &p, x);
+            axpy(-alpha, &ap, &mut r);
+            let next = dot(&r, &r);
+            let beta = next / rr;
+            rr = next;
+            p.iter_mut().zip(&r).for_each(|(p, r)| *p = r + beta * *p);
+        }
+    }
+}
+
+/// [`RowSystem::solve`] as an operation for [`wide`].
+struct SolveRow<'a, 'x> {
+    system: RowSystem<'a>,
+    x: &'x mut [f32],
     steps: usize,
 }
 
-impl pulp::WithSimd for SolveRow<'_> {
+impl pulp::WithSimd for SolveRow<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let SolveRow { x, others, gram, d, cols, vals, unobserved, reg, steps } = self;
-        solve_row(x, others, gram, d, cols, vals, unobserved, reg, steps);
-    }
-}
-
-/// Solves `(α₀ G + Σ_i c_i h_i h_iᵀ + reg I) x = Σ_i c_i h_i` for one row by `steps` CG iterations from `x`.
-/// `others` holds the fixed side's factors; `cols`/`vals` the row's observed cells. Inlined, so that it runs as
-/// compiled for the [`wide`] caller.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn solve_row(
-    x: &mut [f32],
-    others: &[f32],
-    gram: &[f32],
-    d: usize,
-    cols: &[u32],
-    vals: &[f32],
-    unobserved: f32,
-    reg: f32,
-    steps: usize,
-) {
-    let mut b = vec![0f32; d];
-    for (&j, &c) in cols.iter().zip(vals) {
-        let h = &others[j as usize * d..(j as usize + 1) * d];
-        axpy(c, h, &mut b);
-    }
-    let mut ax = vec![0f32; d];
-    apply_row(x, &mut ax, others, gram, d, cols, vals, unobserved, reg);
-    let mut r: Vec<f32> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
-    let mut p = r.clone();
-    let mut rr = dot(&r, &r);
-    let mut ap = vec![0f32; d];
-    for _ in 0..steps {
-        if rr < 1e-20 {
-            break;
-        }
-        apply_row(&p, &mut ap, others, gram, d, cols, vals, unobserved, reg);
-        let pap = dot(&p, &ap);
-        if pap <= 0.0 {
-            break;
-        }
-        let alpha = rr / pap;
-        axpy(alpha, &p, x);
-        axpy(-alpha, &ap, &mut r);
-        let next = dot(&r, &r);
-        let beta = next / rr;
-        rr = next;
-        p.iter_mut().zip(&r).for_each(|(p, r)| *p = r + beta * *p);
+        self.system.solve(self.x, self.steps);
     }
 }
 
@@ -188,7 +178,8 @@ fn half_epoch(rows: &mut [f32], fixed: &[f32], x: &Matrix, d: usize, unobserved:
     rows.par_chunks_mut(d).enumerate().for_each(|(r, w)| {
         let (cols, vals) = x.row(r);
         let reg = lambda * (cols.len() as f32 + unobserved * fixed_rows as f32);
-        wide(SolveRow { x: w, others: fixed, gram: &gram, d, cols, vals, unobserved, reg, steps: TRAIN_STEPS });
+        let system = RowSystem { others: fixed, gram: &gram, d, cols, vals, unobserved, reg };
+        wide(SolveRow { system, x: w, steps: TRAIN_STEPS });
     });
 }
 
@@ -228,18 +219,9 @@ impl Ials {
         let (cols, vals): (Vec<u32>, Vec<f32>) = history.iter().filter(|p| (p.0 as usize) < self.n).copied().unzip();
         let mut x = vec![0f32; self.d];
         let reg = self.lambda * (cols.len() as f32 + self.unobserved_weight * self.n as f32);
-        let (others, gram, unobserved) = (&self.items, &self.gram, self.unobserved_weight);
-        wide(SolveRow {
-            x: &mut x,
-            others,
-            gram,
-            d: self.d,
-            cols: &cols,
-            vals: &vals,
-            unobserved,
-            reg,
-            steps: SERVE_STEPS,
-        });
+        let (others, gram, unobserved, d) = (&self.items, &self.gram, self.unobserved_weight, self.d);
+        let system = RowSystem { others, gram, d, cols: &cols, vals: &vals, unobserved, reg };
+        wide(SolveRow { system, x: &mut x, steps: SERVE_STEPS });
         x
     }
 

@@ -20,7 +20,7 @@ use crate::data::{TrainingData, WINDOWS};
 use crate::ease::{Ease, MAX_ITEMS};
 use crate::ials::Ials;
 use crate::kernels;
-use crate::neighbors::{NEIGHBORS, Neighbors, bought_together, similar, top_k};
+use crate::neighbors::{NEIGHBORS, Neighbors, best_first, bought_together, similar, top_k};
 use crate::repeat::Repeat;
 
 /// The personalized model.
@@ -299,17 +299,16 @@ fn zero_history(scores: &mut [f32], history: &[(u32, f32)]) {
 pub fn top_accepted(scores: &[f32], n: usize, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
     let mut v: Vec<(u32, f32)> =
         scores.iter().enumerate().filter(|p| *p.1 > 0.0).map(|(j, &s)| (j as u32, s)).collect();
-    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let mut out = Vec::with_capacity(n.min(v.len()));
     let mut rest = &mut v[..];
     let mut block = n + 32;
     while out.len() < n && !rest.is_empty() {
         let take = block.min(rest.len());
         if take < rest.len() {
-            rest.select_nth_unstable_by(take, order);
+            rest.select_nth_unstable_by(take, best_first);
         }
         let (head, tail) = rest.split_at_mut(take);
-        head.sort_unstable_by(order);
+        head.sort_unstable_by(best_first);
         let missing = n - out.len();
         out.extend(head.iter().copied().filter(|&(j, _)| accept(j)).take(missing));
         rest = tail;

@@ -27,13 +27,17 @@ impl Neighbors {
 /// Keeps the `k` best `(item, score)` of `scores` (score > 0), best first; ties go to the smaller item id.
 pub fn top_k(scores: impl Iterator<Item = (u32, f32)>, k: usize) -> Vec<(u32, f32)> {
     let mut v: Vec<(u32, f32)> = scores.filter(|&(_, s)| s > 0.0).collect();
-    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     if v.len() > k {
-        v.select_nth_unstable_by(k, order);
+        v.select_nth_unstable_by(k, best_first);
         v.truncate(k);
     }
-    v.sort_unstable_by(order);
+    v.sort_unstable_by(best_first);
     v
+}
+
+/// The order of ranked lists: higher score first, ties to the smaller item id.
+pub fn best_first(a: &(u32, f32), b: &(u32, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
 /// BM25 constants (Robertson and Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009,
