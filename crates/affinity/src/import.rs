@@ -106,6 +106,8 @@ async fn upload(args: &ImportArgs) -> anyhow::Result<(Value, String)> {
         .query(&query)
         .header("x-api-key", &args.key)
         .header("content-type", content_type)
+        // The size announced lets the server store rows while the file is still on its way.
+        .header("content-length", size)
         .body(reqwest::Body::wrap_stream(stream));
     if lower.ends_with(".gz") {
         request = request.header("content-encoding", "gzip");

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use affinity_core::event::validate_mut;
@@ -25,6 +25,9 @@ use crate::{DryRunSeen, Engine, Outcome, Submitted};
 const BATCH: usize = 10_000;
 /// Batches in flight at once.
 const IN_FLIGHT: usize = 4;
+/// How long the rows read may wait for more before they are stored and counted (a streamed upload that arrives
+/// slowly).
+const IDLE: Duration = Duration::from_millis(200);
 /// How often progress is saved to the store.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
@@ -32,7 +35,7 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 pub(super) struct Job {
     pub(super) engine: Engine,
     pub(super) record: ImportRecord,
-    pub(super) spool: PathBuf,
+    pub(super) source: Source,
     pub(super) failures: PathBuf,
     pub(super) format: Format,
     pub(super) spec: ColumnSpec,
@@ -43,10 +46,19 @@ pub(super) struct Job {
     pub(super) progress: Arc<Progress>,
 }
 
+/// Where a job's rows come from.
+pub(super) enum Source {
+    /// The upload spooled to this file, removed when the job ends.
+    Spooled(PathBuf),
+    /// The upload as it arrives ([`super::stream`]): its reader past the header (`None` for an empty upload),
+    /// and its SHA-256 once the last byte has been read, for the record.
+    Streamed { reader: Option<Box<FileReader>>, hash: Arc<OnceLock<[u8; 32]>> },
+}
+
 /// Counts the bytes read through it.
-struct Counting<R> {
-    inner: R,
-    count: Arc<Progress>,
+pub(super) struct Counting<R> {
+    pub(super) inner: R,
+    pub(super) count: Arc<Progress>,
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -71,7 +83,12 @@ impl Job {
             Ok(report) => (Some(report), None),
             Err(f) => (f.report, Some(f.why.to_string())),
         };
-        let _ = std::fs::remove_file(&self.spool);
+        match &self.source {
+            Source::Spooled(spool) => {
+                let _ = std::fs::remove_file(spool);
+            }
+            Source::Streamed { hash, .. } => self.record.content_hash = hash.get().copied(),
+        }
         if let Some(r) = report.as_ref().filter(|_| !self.record.dry_run) {
             crate::metrics::import_rows(&self.record.project, r);
         }
@@ -91,16 +108,21 @@ impl Job {
     }
 
     fn process(&mut self) -> Result<Report, Box<Failed>> {
-        let file = File::open(&self.spool).map_err(|e| fail(None, Stop::Open(e)))?;
-        let counting = Counting { inner: file, count: self.progress.clone() };
-        let default_event = self.record.interaction.clone();
-        let opened = FileReader::open(
-            Box::new(counting),
-            self.format,
-            &self.spec,
-            default_event.as_deref(),
-            self.default_date_ms,
-        );
+        let opened = match &mut self.source {
+            Source::Spooled(spool) => {
+                let file = File::open(&*spool).map_err(|e| fail(None, Stop::Open(e)))?;
+                let counting = Counting { inner: file, count: self.progress.clone() };
+                let default_event = self.record.interaction.clone();
+                FileReader::open(
+                    Box::new(counting),
+                    self.format,
+                    &self.spec,
+                    default_event.as_deref(),
+                    self.default_date_ms,
+                )
+            }
+            Source::Streamed { reader, .. } => reader.take().map(|r| *r).ok_or(HeaderError::Empty),
+        };
         let reader = match opened {
             Ok(r) => r,
             Err(HeaderError::Empty) => return Ok(ReportBuilder::new(self.max_failures).finish()),
@@ -133,7 +155,25 @@ impl Job {
             let read = scope.spawn(move || read_rows(reader, chunks_tx, recycled, &progress));
             // Owned here, so that leaving early drops it and the reader thread, blocked on a full channel, ends.
             let chunks = chunks;
-            for mut chunk in chunks.iter() {
+            loop {
+                let mut chunk = match chunks.recv_timeout(IDLE) {
+                    Ok(chunk) => chunk,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        // The upload arrives slower than it is stored: store and count what has been read.
+                        if !batch.is_empty() {
+                            let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            pending.push_back(
+                                self.send(&project, events, &mut seen).map_err(|e| fail(Some(report.counts()), e))?,
+                            );
+                        }
+                        while let Some(p) = pending.pop_front() {
+                            self.settle(Some(p), &mut report).map_err(|e| fail(Some(report.counts()), e))?;
+                        }
+                        self.save(&report);
+                        continue;
+                    }
+                };
                 for row in chunk.iter_mut() {
                     let event = std::mem::replace(&mut row.event, Err(RowError(String::new())));
                     let failure = match event {

@@ -1,7 +1,8 @@
 //! File imports without HTTP: what a file may hold, whether it was imported before, its import record, and the
 //! row work (reading, validating, storing through the pipeline, the failed rows' CSV).
 //!
-//! The server receives an upload and spools it to [`upload_file`] with its SHA-256; then
+//! The server receives an upload and spools it to [`upload_file`] with its SHA-256 (or streams it, see
+//! [`Engine::can_stream`] and [`Engine::begin_streamed_import`]: the same steps, while the bytes arrive); then
 //! 1. [`Engine::plan_import`] checks what the upload asks for against the catalog (the interaction type exists
 //!    and is not archived) and fixes which columns the file may hold;
 //! 2. [`Engine::begin_import`] (blocking) checks the header (a missing mandatory column refuses the file before
@@ -16,6 +17,7 @@ mod error;
 mod items;
 mod job;
 mod running;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +32,7 @@ use affinity_store::{Store, StoreError};
 use crate::Engine;
 pub use error::ImportError;
 pub use running::Imports;
+pub use stream::Streamed;
 
 /// What is imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -212,22 +215,10 @@ impl Engine {
                     return Err(e);
                 }
             };
-            let record = ImportRecord {
-                id: upload.id,
-                project,
-                interaction: None,
-                status: ImportStatus::Running,
-                dry_run: options.dry_run,
-                // No content hash: an item file is never "already imported" (upserting it again changes nothing),
-                // and it must not make an interaction file with the same bytes look imported.
-                content_hash: None,
-                bytes: upload.bytes,
-                rows: 0,
-                report: None,
-                error: None,
-                created_at: affinity_core::date::now_ms(),
-                finished_at: None,
-            };
+            // No content hash: an item file is never "already imported" (upserting it again changes nothing), and it
+            // must not make an interaction file with the same bytes look imported.
+            let (now, bytes) = (affinity_core::date::now_ms(), upload.bytes);
+            let record = running(upload.id, project, None, &options, None, bytes, now);
             self.store.insert_import(&record)?;
             let progress = Arc::new(Progress::default());
             progress.bytes.store(upload.bytes, std::sync::atomic::Ordering::Relaxed);
@@ -249,20 +240,8 @@ impl Engine {
         let now = affinity_core::date::now_ms();
         let earlier = self.store.imports_by_content(&project, options.interaction.as_deref(), &upload.hash)?;
         let started_ms = earlier.first().map_or(now, |first| first.created_at);
-        let mut record = ImportRecord {
-            id: upload.id,
-            project,
-            interaction: options.interaction.clone(),
-            status: ImportStatus::Running,
-            dry_run: options.dry_run,
-            content_hash: Some(upload.hash),
-            bytes: upload.bytes,
-            rows: 0,
-            report: None,
-            error: None,
-            created_at: now,
-            finished_at: None,
-        };
+        let interaction = options.interaction.clone();
+        let mut record = running(upload.id, project, interaction, &options, Some(upload.hash), upload.bytes, now);
         let previous = earlier.iter().rev().find(|r| r.status == ImportStatus::Done && !r.dry_run);
         if !options.force
             && !options.dry_run
@@ -292,7 +271,7 @@ impl Engine {
         let job = job::Job {
             engine: self.clone(),
             record: record.clone(),
-            spool,
+            source: job::Source::Spooled(spool),
             failures,
             format: options.format,
             spec,
@@ -302,6 +281,32 @@ impl Engine {
             progress: progress.clone(),
         };
         Ok(Begun::Run(Box::new(ImportJob { record, progress, work: Work::Events(job) })))
+    }
+}
+
+/// A new import's record, `running` since `now` (epoch ms).
+fn running(
+    id: String,
+    project: String,
+    interaction: Option<String>,
+    options: &Options,
+    content_hash: Option<[u8; 32]>,
+    bytes: u64,
+    now: i64,
+) -> ImportRecord {
+    ImportRecord {
+        id,
+        project,
+        interaction,
+        status: ImportStatus::Running,
+        dry_run: options.dry_run,
+        content_hash,
+        bytes,
+        rows: 0,
+        report: None,
+        error: None,
+        created_at: now,
+        finished_at: None,
     }
 }
 

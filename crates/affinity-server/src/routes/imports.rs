@@ -170,7 +170,8 @@ async fn upload(
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     if !content_type.as_deref().is_some_and(|c| c.starts_with("multipart/form-data")) {
         options.format = Format::of_upload(content_type.as_deref(), q.filename.as_deref());
-        return imports::start(state, project, options, request.into_body().into_data_stream()).await;
+        let length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        return imports::start(state, project, options, request.into_body().into_data_stream(), length).await;
     }
     let broken = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(Code::InvalidFile, format!("Invalid multipart body: {e}"))
@@ -182,7 +183,8 @@ async fn upload(
         let field = multipart.next_field().await.map_err(broken)?.ok_or_else(|| Problem::missing("file", "file"))?;
         if field.name() == Some("file") {
             options.format = Format::of_upload(field.content_type(), field.file_name().or(q.filename.as_deref()));
-            return imports::start(state, project, options, field).await;
+            // A part's size is not announced: spooled.
+            return imports::start(state, project, options, field, None).await;
         }
     }
 }

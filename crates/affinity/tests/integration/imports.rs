@@ -271,32 +271,66 @@ async fn answers_202_at_once_and_multipart_uploads() {
     assert_eq!(counts(&done), (2, 2, 0, 0));
 }
 
-/// The server is killed while an import runs: the restart says `interrupted` with the rows stored so far, and
-/// uploading the file again with `force=true` completes it with no duplicates.
-#[tokio::test]
-async fn an_interrupted_import_completes_on_reupload() {
-    let (s, k) = shop().await;
-    let rows = 1_000_000;
+/// An upload whose body is still arriving, with its size announced: `send` passes bytes on, or an error that
+/// makes the client break the connection off.
+struct Arriving {
+    send: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+    answer: tokio::task::JoinHandle<Result<reqwest::Response, reqwest::Error>>,
+}
+
+fn arriving(s: &Server, key: &str, query: &str, bytes: usize) -> Arriving {
+    let (send, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
+    let request = reqwest::Client::new()
+        .post(format!("{}/v1/projects/shop-1/imports?{query}", s.url))
+        .header("x-api-key", key)
+        .header("content-type", "text/csv")
+        .header("content-length", bytes)
+        .body(reqwest::Body::wrap_stream(body));
+    Arriving { send, answer: tokio::spawn(request.send()) }
+}
+
+/// The running import of shop-1 (the newest), once it has stored at least `rows` rows.
+async fn running_with(s: &Server, k: &Keys, rows: u64) -> Value {
+    loop {
+        let (_, list) = s.get("/v1/projects/shop-1/imports", &k.admin).await;
+        let newest = list["imports"][0].clone();
+        if newest["status"] == "running" && newest["report"]["succeeded"].as_u64().is_some_and(|n| n >= rows) {
+            return newest;
+        }
+        assert_ne!(newest["status"], "failed", "{newest}");
+        tokio::task::yield_now().await;
+    }
+}
+
+fn views(rows: u64) -> String {
     let mut csv = String::from("user_id,item_id,timestamp\n");
     for i in 0..rows {
         csv += &format!("u{},i{},{}\n", i % 5000, i % 777, 1_700_000_000 + i);
     }
-    let (status, started) = s.upload("shop-1", &k.admin, "interaction=view", &[], csv.clone().into_bytes()).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let id = str_of(&started["id"]);
-    loop {
-        let (_, now) = s.get(&format!("/v1/projects/shop-1/imports/{id}"), &k.admin).await;
-        assert_eq!(now["status"], "running", "the import must still run when the server is killed: {now}");
-        if now["report"]["succeeded"].as_u64().is_some_and(|n| n > 0) {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    csv
+}
+
+/// Rows are stored while the upload still arrives. The server is killed in the middle of it: the restart says
+/// `interrupted` with the rows stored so far, and uploading the file again with `force=true` completes it with
+/// no duplicates.
+#[tokio::test]
+async fn rows_are_stored_while_the_upload_arrives_and_an_interrupted_import_completes() {
+    let (s, k) = shop().await;
+    let rows = 200_000;
+    let csv = views(rows);
+    let upload = arriving(&s, &k.admin, "interaction=view", csv.len());
+    let half = csv.len() / 2;
+    upload.send.send(Ok(csv.as_bytes()[..half].to_vec())).await.expect("first half");
+    let running = running_with(&s, &k, 10_000).await;
+    assert!(!upload.answer.is_finished(), "the upload has not ended");
+    let id = str_of(&running["id"]);
     let s = s.kill9_and_restart();
+    drop(upload);
     let (_, after) = s.get(&format!("/v1/projects/shop-1/imports/{id}"), &k.admin).await;
     assert_eq!(after["status"], "interrupted");
     let stored_before = stored(&s, &k).await;
-    assert!(stored_before < rows, "killed before the end");
+    assert!((10_000..rows).contains(&stored_before), "{stored_before} rows, of the first half");
     assert_eq!(after["report"]["succeeded"].as_u64(), Some(stored_before), "the rows stored so far: {after}");
     let done = import(&s, &k, "interaction=view&force=true", csv.as_bytes()).await;
     let (processed, succeeded, skipped, failed) = counts(&done);
@@ -304,6 +338,53 @@ async fn an_interrupted_import_completes_on_reupload() {
     assert_eq!(skipped, stored_before, "what was stored before is skipped");
     assert_eq!(succeeded + skipped, rows);
     assert_eq!(stored(&s, &k).await, rows, "complete, no duplicates");
+}
+
+/// An upload cut off in the middle (the client goes away) keeps the rows stored before the cut, says `failed`
+/// with why, and is never taken for a whole file: uploading it again whole stores the rest exactly once.
+#[tokio::test]
+async fn a_streamed_upload_cut_off_keeps_its_rows_and_says_failed() {
+    let (s, k) = shop().await;
+    let rows = 100_000;
+    let csv = views(rows);
+    let upload = arriving(&s, &k.admin, "interaction=view", csv.len());
+    upload.send.send(Ok(csv.as_bytes()[..csv.len() / 3].to_vec())).await.expect("a third");
+    let id = str_of(&running_with(&s, &k, 1).await["id"]);
+    upload.send.send(Err(std::io::Error::other("the client goes away"))).await.expect("the cut");
+    assert!(upload.answer.await.expect("client task").is_err(), "the client saw its upload fail");
+    let failed = loop {
+        let (_, now) = s.get(&format!("/v1/projects/shop-1/imports/{id}"), &k.admin).await;
+        if now["status"] != "running" {
+            break now;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let why = str_of(&failed["error"]);
+    assert!(why.contains("cut off") || why.contains("ended after"), "{why}");
+    let kept = stored(&s, &k).await;
+    assert!(kept > 0 && kept < rows, "{kept}");
+    assert_eq!(failed["report"]["succeeded"].as_u64(), Some(kept), "{failed}");
+    let done = import(&s, &k, "interaction=view", csv.as_bytes()).await;
+    assert_eq!(counts(&done), (rows, rows - kept, kept, 0));
+    assert_eq!(stored(&s, &k).await, rows);
+}
+
+/// A streamed upload's hash is recorded at its end: the same bytes again (rows without a timestamp, which would
+/// otherwise get a new date) are recognised as imported before.
+#[tokio::test]
+async fn a_streamed_upload_is_recognised_when_uploaded_again() {
+    let (s, k) = shop().await;
+    let csv = b"user_id,item_id\nn1,i1\nn2,i2\nn3,\n";
+    let first = import(&s, &k, "interaction=view", csv).await;
+    assert_eq!(counts(&first), (3, 2, 0, 1));
+    let again = import(&s, &k, "interaction=view", csv).await;
+    assert_eq!(counts(&again), (3, 0, 2, 1), "{again}");
+    assert_eq!(stored(&s, &k).await, 2);
+    let refused = s.upload("shop-1", &k.admin, "interaction=view", &[], b"item_id\ni1\n".to_vec()).await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "missing_column", Some("user_id"));
+    let (_, list) = s.get("/v1/projects/shop-1/imports", &k.admin).await;
+    assert_eq!(list["imports"].as_array().map(Vec::len), Some(2), "a refused file has no record");
 }
 
 /// Property: for any file, through the real server, `processed = succeeded + skipped + failed` and the events
