@@ -3,7 +3,7 @@
 # fresh server, and the same file loaded by the sqlite3 shell (`.import --csv`) into a bare table, in the same run.
 # Prints rows/s for both, the ratio, and the server's peak RSS (VmHWM). Then the same on PostgreSQL: a server on a
 # throwaway cluster, against `psql \copy` of the same file into a bare table of the same cluster.
-# Usage: bench/import.sh [rows] [stores, default "sqlite postgres"]
+# Usage: bench/import.sh [rows] [stores, default "sqlite postgres"]; AFFINITY_BIN=path runs another build (an A/B).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-10000000}
@@ -27,7 +27,7 @@ start_bench_server "$work/data"
 
 sync
 t0=$(date +%s.%N)
-target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$csv" > "$work/report.json"
+"${AFFINITY_BIN:-target/release/affinity}" import --url "$url" --key "$admin" --project bench --interaction purchase "$csv" > "$work/report.json"
 t1=$(date +%s.%N)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 stored=$(python3 -c "import json; r=json.load(open('$work/report.json')); print(r['succeeded'], r['skipped'], r['failed'])")
@@ -36,7 +36,7 @@ stored=$(python3 -c "import json; r=json.load(open('$work/report.json')); print(
 # process gains is the import pipeline's own memory, whatever the file's size.
 rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 t4=$(date +%s.%N)
-target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase --force "$csv" > "$work/again.json"
+"${AFFINITY_BIN:-target/release/affinity}" import --url "$url" --key "$admin" --project bench --interaction purchase --force "$csv" > "$work/again.json"
 t5=$(date +%s.%N)
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 again=$(python3 -c "import json; r=json.load(open('$work/again.json')); print(r['succeeded'], r['skipped'], r['failed'])")
@@ -68,7 +68,7 @@ if [[ " $stores " == *" postgres "* ]]; then
   start_bench_postgres "$work/pg"
   start_bench_server "$work/pgnode/data" "$pg_url"
   t0=$(date +%s.%N)
-  target/release/affinity import --url "$url" --key "$admin" --project bench --interaction purchase "$csv" > "$work/report.json"
+  "${AFFINITY_BIN:-target/release/affinity}" import --url "$url" --key "$admin" --project bench --interaction purchase "$csv" > "$work/report.json"
   t1=$(date +%s.%N)
   stored=$(python3 -c "import json; r=json.load(open('$work/report.json')); print(r['succeeded'], r['skipped'], r['failed'])")
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")

@@ -5,7 +5,7 @@ start_bench_server() {
   local data=$1 db=()
   [ -n "${2:-}" ] && db=(--database-url "$2")
   mkdir -p "$data"
-  AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --addr 127.0.0.1:0 --data-dir "$data" \
+  AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn "${AFFINITY_BIN:-target/release/affinity}" serve --addr 127.0.0.1:0 --data-dir "$data" \
     "${db[@]}" > "$data/../server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$data/../server.log" 2>/dev/null && break; sleep 0.1; done
