@@ -241,7 +241,7 @@ fn release(c: &Claimed) {
 
 /// Sends the applier the events other nodes committed after `known`; advances `known`. A failed read is logged
 /// and retried at the next call.
-fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64) {
+fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64, foreign: &mut u64) {
     loop {
         let page = match store.scan_events(*known, FOLLOW_PAGE) {
             Ok(p) => p,
@@ -252,7 +252,7 @@ fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64) {
         };
         let done = page.len() < FOLLOW_PAGE;
         let Some(last) = page.last() else { return };
-        *known = last.seq;
+        (*known, *foreign) = (last.seq, last.seq);
         if applied.send(Applied::Foreign(page)).is_err() || done {
             return;
         }
@@ -263,11 +263,14 @@ fn follow(store: &dyn Store, applied: &mpsc::Sender<Applied>, known: &mut u64) {
 /// store, also follows the log (see the module's docs). `known` is the newest sequence number the views hold.
 fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Applied>, mut known: u64) {
     let shared = store.shared();
+    // The newest sequence number of another node's event this writer has handed on: every event after it up to
+    // `known` is this node's own, already checked against its claims.
+    let mut foreign = 0;
     let mut followed = Instant::now();
     let mut next = None;
     loop {
         if shared && followed.elapsed() >= FOLLOW_EVERY {
-            follow(store, &applied, &mut known);
+            follow(store, &applied, &mut known, &mut foreign);
             followed = Instant::now();
         }
         let job = match next.take() {
@@ -286,7 +289,7 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
             Job::Erase { project, customer, reply } => Applied::Erase { project, customer, reply },
             Job::FollowedErase { project, customer, upto } => {
                 if shared {
-                    follow(store, &applied, &mut known);
+                    follow(store, &applied, &mut known, &mut foreign);
                 }
                 Applied::FollowedErase { project, customer, upto }
             }
@@ -322,13 +325,18 @@ fn write(store: &dyn Store, rx: mpsc::Receiver<Job>, applied: mpsc::Sender<Appli
                 } else {
                     // Checked against other nodes' events after the oldest position any of these claims saw,
                     // including events already followed but not yet in the views when they were claimed.
+                    // Past the views (which lag this writer), only other nodes' events need reading: when none
+                    // is newer than the oldest position, every event up to `known` is this node's own, and
+                    // reading them back (a whole group's worth, inside the lock) would check nothing.
                     let since = group.iter().map(|c| c.seen).min().unwrap_or(known).min(known);
+                    let since = if foreign <= since { known } else { since };
                     match store.append_new_events(since, &rows, affinity_core::date::now_ms()) {
                         Ok(a) if a.seqs.len() == rows.len() => {
                             // Only those not sent to the applier yet; they reach the views before this group.
                             let new: Vec<LogEntry> = a.foreign.into_iter().filter(|e| e.seq > known).collect();
                             if let Some(last) = new.last() {
                                 known = known.max(last.seq);
+                                foreign = known;
                                 if applied.send(Applied::Foreign(new)).is_err() {
                                     return;
                                 }
