@@ -70,7 +70,8 @@ impl Engine {
 
     /// Starts the import of an upload that is still arriving: reads its header (a refused file stores nothing
     /// and has no record), saves the record `running` and returns the job, which reads the rest of `upload` as
-    /// it comes. Blocking: waits for the header's bytes. The failed rows go to [`failures_file`]`(data_dir, id)`. Call only where [`Engine::can_stream`] said yes.
+    /// it comes. Blocking: waits for the header's bytes. The failed rows go to [`failures_file`]`(data_dir, id)`.
+    /// Call only where [`Engine::can_stream`] said yes.
     ///
     /// Errors: as [`Engine::begin_import`]'s (an upload that ends before its header is `invalid_file`).
     pub fn begin_streamed_import(
