@@ -6,6 +6,7 @@
 # and again after a restart (the views rebuilt from the log), with the rebuild time. Bytes per event are
 # (RSS − RSS of the empty server) / events stored. VmHWM is the peak.
 # Usage: [EVENTS=FILE] bench/memory.sh ROWS [CUSTOMERS [ITEMS]]   (defaults: 10,000,000 events, 1,000,000 customers, 50,000 items)
+# AFFINITY_BIN=path measures another build (an A/B); otherwise the release build of this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-10000000}
@@ -14,7 +15,8 @@ items=${3:-50000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/affinity-memory.XXXX")
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-cargo build --release -q
+bin=${AFFINITY_BIN:-target/release/affinity}
+[ -n "${AFFINITY_BIN:-}" ] || cargo build --release -q
 # EVENTS=FILE reuses a file generated before (its rows, customers and items are then whatever it was made with).
 events=${EVENTS:-$work/events.csv}
 if [ ! -s "$events" ]; then
@@ -25,7 +27,7 @@ fi
 start() { # starts the release server on $work/data; sets pid, url and started_ms (the start-up time)
   local t0 t1
   t0=$(date +%s%N)
-  AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn target/release/affinity serve --addr 127.0.0.1:0 \
+  AFFINITY_MASTER_KEY=bench-master RUST_LOG=warn "$bin" serve --addr 127.0.0.1:0 \
     --data-dir "$work/data" > "$work/server.log" 2>&1 &
   pid=$!
   until grep -q "listening on" "$work/server.log" 2>/dev/null; do sleep 0.05; done
@@ -49,7 +51,7 @@ curl -sf -X POST "$url/v1/projects/bench/interactions" -H "x-api-key: $admin" -H
 curl -sf -X PUT "$url/v1/projects/bench/settings" -H "x-api-key: $admin" -H 'content-type: application/json' \
   -d '{"retrain":{"after_events":null,"every_minutes":null}}' > /dev/null
 t0=$(date +%s%N)
-target/release/affinity import --url "$url" --key "$admin" --project bench "$events" > "$work/report.json"
+"$bin" import --url "$url" --key "$admin" --project bench "$events" > "$work/report.json"
 t1=$(date +%s%N)
 stored=$(python3 -c "import json; print(json.load(open('$work/report.json'))['succeeded'])")
 imported=$(kib VmRSS)

@@ -192,6 +192,5 @@ pub fn rebuild(store: &dyn Store) -> Result<(Views, u64, u64), StoreError> {
         views.apply_foreign(&page);
     }
     views.note_applied(after);
-    views.shrink_to_fit();
     Ok((views, count, after))
 }

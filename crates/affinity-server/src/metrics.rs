@@ -34,6 +34,9 @@ pub const VIEW_EVENTS: &str = "affinity_view_events";
 pub const VIEW_CUSTOMERS: &str = "affinity_view_customers";
 /// Gauge (set at scrape): items named by at least one event in a project's view. Label `project`.
 pub const VIEW_ITEMS: &str = "affinity_view_items";
+/// Gauge (set at scrape): about how many bytes of heap a project's view holds (histories, details, interned ids
+/// and pools; see `ProjectView::heap_bytes`). Label `project`.
+pub const VIEW_BYTES: &str = "affinity_view_bytes";
 /// Gauge (set at scrape): the process's resident memory in bytes (Linux: `VmRSS` of `/proc/self/status`; absent
 /// elsewhere).
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "affinity_process_resident_memory_bytes";
@@ -204,12 +207,15 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 }
 
 /// Sets the scrape-time gauges: every project's view sizes ([`VIEW_EVENTS`], [`VIEW_CUSTOMERS`],
-/// [`VIEW_ITEMS`]) and [`PROCESS_RESIDENT_MEMORY_BYTES`].
+/// [`VIEW_ITEMS`], [`VIEW_BYTES`]) and [`PROCESS_RESIDENT_MEMORY_BYTES`].
 pub fn set_scrape_gauges(views: &affinity_views::Views) {
     for (project, sizes) in views.sizes() {
         metrics::gauge!(VIEW_EVENTS, "project" => project.clone()).set(sizes.events as f64);
         metrics::gauge!(VIEW_CUSTOMERS, "project" => project.clone()).set(sizes.customers as f64);
         metrics::gauge!(VIEW_ITEMS, "project" => project).set(sizes.items as f64);
+    }
+    for (project, bytes) in views.heap_bytes() {
+        metrics::gauge!(VIEW_BYTES, "project" => project).set(bytes as f64);
     }
     if let Some(bytes) = std::fs::read_to_string("/proc/self/status").ok().as_deref().and_then(resident_bytes) {
         metrics::gauge!(PROCESS_RESIDENT_MEMORY_BYTES).set(bytes as f64);

@@ -60,6 +60,12 @@ impl Interner {
         self.ends.len()
     }
 
+    /// Bytes this holds on the heap: the names, their offsets and the hash table (one id and one control byte
+    /// per bucket).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * size_of::<usize>() + self.table.capacity() * 5
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }

@@ -50,14 +50,19 @@ impl Views {
         }
     }
 
-    /// Gives back what every view's histories hold beyond their events ([`ProjectView::shrink_to_fit`]): after a
-    /// rebuild.
-    pub fn shrink_to_fit(&self) {
-        let views: Vec<Arc<RwLock<ProjectView>>> =
-            self.projects.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        for v in views {
-            v.write().unwrap_or_else(|p| p.into_inner()).shrink_to_fit();
-        }
+    /// About how many bytes every project's view holds on the heap ([`ProjectView::heap_bytes`]), by project id.
+    pub fn heap_bytes(&self) -> Vec<(String, u64)> {
+        let views: Vec<(String, Arc<RwLock<ProjectView>>)> = self
+            .projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(p, v)| (p.clone(), v.clone()))
+            .collect();
+        let mut bytes: Vec<(String, u64)> =
+            views.into_iter().map(|(p, v)| (p, v.read().unwrap_or_else(|e| e.into_inner()).heap_bytes())).collect();
+        bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        bytes
     }
 
     /// Every project's [`Sizes`], by project id: one short read lock per view (for `/metrics`).

@@ -56,7 +56,7 @@ impl ProjectView {
     /// The seq of a stored event of customer slot `c` identical to `e`: same date, type and item, and the same
     /// quantity, price, parameters and order (compared exactly, from the view's details).
     pub fn duplicate_in(&self, c: u32, e: &Event) -> Option<u64> {
-        let h = self.histories.get(c as usize)?;
+        let h = self.histories.get(c as usize);
         let from = h.partition_point(|x| x.ts() < e.ts);
         let mut same = h[from..].iter().take_while(|x| x.ts() == e.ts).peekable();
         same.peek()?;

@@ -37,7 +37,7 @@ impl Detail {
 }
 
 /// A detail as kept: 20 bytes, sorted by sequence number within its customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Stored {
     seq: [u32; 2],
     /// Id of the (price, quantity) pair in the view's pool.
@@ -89,11 +89,7 @@ pub(super) fn has_detail(e: &Event) -> bool {
 impl ProjectView {
     /// The details of customer `c`'s events, read by position in [`ProjectView::history_of`].
     pub fn details_of(&self, c: u32) -> Details<'_> {
-        Details {
-            history: self.history_of(c),
-            stored: self.details.get(c as usize).map_or(&[], Vec::as_slice),
-            view: Some(self),
-        }
+        Details { history: self.history_of(c), stored: self.details.get(c as usize), view: Some(self) }
     }
 
     /// The canonical parameters JSON of an event's [`Detail`], if it has parameters.
@@ -117,13 +113,12 @@ impl ProjectView {
         let params = e.params.as_deref().map_or(u32::MAX, |p| self.params.intern(p));
         let order = e.order_id.as_deref().map_or(u32::MAX, |o| self.orders.intern(o));
         let stored = Stored { seq: [seq as u32, (seq >> 32) as u32], amounts, params, order };
-        let d = &mut self.details[c as usize];
+        let d = self.details.get(c as usize);
         let at = match d.last() {
             Some(last) if last.seq() > seq => d.partition_point(|x| x.seq() < seq),
             _ => d.len(),
         };
-        grow(d);
-        d.insert(at, stored);
+        self.details.insert(c as usize, at, stored);
     }
 
     /// Whether the stored detail of customer slot `c`'s entry `x` is what `e` would keep.
@@ -131,7 +126,7 @@ impl ProjectView {
         if !x.has_detail() {
             return !has_detail(e);
         }
-        let stored = self.details.get(c as usize).map_or(&[][..], Vec::as_slice);
+        let stored = self.details.get(c as usize);
         let Ok(i) = stored.binary_search_by_key(&x.seq(), Stored::seq) else { return false };
         let d = self.decode(&stored[i]);
         let bits = |v: Option<f64>| v.unwrap_or(f64::NAN).to_bits();
@@ -139,13 +134,5 @@ impl ProjectView {
             && d.quantity.to_bits() == bits(e.quantity)
             && self.params_of(&d) == e.params.as_deref()
             && d.order().map(|o| self.orders.name(o)) == e.order_id.as_deref()
-    }
-}
-
-/// Grows `v` by a quarter when it is full (instead of doubling): a history is appended to for years, and a
-/// doubled one wastes a third of its memory on average.
-pub(super) fn grow<T>(v: &mut Vec<T>) {
-    if v.len() == v.capacity() {
-        v.reserve_exact((v.len() / 4).max(2));
     }
 }

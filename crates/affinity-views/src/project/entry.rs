@@ -13,7 +13,7 @@ pub(super) const NO_ITEM: u32 = (1 << ITEM_BITS) - 1;
 /// One event in a customer's history: 16 bytes (what it costs per stored event matters at hundreds of millions;
 /// issue 16). The full event is read from the store by [`Entry::seq`] when needed; its quantity, price,
 /// parameters and order, when it has any, are kept beside the history ([`super::Details`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Entry {
     /// When it happened (epoch ms UTC, upper 50 bits, signed: years −9999 to 9999 fit) and the interned
     /// interaction type (lower 14 bits).

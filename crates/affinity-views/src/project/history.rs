@@ -11,7 +11,7 @@ impl ProjectView {
     /// A customer's history, oldest first (empty for an unknown customer).
     pub fn history(&self, customer: &str) -> &[Entry] {
         match self.customer_id(customer) {
-            Some(c) => &self.histories[c as usize],
+            Some(c) => self.histories.get(c as usize),
             None => &[],
         }
     }
@@ -37,7 +37,7 @@ impl ProjectView {
 
     /// The history of dense customer `c`, oldest first.
     pub fn history_of(&self, c: u32) -> &[Entry] {
-        self.histories.get(c as usize).map_or(&[], Vec::as_slice)
+        self.histories.get(c as usize)
     }
 
     /// Removes all of a customer's events after they were deleted from the store (by this node or another).
@@ -54,8 +54,8 @@ impl ProjectView {
             return 0;
         };
         self.forget_aliases(c);
-        let history = std::mem::take(&mut self.histories[c as usize]);
-        let details = std::mem::take(&mut self.details[c as usize]);
+        let history = self.histories.take(c as usize);
+        let details = self.details.take(c as usize);
         let had_events = !history.is_empty();
         let (kept, removed): (Vec<Entry>, Vec<Entry>) = history.into_iter().partition(|e| e.seq() > upto);
         for e in &removed {
@@ -78,8 +78,9 @@ impl ProjectView {
             self.active_customers -= 1;
         }
         // Their amounts, parameters and orders stay in the pools (erasure is rare); nothing points to them any more.
-        self.details[c as usize] = details.into_iter().filter(|d| d.seq() > upto).collect();
-        self.histories[c as usize] = kept;
+        let details: Vec<_> = details.into_iter().filter(|d| d.seq() > upto).collect();
+        self.details.put(c as usize, &details);
+        self.histories.put(c as usize, &kept);
         self.events -= removed.len() as u64;
         removed.len()
     }

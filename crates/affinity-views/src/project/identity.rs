@@ -95,23 +95,22 @@ impl ProjectView {
 
     /// Moves the history (and details) of slot `from` into slot `to`, keeping (time, seq) order.
     fn merge(&mut self, from: u32, to: u32) {
-        let moved = std::mem::take(&mut self.histories[from as usize]);
+        let moved = self.histories.take(from as usize);
         if moved.is_empty() {
             return;
         }
-        let moved_details = std::mem::take(&mut self.details[from as usize]);
-        let kept = std::mem::take(&mut self.histories[to as usize]);
-        if !kept.is_empty() {
+        let moved_details = self.details.take(from as usize);
+        let mut history = self.histories.take(to as usize);
+        if !history.is_empty() {
             self.active_customers -= 1;
         }
-        let mut history = Vec::with_capacity(kept.len() + moved.len());
-        history.extend(kept);
         history.extend(moved);
         history.sort_by_key(|e| e.key());
-        self.histories[to as usize] = history;
-        let details = &mut self.details[to as usize];
+        self.histories.put(to as usize, &history);
+        let mut details = self.details.take(to as usize);
         details.extend(moved_details);
         details.sort_by_key(|d| d.seq());
+        self.details.put(to as usize, &details);
     }
 }
 

@@ -6,7 +6,8 @@
 //! - [`stats`]: counters (per type, in flight, sizes);
 //! - [`identity`]: anonymous ids that stand for customers (aliases), and the merging of their histories;
 //! - [`entry`] and [`details`]: an event as a history keeps it (16 bytes), and its quantity, price, parameters and
-//!   order beside it, only where present.
+//!   order beside it, only where present;
+//! - [`blocks`]: where both are kept, one run per customer in blocks of a few sizes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,7 +15,9 @@ use affinity_core::{Event, Item};
 use foldhash::fast::RandomState;
 
 use crate::Interner;
+use blocks::Blocks;
 
+mod blocks;
 mod catalog;
 mod claims;
 mod details;
@@ -72,9 +75,9 @@ pub struct ProjectView {
     items: Interner,
     kinds: Interner,
     /// Per customer, sorted by (ts, seq).
-    histories: Vec<Vec<Entry>>,
+    histories: Blocks<Entry>,
     /// Per customer, the details of the events that have any, sorted by seq (see [`details`]).
-    details: Vec<Vec<details::Stored>>,
+    details: Blocks<details::Stored>,
     /// The distinct (price, quantity) pairs of details (NaN for absent), and their ids by bit pattern.
     amounts: Vec<(f64, f64)>,
     amount_ids: HashMap<(u64, u64), u32, RandomState>,
@@ -124,8 +127,8 @@ impl ProjectView {
     fn raw_slot(&mut self, customer: &str) -> u32 {
         let c = self.customers.intern(customer);
         if c as usize == self.histories.len() {
-            self.histories.push(Vec::new());
-            self.details.push(Vec::new());
+            self.histories.push_empty();
+            self.details.push_empty();
         }
         c
     }
@@ -149,7 +152,7 @@ impl ProjectView {
         *slot_of(&mut self.kind_counts, kind) += 1;
         let detail = details::has_detail(e);
         let entry = Entry::new(seq, kind, e.ts, item, detail);
-        let h = &mut self.histories[c as usize];
+        let h = self.histories.get(c as usize);
         if h.is_empty() {
             self.active_customers += 1;
         }
@@ -157,8 +160,7 @@ impl ProjectView {
             Some(last) if last.key() > entry.key() => h.partition_point(|x| x.key() < entry.key()),
             _ => h.len(),
         };
-        details::grow(h);
-        h.insert(at, entry);
+        self.histories.insert(c as usize, at, entry);
         if detail {
             self.keep_detail(c, seq, e);
         }
@@ -169,17 +171,6 @@ impl ProjectView {
         self.applied += 1;
     }
 
-    /// Gives back the memory histories hold beyond their events (after a rebuild: the growth of appends).
-    pub fn shrink_to_fit(&mut self) {
-        for h in &mut self.histories {
-            h.shrink_to_fit();
-        }
-        for d in &mut self.details {
-            d.shrink_to_fit();
-        }
-    }
-
-    /// The dense id of item `id`, assigning one if it is new.
     /// The dense id of item `id`, assigning one (with no events) if the item is new: lets a model trained by
     /// another node name items this view has not seen events of yet.
     pub fn item_slot(&mut self, id: &str) -> u32 {

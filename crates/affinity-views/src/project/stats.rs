@@ -43,6 +43,21 @@ impl ProjectView {
         Sizes { events: self.events, customers: self.active_customers, items: self.active_items }
     }
 
+    /// About how many bytes this view holds on the heap (histories, details, ids and pools; the catalog's items
+    /// are counted by their number only): what `/metrics` reports as `affinity_view_bytes`.
+    pub fn heap_bytes(&self) -> u64 {
+        let pools = self.amounts.capacity() * 16 + self.amount_ids.capacity() * 24;
+        let ids = self.customers.heap_bytes()
+            + self.items.heap_bytes()
+            + self.kinds.heap_bytes()
+            + self.params.heap_bytes()
+            + self.orders.heap_bytes();
+        let counts = (self.kind_counts.capacity() + self.claimed_kinds.capacity()) * 8
+            + self.item_counts.capacity() * 4
+            + self.catalog.capacity() * 8;
+        (self.histories.heap_bytes() + self.details.heap_bytes() + ids + pools + counts) as u64
+    }
+
     /// Events of interaction type `kind`.
     pub fn events_of_type(&self, kind: &str) -> u64 {
         self.kinds.get(kind).and_then(|k| self.kind_counts.get(k as usize)).copied().unwrap_or(0)
@@ -69,7 +84,7 @@ impl ProjectView {
         let (today, days) = (now.div_euclid(DAY_MS), i64::from(days.max(1)));
         let first = today - (days - 1);
         let mut counts: Vec<Vec<u64>> = vec![vec![0; days as usize]; self.kinds.len()];
-        for history in &self.histories {
+        for history in self.histories.iter() {
             for e in history {
                 let d = e.ts().div_euclid(DAY_MS) - first;
                 if (0..days).contains(&d)
@@ -141,5 +156,17 @@ mod tests {
         assert_eq!(v.customer_seqs("w"), [5]);
         assert_eq!((v.client_id("c4"), v.client_id("c5")), (None, Some(5)));
         assert_eq!(v.stats(), Stats { events_by_type: vec![("view".into(), 1)], events: 1, customers: 1, items: 1 });
+    }
+
+    #[test]
+    fn heap_bytes_count_at_least_the_entries_and_not_much_more() {
+        let mut v = ProjectView::default();
+        let empty = v.heap_bytes();
+        for n in 0..20_000u64 {
+            v.apply(n + 1, &ev(&format!("u-{}", n % 1_000), &format!("i-{}", n % 50), n as i64, None));
+        }
+        let held = v.heap_bytes() - empty;
+        // 20,000 entries of 16 bytes, 1,000 customers' ids and slots, 50 items: the chunks' spare room is bounded.
+        assert!((320_000..700_000).contains(&held), "{held}");
     }
 }

@@ -112,6 +112,9 @@ async fn metrics_count_requests_by_route_and_show_view_sizes() {
     let rss = line("affinity_process_resident_memory_bytes ").expect("resident memory");
     let bytes: f64 = rss.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(bytes > 1e6, "{rss}");
+    let view = line(r#"affinity_view_bytes{project="shop-1"} "#).expect("view bytes");
+    let view: f64 = view.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(view >= 16.0 && view < bytes, "{text}");
 }
 
 /// A server process, killed when dropped (also when a test fails).
