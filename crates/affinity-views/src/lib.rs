@@ -50,8 +50,8 @@ impl Views {
         }
     }
 
-    /// About how many bytes every project's view holds on the heap ([`ProjectView::heap_bytes`]), by project id.
-    pub fn heap_bytes(&self) -> Vec<(String, u64)> {
+    /// `f` of every project's view, by project id, sorted: one short read lock per view (for `/metrics`).
+    fn per_project<T>(&self, f: impl Fn(&ProjectView) -> T) -> Vec<(String, T)> {
         let views: Vec<(String, Arc<RwLock<ProjectView>>)> = self
             .projects
             .read()
@@ -59,25 +59,20 @@ impl Views {
             .iter()
             .map(|(p, v)| (p.clone(), v.clone()))
             .collect();
-        let mut bytes: Vec<(String, u64)> =
-            views.into_iter().map(|(p, v)| (p, v.read().unwrap_or_else(|e| e.into_inner()).heap_bytes())).collect();
-        bytes.sort_by(|a, b| a.0.cmp(&b.0));
-        bytes
+        let mut out: Vec<(String, T)> =
+            views.into_iter().map(|(p, v)| (p, f(&v.read().unwrap_or_else(|e| e.into_inner())))).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// About how many bytes every project's view holds on the heap ([`ProjectView::heap_bytes`]), by project id.
+    pub fn heap_bytes(&self) -> Vec<(String, u64)> {
+        self.per_project(ProjectView::heap_bytes)
     }
 
     /// Every project's [`Sizes`], by project id: one short read lock per view (for `/metrics`).
     pub fn sizes(&self) -> Vec<(String, Sizes)> {
-        let views: Vec<(String, Arc<RwLock<ProjectView>>)> = self
-            .projects
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(p, v)| (p.clone(), v.clone()))
-            .collect();
-        let mut sizes: Vec<(String, Sizes)> =
-            views.into_iter().map(|(p, v)| (p, v.read().unwrap_or_else(|e| e.into_inner()).sizes())).collect();
-        sizes.sort_by(|a, b| a.0.cmp(&b.0));
-        sizes
+        self.per_project(ProjectView::sizes)
     }
 
     /// The view of `project`, created empty if it has none yet.
