@@ -192,5 +192,6 @@ pub fn rebuild(store: &dyn Store) -> Result<(Views, u64, u64), StoreError> {
         views.apply_foreign(&page);
     }
     views.note_applied(after);
+    views.compact();
     Ok((views, count, after))
 }

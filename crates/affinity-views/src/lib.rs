@@ -50,6 +50,15 @@ impl Views {
         }
     }
 
+    /// Lays every view out in customer order ([`ProjectView::compact`]): after a rebuild, one view at a time.
+    pub fn compact(&self) {
+        let views: Vec<Arc<RwLock<ProjectView>>> =
+            self.projects.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for v in views {
+            v.write().unwrap_or_else(|p| p.into_inner()).compact();
+        }
+    }
+
     /// `f` of every project's view, by project id, sorted: one short read lock per view (for `/metrics`).
     fn per_project<T>(&self, f: impl Fn(&ProjectView) -> T) -> Vec<(String, T)> {
         let views: Vec<(String, Arc<RwLock<ProjectView>>)> = self

@@ -171,6 +171,14 @@ impl ProjectView {
         self.applied += 1;
     }
 
+    /// Lays every customer's history and details out in customer order ([`Blocks::compact`]), so that reading
+    /// customers in turn (audience sizes, training) reads memory forwards: after a rebuild. Copies the histories
+    /// once, under the caller's write lock.
+    pub fn compact(&mut self) {
+        self.histories.compact();
+        self.details.compact();
+    }
+
     /// The dense id of item `id`, assigning one (with no events) if the item is new: lets a model trained by
     /// another node name items this view has not seen events of yet.
     pub fn item_slot(&mut self, id: &str) -> u32 {
