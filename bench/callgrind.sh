@@ -12,7 +12,7 @@ start_server() {
   env AFFINITY_MASTER_KEY=m AFFINITY_WORKERS=1 RUST_LOG=warn "$@" "$bin" serve --addr 127.0.0.1:0 \
     --data-dir "$data" > "$data.log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do grep -q "listening on" "$data.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 3000); do grep -q "listening on" "$data.log" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/^affinity listening on //p' "$data.log")
 }
 

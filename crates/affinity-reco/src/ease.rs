@@ -30,6 +30,12 @@ pub struct Ease {
     pub indptr: Vec<usize>,
     pub cols: Vec<u32>,
     pub vals: Vec<f32>,
+    /// Which entries each row keeps, one bit per column: row `i`'s bit `j` is bit `j % 64` of word
+    /// `i · words + j / 64`. [`Ease::weight`] asks it before searching the row, so that the reasons of an answer
+    /// (one weight per history item and item shown) mostly skip the search: 7 of 8 rows do not hold a given column
+    /// when 512 of 3,706 are kept. `n²/8` bytes (1.7 MB for 3,706 items, 18 MB for 12,000).
+    present: Vec<u64>,
+    words: usize,
 }
 
 /// Why EASE could not be fitted.
@@ -119,7 +125,16 @@ impl Ease {
             }
             indptr.push(cols.len());
         }
-        Ease { n, indptr, cols, vals }
+        let words = n.div_ceil(64);
+        let mut present = vec![0u64; (indptr.len() - 1) * words];
+        for (i, span) in indptr.windows(2).enumerate() {
+            for &j in &cols[span[0]..span[1]] {
+                if (j as usize) < n {
+                    present[i * words + j as usize / 64] |= 1 << (j % 64);
+                }
+            }
+        }
+        Ease { n, indptr, cols, vals, present, words }
     }
 
     /// This model, fitted on columns `active` of a wider matrix, indexed by the wider matrix's `n` columns (the
@@ -144,6 +159,10 @@ impl Ease {
 
     /// `B[i][j]` (0 when not kept).
     pub fn weight(&self, i: u32, j: u32) -> f32 {
+        let word = (i as usize).checked_mul(self.words).and_then(|w| w.checked_add(j as usize / 64));
+        if (j as usize) >= self.n || word.and_then(|w| self.present.get(w)).is_none_or(|w| w & (1 << (j % 64)) == 0) {
+            return 0.0;
+        }
         let (cols, vals) = self.row(i);
         cols.binary_search(&j).map_or(0.0, |at| vals[at])
     }
@@ -171,5 +190,23 @@ mod tests {
         // Dropout emphasis penalises each item by its own count: the weights shrink.
         let d = Ease::fit(&x, 1.0, 0.5).unwrap();
         assert!(d.weight(0, 1) < e.weight(0, 1) && d.weight(0, 1) > 0.0);
+    }
+
+    #[test]
+    fn the_presence_bits_agree_with_the_rows() {
+        // 130 columns (three words a row), rows keeping every third, fifth or seventh column, and a column
+        // outside the model.
+        let n = 130;
+        let rows: Vec<Vec<(u32, f32)>> = (0..n)
+            .map(|i| (0..n as u32).filter(|j| j % (3 + 2 * (i as u32 % 3)) == 0).map(|j| (j, 1.0 + j as f32)).collect())
+            .collect();
+        let e = Ease::from_rows(n, rows.clone());
+        for (i, row) in rows.iter().enumerate() {
+            for j in 0..n as u32 + 70 {
+                let want = row.iter().find(|p| p.0 == j).map_or(0.0, |p| p.1);
+                assert_eq!(e.weight(i as u32, j), want, "row {i}, column {j}");
+            }
+        }
+        assert_eq!(e.weight(n as u32 + 3, 0), 0.0, "a row outside the model");
     }
 }

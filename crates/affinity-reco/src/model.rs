@@ -252,9 +252,9 @@ impl Trained {
             m.score_into(&m.fold_in(history), &mut factors[..m.n.min(cols)]);
             zero_history(&mut factors, history);
             let best = |v: &[f32]| v.iter().fold(f32::MIN_POSITIVE, |a, &b| a.max(b));
-            let (be, bi) = (best(&scores), best(&factors));
+            let (ke, ki) = ((1.0 - IALS_SHARE) / best(&scores), IALS_SHARE / best(&factors));
             for (s, f) in scores.iter_mut().zip(&factors) {
-                *s = (1.0 - IALS_SHARE) * *s / be + IALS_SHARE * f / bi;
+                *s = ke * *s + ki * f;
             }
         }
         top_accepted(&scores, n, accept)
@@ -296,7 +296,42 @@ fn zero_history(scores: &mut [f32], history: &[(u32, f32)]) {
 /// `accept` reads the catalog, so it is asked of the best columns first, a few more than `n` at a time, instead of
 /// every column: the best `m` are selected (`O(len)`), sorted and filtered; only if too few pass is the next block,
 /// four times larger, taken from the rest.
+///
+/// The first block is found in one pass that keeps only columns better than the block's current floor (a buffer
+/// of twice the block, cut back to the block when it fills), instead of collecting every positive column; only when
+/// too few of it pass `accept` are all columns collected. Both give the same answer.
 pub fn top_accepted(scores: &[f32], n: usize, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    let m = n + 32;
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(2 * m);
+    let (mut floor, mut cut) = (0f32, false);
+    for (j, &s) in scores.iter().enumerate() {
+        // Columns come in ascending order, so one scoring the floor ranks after the block's own column of that
+        // score: strictly better is enough.
+        if s > floor {
+            best.push((j as u32, s));
+            if best.len() == 2 * m {
+                best.select_nth_unstable_by(m - 1, best_first);
+                best.truncate(m);
+                floor = best.iter().fold(f32::INFINITY, |a, p| a.min(p.1));
+                cut = true;
+            }
+        }
+    }
+    if best.len() > m {
+        best.select_nth_unstable_by(m - 1, best_first);
+        best.truncate(m);
+        cut = true;
+    }
+    best.sort_unstable_by(best_first);
+    let out: Vec<(u32, f32)> = best.iter().copied().filter(|&(j, _)| accept(j)).take(n).collect();
+    if out.len() == n || !cut {
+        return out;
+    }
+    every_positive(scores, n, accept)
+}
+
+/// [`top_accepted`] over every positive column, in blocks growing four times.
+fn every_positive(scores: &[f32], n: usize, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
     let mut v: Vec<(u32, f32)> =
         scores.iter().enumerate().filter(|p| *p.1 > 0.0).map(|(j, &s)| (j as u32, s)).collect();
     let mut out = Vec::with_capacity(n.min(v.len()));
@@ -357,6 +392,13 @@ mod tests {
             assert_eq!(top_accepted(&scores, n, accept), slow, "n {n}, every {keep}th column");
         }
         assert!(top_accepted(&[0.0, -1.0], 3, |_| true).is_empty(), "no positive score, no candidate");
+        // Enough columns that the one-pass block is cut back several times, with many ties.
+        let scores: Vec<f32> = (0..5_000u32).map(|j| ((j * 7919) % 97) as f32 - 10.0).collect();
+        for (n, keep) in [(10, 1), (10, 7), (1, 1), (40, 2), (5, 4_999)] {
+            let accept = |j: u32| j.is_multiple_of(keep);
+            let slow = top_k(scores.iter().enumerate().map(|(j, &s)| (j as u32, s)).filter(|p| accept(p.0)), n);
+            assert_eq!(top_accepted(&scores, n, accept), slow, "n {n}, every {keep}th of 5,000 columns");
+        }
     }
 
     #[test]
