@@ -8,6 +8,9 @@
 //! dense array of blocks. A block given up is filled at once by the class's last block, and the class's last chunk
 //! is freed when it empties, so no hole outlives the move that made it. Each block is also found from 12 bytes per
 //! customer instead of a 24-byte vector header.
+//!
+//! After a rebuild, [`Blocks::compact`] puts each class's blocks in customer order, so that reading customers in
+//! turn (an audience's size) reads memory forwards (issue 16: in the order they grew, sizes were up to 64 % slower).
 
 /// Values per chunk, about: a chunk holds a power of two of blocks (one block, when a block is bigger).
 const CHUNK: usize = 4096;
