@@ -32,8 +32,10 @@ pub struct Ease {
     pub vals: Vec<f32>,
     /// Which entries each row keeps, one bit per column: row `i`'s bit `j` is bit `j % 64` of word
     /// `i · words + j / 64`. [`Ease::weight`] asks it before searching the row, so that the reasons of an answer
-    /// (one weight per history item and item shown) mostly skip the search: 7 of 8 rows do not hold a given column
-    /// when 512 of 3,706 are kept. `n²/8` bytes (1.7 MB for 3,706 items, 18 MB for 12,000).
+    /// (one weight per history item and item shown) skip the search in the rows that do not keep the item. The
+    /// items shown are popular and most rows keep them, so on ML-1M it saved about a third of the reasons'
+    /// instructions (BENCHMARKS.md, issue 16 §3 third pass). `n²/8` bytes (1.7 MB for 3,706 items, 18 MB for
+    /// 12,000).
     present: Vec<u64>,
     words: usize,
 }
@@ -159,8 +161,8 @@ impl Ease {
 
     /// `B[i][j]` (0 when not kept).
     pub fn weight(&self, i: u32, j: u32) -> f32 {
-        let word = (i as usize).checked_mul(self.words).and_then(|w| w.checked_add(j as usize / 64));
-        if (j as usize) >= self.n || word.and_then(|w| self.present.get(w)).is_none_or(|w| w & (1 << (j % 64)) == 0) {
+        let word = self.present.get(i as usize * self.words + j as usize / 64);
+        if (j as usize) >= self.n || word.is_none_or(|w| w & (1 << (j % 64)) == 0) {
             return 0.0;
         }
         let (cols, vals) = self.row(i);
