@@ -223,7 +223,8 @@ impl Trained {
         accept: impl Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
         let cols = self.items.len();
-        let mut scores = vec![0f32; cols];
+        // Longer than `cols` for EASE's scatter ([`kernels::scatter_len`]), cut back to `cols` after it.
+        let mut scores = vec![0f32; kernels::scatter_len(cols)];
         match personal {
             Personal::Ials(m) => {
                 m.score_into(&m.fold_in(history), &mut scores[..m.n.min(cols)]);
@@ -245,6 +246,7 @@ impl Trained {
                 }
             }
         }
+        scores.truncate(cols);
         if let Personal::EaseIals(_, m) = personal {
             // Each list divided by its best, then averaged; the history's own items get no iALS part (iALS
             // reconstructs them, where EASE's zero diagonal scores them from the other items only).
