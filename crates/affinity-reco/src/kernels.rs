@@ -57,7 +57,9 @@ impl pulp::WithSimd for ScatterRows<'_> {
                 })*
             };
         }
-        fixed!(1024 2048 4096 8192 16384 32768 65536 131072 262144 524288 1048576);
+        // EASE's item limit is within the largest span.
+        const _: () = assert!(crate::ease::MAX_ITEMS <= 16384);
+        fixed!(1024 2048 4096 8192 16384);
         for &(i, w) in history {
             let i = i as usize;
             if let (Some(&a), Some(&b)) = (indptr.get(i), indptr.get(i + 1)) {
@@ -68,7 +70,7 @@ impl pulp::WithSimd for ScatterRows<'_> {
 }
 
 /// The length to give the scores of a [`ScatterRows`] over `n` columns: the next power of two (at least 1,024), for
-/// which the rows are added without bounds checks. Read the first `n` scores; the rest stay 0 unless a row names a
+/// which the rows are added without bounds checks up to 16,384 columns (EASE's item limit is within it). Read the first `n` scores; the rest stay 0 unless a row names a
 /// column past `n`.
 pub fn scatter_len(n: usize) -> usize {
     n.next_power_of_two().max(1024)

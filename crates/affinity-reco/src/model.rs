@@ -223,8 +223,12 @@ impl Trained {
         accept: impl Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
         let cols = self.items.len();
-        // Longer than `cols` for EASE's scatter ([`kernels::scatter_len`]), cut back to `cols` after it.
-        let mut scores = vec![0f32; kernels::scatter_len(cols)];
+        // For EASE's scatter, longer than `cols` ([`kernels::scatter_len`]) and cut back to `cols` after it.
+        let len = match personal {
+            Personal::Ease(_) | Personal::EaseIals(..) => kernels::scatter_len(cols),
+            Personal::Ials(_) | Personal::ItemKnn => cols,
+        };
+        let mut scores = vec![0f32; len];
         match personal {
             Personal::Ials(m) => {
                 m.score_into(&m.fold_in(history), &mut scores[..m.n.min(cols)]);
